@@ -1,0 +1,89 @@
+import { ConfigError, environments, loadEnvironment, resolveEnvironmentName, validateEnvironment } from "../../config/load";
+import type { EnvironmentInput } from "../../config/schema";
+
+function mutated(change: (cfg: EnvironmentInput) => void): EnvironmentInput {
+  const copy = structuredClone(environments.staging) as EnvironmentInput;
+  change(copy);
+  return copy;
+}
+
+function problemsOf(input: unknown, name = "staging"): string[] {
+  try {
+    validateEnvironment(name, input);
+  } catch (e) {
+    if (e instanceof ConfigError) return [...e.problems];
+    throw e;
+  }
+  return [];
+}
+
+describe("environment selection", () => {
+  test("staging is the default", () => expect(resolveEnvironmentName([], {})).toBe("staging"));
+  test("MAESTRO_ENV selects an environment", () => expect(resolveEnvironmentName([], { MAESTRO_ENV: "production" })).toBe("production"));
+  test("--env wins over MAESTRO_ENV, in both spellings", () => {
+    expect(resolveEnvironmentName(["--env", "production"], { MAESTRO_ENV: "staging" })).toBe("production");
+    expect(resolveEnvironmentName(["--env=production"], {})).toBe("production");
+  });
+  test("--env without a value is refused", () =>
+    expect(() => resolveEnvironmentName(["--env"], {})).toThrow(/--env needs a value: one of staging, production/));
+  test("an unknown environment is refused, naming the known ones", () =>
+    expect(() => loadEnvironment("qa")).toThrow(/unknown environment 'qa': use one of staging, production/));
+});
+
+describe("both environments are valid", () => {
+  test.each(["staging", "production"])("%s", (name) => expect(loadEnvironment(name).name).toBe(name));
+});
+
+describe("bad values are refused with the key and what is allowed", () => {
+  test.each<[string, (c: EnvironmentInput) => void, RegExp]>([
+    ["retention of 0", (c) => (c.audit.retentionDays = 0), /^audit\.retentionDays: must be at least 1 day \(got 0\)$/],
+    ["issuer that is not https", (c) => (c.gateway.oidc.issuer = "http://sso.example"), /^gateway\.oidc\.issuer: must use https:\/\//],
+    [
+      "cron that does not parse",
+      (c) => (c.backup.baseBackupSchedule = "every day"),
+      /^backup\.baseBackupSchedule: must be a 5-field cron expression/,
+    ],
+    [
+      "cron with an out-of-range field",
+      (c) => (c.backup.baseBackupSchedule = "0 25 * * *"),
+      /^backup\.baseBackupSchedule: must be a 5-field cron/,
+    ],
+    ["missing value", (c) => delete (c as Partial<EnvironmentInput>).region, /^region: .*\(missing\)$/],
+    ["malformed region", (c) => (c.region = "europe"), /^region: must be an AWS region/],
+    ["SCIM interval of 5 minutes", (c) => (c.gateway.scim.intervalMinutes = 5), /^gateway\.scim\.intervalMinutes: must be 1-4 minutes/],
+    ["chart version range", (c) => (c.charts.istio.version = "^1.27"), /^charts\.istio\.version: must be a pinned version/],
+    ["image tag latest", (c) => (c.images.postgres.tag = "latest"), /^images\.postgres\.tag: must be pinned, not 'latest'/],
+    ["unknown Object Lock mode", (c) => ((c.audit as { mode: string }).mode = "LEGAL"), /^audit\.mode: .*"COMPLIANCE"\|"GOVERNANCE"/],
+    [
+      "allow rule naming an unknown service",
+      (c) => c.mesh.allow.push({ from: "ghost", to: "compliance" }),
+      /^mesh\.allow\[\d+\]\.from: unknown service 'ghost'/,
+    ],
+    [
+      "allow rule with no source",
+      (c) => c.mesh.allow.push({ from: "", to: "compliance" }),
+      /^mesh\.allow\[\d+\]\.from: must name a service/,
+    ],
+    [
+      "service in an unknown namespace",
+      (c) => (c.mesh.services[0].namespace = "nowhere"),
+      /^mesh\.services\[0\]\.namespace: 'nowhere' is not one of the namespaces/,
+    ],
+    ["port out of range", (c) => (c.mesh.services[0].ports = [70000]), /^mesh\.services\[0\]\.ports\[0\]: must be 1-65535/],
+    ["SLO error ratio above 1", (c) => (c.rollout.slo.maxErrorRatio = 2), /^rollout\.slo\.maxErrorRatio: must be 0-1/],
+  ])("%s", (_label, change, expected) => {
+    const problems = problemsOf(mutated(change));
+    expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
+  });
+
+  test("production refuses a single replica", () => {
+    const prod = structuredClone(environments.production) as EnvironmentInput;
+    prod.rollout.replicas = 1;
+    expect(problemsOf(prod, "production")).toEqual([expect.stringMatching(/^rollout\.replicas: production needs at least 2 replicas/)]);
+  });
+
+  test("every problem is reported at once", () => {
+    const problems = problemsOf(mutated((c) => ((c.audit.retentionDays = 0), (c.region = "x"))));
+    expect(problems).toHaveLength(2);
+  });
+});

@@ -1,0 +1,48 @@
+import { Testing } from "cdktf";
+import { loadEnvironment } from "../../config/load";
+import type { EnvironmentConfig } from "../../config/schema";
+import { loadManifestSchemas } from "../../constructs/k8s/schemas";
+import { buildStacks, stackIds, type StackId } from "../../stacks";
+
+/** Terraform JSON of one stack, as cdktf writes it to cdktf.out/stacks/<id>/cdk.tf.json. */
+export type StackJson = {
+  resource?: Record<string, Record<string, Record<string, unknown>>>;
+  output?: Record<string, { value: unknown; description?: string }>;
+  provider?: Record<string, unknown>;
+  terraform?: Record<string, unknown>;
+  [key: string]: unknown;
+};
+
+const cache = new Map<string, Record<StackId, StackJson>>();
+
+/** Synthesizes every stack of one environment in-process (memoized per environment name). */
+export async function synthAll(env: string | EnvironmentConfig = "staging"): Promise<Record<StackId, StackJson>> {
+  const config = typeof env === "string" ? loadEnvironment(env) : env;
+  const key = typeof env === "string" ? env : "";
+  if (key && cache.has(key)) return cache.get(key)!;
+  await loadManifestSchemas();
+  const app = Testing.app();
+  const stacks = buildStacks(app, config);
+  const result = {} as Record<StackId, StackJson>;
+  for (const id of stackIds) result[id] = JSON.parse(Testing.synth(stacks[id])) as StackJson;
+  if (key) cache.set(key, result);
+  return result;
+}
+
+/** The resources of one Terraform type in a synthesized stack, by name. */
+export function resourcesOf(stack: StackJson, type: string): Record<string, Record<string, unknown>> {
+  return stack.resource?.[type] ?? {};
+}
+
+/** Every kubernetes_manifest object of a stack, by its Terraform name. */
+export function manifestsOf(stack: StackJson): Array<{
+  name: string;
+  manifest: {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string; namespace?: string; [k: string]: unknown };
+    [k: string]: unknown;
+  };
+}> {
+  return Object.entries(resourcesOf(stack, "kubernetes_manifest")).map(([name, r]) => ({ name, manifest: r.manifest as never }));
+}

@@ -1,0 +1,49 @@
+import Fastify, { type FastifyInstance } from "fastify";
+import { migrate, openDb, type Db } from "./db";
+import type { ServiceSettings } from "./settings";
+
+/** What route modules receive: the service's shared parts. */
+export interface ServiceContext {
+  settings: ServiceSettings;
+  db: Db;
+}
+
+export interface BuiltService {
+  server: FastifyInstance;
+  context: ServiceContext;
+  /** Closes the server, then the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the compliance service: opens the database, runs migrations, registers every route
+ * module. Listening is the caller's choice (app/main.ts listens; tests use inject or port 0).
+ */
+export async function buildService(settings: ServiceSettings, options: { logger?: boolean } = {}): Promise<BuiltService> {
+  const db = await openDb({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir });
+  await migrate(db);
+  const server = Fastify({ logger: options.logger === false ? false : { level: settings.logLevel } });
+  const context: ServiceContext = { settings, db };
+
+  server.get("/healthz", async () => ({ status: "ok" }));
+  server.get("/readyz", async (_req, reply) => {
+    try {
+      await db.query("select 1");
+      return { status: "ready" };
+    } catch (err) {
+      return reply.code(503).send({ status: "not-ready", error: (err as Error).message });
+    }
+  });
+
+  let closed = false;
+  return {
+    server,
+    context,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await server.close();
+      await db.close();
+    },
+  };
+}

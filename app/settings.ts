@@ -1,0 +1,62 @@
+import { resolve } from "node:path";
+
+/** A setting the service cannot start with; names the variable and what is allowed. */
+export class SettingsError extends Error {
+  readonly code = "SETTINGS_INVALID";
+  constructor(
+    readonly variable: string,
+    detail: string,
+  ) {
+    super(`${variable}: ${detail}`);
+    this.name = "SettingsError";
+  }
+}
+
+/** The compliance service's settings, read once from the environment at start. */
+export interface ServiceSettings {
+  port: number;
+  host: string;
+  /** Root for every embedded default (PGlite, keys, queues). */
+  dataDir: string;
+  /** A real Postgres; PGlite under dataDir when absent. */
+  databaseUrl?: string;
+  /** production refuses development-only conveniences (local issuer, dev tokens). */
+  environment: "development" | "staging" | "production";
+  logLevel: string;
+}
+
+export function readBoolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (raw === "true") return true;
+  if (raw === "false") return false;
+  throw new SettingsError(name, `must be 'true' or 'false' (got '${raw}')`);
+}
+
+export function readInteger(env: NodeJS.ProcessEnv, name: string, fallback: number | undefined, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") {
+    if (fallback === undefined) throw new SettingsError(name, "is required");
+    return fallback;
+  }
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
+    throw new SettingsError(name, `must be an integer ${min}-${max} (got '${raw}')`);
+  return Number(raw);
+}
+
+export function readServiceSettings(env: NodeJS.ProcessEnv = process.env): ServiceSettings {
+  const environment = env.MAESTRO_ENVIRONMENT ?? "development";
+  if (environment !== "development" && environment !== "staging" && environment !== "production") {
+    throw new SettingsError("MAESTRO_ENVIRONMENT", `must be development, staging or production (got '${environment}')`);
+  }
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new SettingsError("DATABASE_URL", "must be a postgres:// URL");
+  return {
+    port: readInteger(env, "PORT", 8080, 0, 65535),
+    host: env.HOST || "0.0.0.0",
+    dataDir: resolve(env.MAESTRO_DATA_DIR || ".data"),
+    databaseUrl,
+    environment,
+    logLevel: env.LOG_LEVEL || "info",
+  };
+}

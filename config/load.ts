@@ -1,0 +1,104 @@
+import { environmentSchema, type EnvironmentConfig, type EnvironmentInput } from "./schema";
+import { staging } from "./staging";
+import { production } from "./production";
+
+export const environments: Readonly<Record<string, EnvironmentInput>> = { staging, production };
+export const defaultEnvironment = "staging";
+
+/** A configuration error: every problem found, each naming its key and what is allowed. */
+export class ConfigError extends Error {
+  readonly code = "CONFIG_INVALID";
+  constructor(
+    readonly environment: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`invalid configuration for environment '${environment}':\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Picks the environment from `--env NAME` / `--env=NAME`, then MAESTRO_ENV, then the default. */
+export function resolveEnvironmentName(argv: readonly string[], env: NodeJS.ProcessEnv): string {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--env") {
+      const next = argv[i + 1];
+      if (!next || next.startsWith("-"))
+        throw new ConfigError("?", ["--env needs a value: one of " + Object.keys(environments).join(", ")]);
+      return next;
+    }
+    if (arg.startsWith("--env=")) return arg.slice("--env=".length);
+  }
+  return env.MAESTRO_ENV || defaultEnvironment;
+}
+
+function describeValue(input: unknown, path: readonly PropertyKey[]): string {
+  let value: unknown = input;
+  for (const key of path) {
+    if (value === null || typeof value !== "object") return "";
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  if (value === undefined) return " (missing)";
+  const text = JSON.stringify(value);
+  return text && text.length <= 80 ? ` (got ${text})` : "";
+}
+
+/** `mesh.allow[2].from`: the same spelling for schema and cross-field problems. */
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.map((k, i) => (typeof k === "number" ? `[${k}]` : `${i === 0 ? "" : "."}${String(k)}`)).join("") || "(root)";
+}
+
+/** Cross-field rules that a per-field schema cannot express. */
+function crossFieldProblems(cfg: EnvironmentConfig): string[] {
+  const problems: string[] = [];
+  const services = new Map(cfg.mesh.services.map((s) => [s.name, s]));
+  const namespaces = new Set(Object.values(cfg.namespaces));
+  cfg.mesh.services.forEach((s, i) => {
+    if (!namespaces.has(s.namespace)) {
+      problems.push(
+        `mesh.services[${i}].namespace: '${s.namespace}' is not one of the namespaces in config (${[...namespaces].join(", ")})`,
+      );
+    }
+  });
+  if (services.size !== cfg.mesh.services.length) problems.push("mesh.services: service names must be unique");
+  cfg.mesh.allow.forEach((rule, i) => {
+    for (const side of ["from", "to"] as const) {
+      if (!services.has(rule[side])) {
+        problems.push(`mesh.allow[${i}].${side}: unknown service '${rule[side]}' (known: ${[...services.keys()].join(", ")})`);
+      }
+    }
+    const target = services.get(rule.to);
+    for (const p of rule.ports ?? []) {
+      if (target && !target.ports.includes(p))
+        problems.push(`mesh.allow[${i}].ports: ${p} is not a port of service '${rule.to}' (${target.ports.join(", ")})`);
+    }
+  });
+  if (cfg.name === "production" && cfg.rollout.replicas < 2) {
+    problems.push(`rollout.replicas: production needs at least 2 replicas for zero-downtime rollouts (got ${cfg.rollout.replicas})`);
+  }
+  if (cfg.audit.bucketName === cfg.backup.bucketName) problems.push("backup.bucketName: must differ from audit.bucketName");
+  return problems;
+}
+
+/** Validates one environment's raw settings; throws ConfigError listing every problem. */
+export function validateEnvironment(name: string, input: unknown): EnvironmentConfig {
+  const parsed = environmentSchema.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const key = formatPath(issue.path);
+      return `${key}: ${issue.message}${describeValue(input, issue.path)}`;
+    });
+    throw new ConfigError(name, problems);
+  }
+  const problems = crossFieldProblems(parsed.data);
+  if (problems.length > 0) throw new ConfigError(name, problems);
+  if (parsed.data.name !== name) throw new ConfigError(name, [`name: must be '${name}' (got '${parsed.data.name}')`]);
+  return parsed.data;
+}
+
+/** Loads and validates the named environment. */
+export function loadEnvironment(name: string): EnvironmentConfig {
+  const input = environments[name];
+  if (!input) throw new ConfigError(name, [`unknown environment '${name}': use one of ${Object.keys(environments).join(", ")}`]);
+  return validateEnvironment(name, input);
+}

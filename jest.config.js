@@ -1,0 +1,24 @@
+// Tests are TypeScript transpiled by swc (no type-checking here: `npm run typecheck` does that).
+// Dynamic import() is kept as-is so ESM-only packages (@kubernetes-models/*) load; that needs
+// Node's VM modules, enabled in the test script through NODE_OPTIONS.
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: "node",
+  roots: ["<rootDir>/__tests__"],
+  testMatch: ["**/*.test.ts", "**/*.test.tsx"],
+  transform: {
+    "^.+\\.(t|j)sx?$": [
+      "@swc/jest",
+      {
+        jsc: { parser: { syntax: "typescript", tsx: true }, target: "es2022", transform: { react: { runtime: "automatic" } } },
+        module: { type: "commonjs", ignoreDynamic: true },
+      },
+    ],
+  },
+  // cookie@2 (under fastify's light-my-request) ships ESM only; Node 20 loads it through
+  // require(esm), jest does not, so swc turns it into CommonJS for the tests.
+  transformIgnorePatterns: ["/node_modules/(?!cookie/)"],
+  testTimeout: 30000,
+  // Integration suites start real servers; two workers match this machine's two cores.
+  maxWorkers: 2,
+};
