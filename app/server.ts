@@ -1,11 +1,15 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { migrate, openDb, type Db } from "./db";
 import type { ServiceSettings } from "./settings";
+import { createAuditLog } from "./audit/log";
+import type { AuditLog } from "./audit/types";
 
 /** What route modules receive: the service's shared parts. */
 export interface ServiceContext {
   settings: ServiceSettings;
   db: Db;
+  /** The hash-chained audit log; every security-relevant event goes here. */
+  audit: AuditLog;
 }
 
 export interface BuiltService {
@@ -23,7 +27,7 @@ export async function buildService(settings: ServiceSettings, options: { logger?
   const db = await openDb({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir });
   await migrate(db);
   const server = Fastify({ logger: options.logger === false ? false : { level: settings.logLevel } });
-  const context: ServiceContext = { settings, db };
+  const context: ServiceContext = { settings, db, audit: createAuditLog(db) };
 
   server.get("/healthz", async () => ({ status: "ok" }));
   server.get("/readyz", async (_req, reply) => {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the pinned binaries the tests need into .tools/bin (project-local, git-ignored).
 # Idempotent: a tool already at its pinned version is left alone.
-#   tools/install/tools.sh [opa] [walg] [minio]   (default: all)
+#   tools/install/tools.sh [opa] [moto]   (default: all)
+# WAL-G and MinIO are not installable here: the Go module proxy refuses both modules (403), so
+# the S3 server with Object Lock in the tests is moto's (PyPI), and see docs/dr.md for WAL-G.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -9,8 +11,7 @@ bin="$root/.tools/bin"
 mkdir -p "$bin"
 
 OPA_VERSION=v1.22.3
-WALG_COMMIT=3e493188db28   # WAL-G v3.0.9
-MINIO_COMMIT=7aac2a2c5b7c
+MOTO_VERSION=5.2.5
 
 log() { printf '[tools] %s\n' "$*" >&2; }
 
@@ -28,13 +29,26 @@ install_go() { # name module@version binary-name-after-install
   log "$name built in $((SECONDS - start)) s"
 }
 
+install_moto() { # moto's S3 server (with Object Lock) in a project-local virtualenv
+  local venv="$root/.tools/moto" stamp="$bin/.moto.version"
+  if [ -x "$bin/moto_server" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$MOTO_VERSION" ]; then
+    log "moto already at $MOTO_VERSION"
+    return 0
+  fi
+  local start=$SECONDS
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+  ln -sf "$venv/bin/moto_server" "$bin/moto_server"
+  echo "$MOTO_VERSION" >"$stamp"
+  log "moto $MOTO_VERSION installed in $((SECONDS - start)) s"
+}
+
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(opa walg minio)
+[ ${#want[@]} -gt 0 ] || want=(opa moto)
 for t in "${want[@]}"; do
   case "$t" in
     opa) install_go opa "github.com/open-policy-agent/opa@$OPA_VERSION" opa ;;
-    walg) install_go wal-g "github.com/wal-g/wal-g/main/pg@$WALG_COMMIT" pg ;;
-    minio) install_go minio "github.com/minio/minio@$MINIO_COMMIT" minio ;;
-    *) echo "unknown tool: $t (known: opa walg minio)" >&2; exit 2 ;;
+    moto) install_moto ;;
+    *) echo "unknown tool: $t (known: opa moto)" >&2; exit 2 ;;
   esac
 done
