@@ -3,6 +3,9 @@ import { migrate, openDb, type Db } from "./db";
 import type { ServiceSettings } from "./settings";
 import { createAuditLog } from "./audit/log";
 import type { AuditLog } from "./audit/types";
+import { createAuthorizer } from "./auth/authorizer";
+import type { Authorizer } from "./auth/types";
+import { registerComplianceAuditRoute } from "./routes/compliance-audit";
 
 /** What route modules receive: the service's shared parts. */
 export interface ServiceContext {
@@ -10,6 +13,8 @@ export interface ServiceContext {
   db: Db;
   /** The hash-chained audit log; every security-relevant event goes here. */
   audit: AuditLog;
+  /** Request guards: authenticate, then requireRole(...), then requireReason(label) (app/auth). */
+  authz: Authorizer;
 }
 
 export interface BuiltService {
@@ -27,8 +32,10 @@ export async function buildService(settings: ServiceSettings, options: { logger?
   const db = await openDb({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir });
   await migrate(db);
   const server = Fastify({ logger: options.logger === false ? false : { level: settings.logLevel } });
-  const context: ServiceContext = { settings, db, audit: createAuditLog(db) };
+  const audit = createAuditLog(db);
+  const context: ServiceContext = { settings, db, audit, authz: await createAuthorizer(settings, db, audit) };
 
+  registerComplianceAuditRoute(server, context);
   server.get("/healthz", async () => ({ status: "ok" }));
   server.get("/readyz", async (_req, reply) => {
     try {

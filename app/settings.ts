@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { readIdentitySettings, type IdentitySettings } from "./auth/settings";
 
 /** A setting the service cannot start with; names the variable and what is allowed. */
 export class SettingsError extends Error {
@@ -23,6 +24,8 @@ export interface ServiceSettings {
   /** production refuses development-only conveniences (local issuer, dev tokens). */
   environment: "development" | "staging" | "production";
   logLevel: string;
+  /** OIDC verifier, group → role mapping, restricted labels (app/auth/settings.ts); defaults when absent. */
+  identity?: IdentitySettings;
 }
 
 export function readBoolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
@@ -58,5 +61,6 @@ export function readServiceSettings(env: NodeJS.ProcessEnv = process.env): Servi
     databaseUrl,
     environment,
     logLevel: env.LOG_LEVEL || "info",
+    identity: readIdentitySettings(env, environment),
   };
 }

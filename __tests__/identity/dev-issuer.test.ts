@@ -1,0 +1,81 @@
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildService, type BuiltService } from "../../app/server";
+import { readServiceSettings, SettingsError } from "../../app/settings";
+import { devIssuerKeyPath, mintDevToken } from "../../app/auth/dev-issuer";
+import { createAuthorizer } from "../../app/auth/authorizer";
+
+describe("development issuer (no OIDC_ISSUER configured)", () => {
+  let dir: string;
+  let service: BuiltService;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "maestro-devissuer-"));
+    service = await buildService(readServiceSettings({ MAESTRO_DATA_DIR: dir }), { logger: false });
+  });
+  afterAll(async () => {
+    await service.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("its key lives under MAESTRO_DATA_DIR, readable by the owner only", () => {
+    expect(statSync(devIssuerKeyPath(dir)).mode & 0o777).toBe(0o600);
+  });
+
+  test("an auditor with a reason reads the audit log, and the reason is audited", async () => {
+    const token = await mintDevToken(dir, { subject: "alice", groups: ["auditors"] });
+    const res = await service.server.inject({
+      url: "/api/compliance/audit",
+      headers: { authorization: `Bearer ${token}`, "x-rfa": "INC-42 quarterly review" },
+    });
+    expect(res.statusCode).toBe(200);
+    const entries = (res.json() as { entries: Array<{ type: string; actor: string; reason?: string; resource?: string }> }).entries;
+    expect(entries.at(-1)).toMatchObject({
+      type: "access.reason",
+      actor: "alice",
+      reason: "INC-42 quarterly review",
+      resource: "GET /api/compliance/audit",
+    });
+  });
+
+  test("without x-rfa the auditor gets 403 saying a reason is required", async () => {
+    const token = await mintDevToken(dir, { subject: "alice", groups: ["auditors"] });
+    const res = await service.server.inject({ url: "/api/compliance/audit", headers: { authorization: `Bearer ${token}` } });
+    expect(res.statusCode).toBe(403);
+    expect(res.json()).toMatchObject({ error: "reason_required" });
+    expect((res.json() as { message: string }).message).toMatch(/reason is required/);
+  });
+
+  test("a viewer gets 403 even with a reason; no token gets 401 with WWW-Authenticate", async () => {
+    const token = await mintDevToken(dir, { subject: "bob", groups: ["viewers"] });
+    const forbidden = await service.server.inject({
+      url: "/api/compliance/audit",
+      headers: { authorization: `Bearer ${token}`, "x-rfa": "curious" },
+    });
+    expect(forbidden.statusCode).toBe(403);
+    expect(forbidden.json()).toMatchObject({ error: "forbidden" });
+    const anonymous = await service.server.inject({ url: "/api/compliance/audit" });
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.headers["www-authenticate"]).toBe('Bearer realm="maestro"');
+  });
+});
+
+describe("production refuses the development issuer", () => {
+  test("no OIDC_ISSUER in production: the service refuses to start, naming the variable", async () => {
+    expect(() => readServiceSettings({ MAESTRO_ENVIRONMENT: "production" })).toThrow(SettingsError);
+    expect(() => readServiceSettings({ MAESTRO_ENVIRONMENT: "production" })).toThrow(/^OIDC_ISSUER: is required in production/);
+    const dir = mkdtempSync(join(tmpdir(), "maestro-prod-"));
+    try {
+      const settings = { ...readServiceSettings({ MAESTRO_DATA_DIR: dir }), environment: "production" as const, identity: undefined };
+      await expect(createAuthorizer(settings, undefined as never, undefined as never)).rejects.toThrow(/^OIDC_ISSUER: is required/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("http issuers are refused in production, even on loopback", () => {
+    expect(() => readServiceSettings({ MAESTRO_ENVIRONMENT: "production", OIDC_ISSUER: "http://127.0.0.1:9999" })).toThrow(
+      /^OIDC_ISSUER: must be an https:\/\/ URL/,
+    );
+  });
+});

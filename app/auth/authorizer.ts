@@ -1,0 +1,224 @@
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
+import type { JWTPayload, JWTVerifyGetKey } from "jose" with { "resolution-mode": "import" };
+import type { Db } from "../db";
+import type { AuditLog } from "../audit/types";
+import { SettingsError, type ServiceSettings } from "../settings";
+import { loadDevIssuerKeys, loadJose } from "./dev-issuer";
+import { devIssuer, readIdentitySettings, type IdentitySettings } from "./settings";
+import { roles as allRoles, type Authorizer, type Principal, type Role } from "./types";
+
+/** Why a token was refused; the code is stable, the message says what to fix. */
+export class TokenRejectedError extends Error {
+  constructor(
+    readonly code: "TOKEN_MISSING" | "TOKEN_INVALID" | "ISSUER_UNAVAILABLE",
+    message: string,
+  ) {
+    super(message);
+    this.name = "TokenRejectedError";
+  }
+}
+
+/** Verifies a bearer token and returns its principal; throws TokenRejectedError. */
+export type TokenVerifier = (token: string) => Promise<Principal>;
+
+/** The largest x-rfa reason kept (it goes into the audit log verbatim). */
+export const maxReasonLength = 500;
+const realm = "maestro";
+
+/** RFC 6750 quoted-string: no quotes, backslashes or control characters. */
+function quoted(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/["\\\u0000-\u001f\u007f]/g, "'").slice(0, 200);
+}
+
+/** The JWKS source: discovery at the issuer (cached by jose, refetched on an unknown kid), or the dev issuer's key. */
+async function keySource(identity: IdentitySettings, dataDir: string): Promise<{ issuer: string; getKey: JWTVerifyGetKey }> {
+  const jose = await loadJose();
+  if (!identity.issuer) {
+    const keys = await loadDevIssuerKeys(dataDir);
+    return { issuer: devIssuer, getKey: jose.createLocalJWKSet(keys.jwks) };
+  }
+  const discoveryUrl = `${identity.issuer.replace(/\/$/, "")}/.well-known/openid-configuration`;
+  let response: Response;
+  try {
+    response = await fetch(discoveryUrl, { signal: AbortSignal.timeout(5000), headers: { accept: "application/json" } });
+  } catch (err) {
+    throw new TokenRejectedError("ISSUER_UNAVAILABLE", `OIDC discovery at ${discoveryUrl} failed: ${(err as Error).message}`);
+  }
+  if (!response.ok) throw new TokenRejectedError("ISSUER_UNAVAILABLE", `OIDC discovery at ${discoveryUrl} answered ${response.status}`);
+  const doc = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown };
+  // OIDC Discovery §4.3: the document's issuer must be exactly the configured one.
+  if (doc.issuer !== identity.issuer)
+    throw new TokenRejectedError("ISSUER_UNAVAILABLE", `OIDC discovery: issuer is '${String(doc.issuer)}', expected '${identity.issuer}'`);
+  if (typeof doc.jwks_uri !== "string") throw new TokenRejectedError("ISSUER_UNAVAILABLE", "OIDC discovery: jwks_uri is missing");
+  const getKey = jose.createRemoteJWKSet(new URL(doc.jwks_uri), {
+    cooldownDuration: identity.jwksCooldownMs,
+    cacheMaxAge: identity.jwksCacheMaxAgeMs,
+    timeoutDuration: 5000,
+  });
+  return { issuer: identity.issuer, getKey };
+}
+
+function groupsOf(payload: JWTPayload, claim: string): string[] {
+  const value = payload[claim];
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((g) => typeof g !== "string"))
+    throw new TokenRejectedError("TOKEN_INVALID", `claim '${claim}' must be an array of strings`);
+  return value as string[];
+}
+
+/**
+ * The token verifier: issuer, audience, exp / nbf with a small clock tolerance, allowed (asymmetric)
+ * algorithms only, keys from the issuer's JWKS. Roles come from the token's groups and/or the
+ * SCIM-synced role bindings, per identity.roleSource.
+ */
+export function createTokenVerifier(identity: IdentitySettings, dataDir: string, db: Db): TokenVerifier {
+  let source: Promise<{ issuer: string; getKey: JWTVerifyGetKey }> | undefined;
+  const resolveSource = () => {
+    source ??= keySource(identity, dataDir).catch((err: unknown) => {
+      source = undefined; // retry discovery on the next request
+      throw err;
+    });
+    return source;
+  };
+  return async (token) => {
+    const jose = await loadJose();
+    const { issuer, getKey } = await resolveSource();
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jose.jwtVerify(token, getKey, {
+        issuer,
+        audience: identity.audiences,
+        algorithms: identity.algorithms,
+        clockTolerance: identity.clockToleranceSeconds,
+        requiredClaims: ["exp", "sub"],
+      }));
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === "ERR_JWKS_TIMEOUT" || (err instanceof TypeError && /fetch/i.test(err.message)))
+        throw new TokenRejectedError("ISSUER_UNAVAILABLE", `the issuer's JWKS could not be fetched: ${(err as Error).message}`);
+      const detail =
+        code === "ERR_JWKS_NO_MATCHING_KEY" ? "no key in the issuer's JWKS matches the token's kid/alg" : (err as Error).message;
+      throw new TokenRejectedError("TOKEN_INVALID", detail);
+    }
+    const subject = payload.sub as string;
+    const tokenGroups = groupsOf(payload, identity.groupsClaim);
+    const granted = new Set<Role>();
+    const groups = new Set<string>();
+    if (identity.roleSource !== "directory") {
+      for (const g of tokenGroups) {
+        groups.add(g);
+        const role = identity.groupRoles[g];
+        if (role) granted.add(role);
+      }
+    }
+    if (identity.roleSource !== "token") {
+      const { rows } = await db.query<{ role: string; group_name: string }>(
+        "select role, group_name from role_bindings where subject = $1",
+        [subject],
+      );
+      for (const r of rows) {
+        groups.add(r.group_name);
+        if ((allRoles as readonly string[]).includes(r.role)) granted.add(r.role as Role);
+      }
+    }
+    return { subject, groups: [...groups].sort(), roles: allRoles.filter((r) => granted.has(r)) };
+  };
+}
+
+function resourceOf(request: FastifyRequest): string {
+  return `${request.method} ${request.url.split("?")[0]}`;
+}
+
+/** Builds the Authorizer from a verifier; split out so tests can drive it with any verifier. */
+export function authorizerFromVerifier(verify: TokenVerifier, identity: IdentitySettings, audit: AuditLog): Authorizer {
+  const restricted = new Set(identity.restrictedLabels);
+  const unauthorized = (reply: FastifyReply, error: "invalid_request" | "invalid_token" | undefined, description: string) => {
+    const challenge = error
+      ? `Bearer realm="${realm}", error="${error}", error_description="${quoted(description)}"`
+      : `Bearer realm="${realm}"`;
+    return reply.code(401).header("www-authenticate", challenge).send({ error: "unauthorized", message: description });
+  };
+
+  const authenticate: preHandlerAsyncHookHandler = async (request, reply) => {
+    const header = request.headers.authorization;
+    if (!header) return unauthorized(reply, undefined, "a bearer token is required (Authorization: Bearer <token>)");
+    const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/.exec(header);
+    if (!match) return unauthorized(reply, "invalid_request", "the Authorization header must be 'Bearer <token>'");
+    try {
+      request.principal = await verify(match[1]);
+    } catch (err) {
+      if (err instanceof TokenRejectedError && err.code === "ISSUER_UNAVAILABLE") {
+        request.log.error({ err }, "token verification unavailable");
+        return reply
+          .code(503)
+          .header("retry-after", "5")
+          .send({ error: "issuer_unavailable", message: "the identity provider cannot be reached" });
+      }
+      request.log.info({ reason: (err as Error).message }, "bearer token refused");
+      return unauthorized(reply, "invalid_token", (err as Error).message);
+    }
+    return undefined;
+  };
+
+  const requireRole = (...allowed: Role[]): preHandlerAsyncHookHandler => {
+    for (const role of allowed)
+      if (!allRoles.includes(role)) throw new Error(`requireRole: unknown role '${role}' (allowed: ${allRoles.join(", ")})`);
+    if (allowed.length === 0) throw new Error("requireRole: name at least one role");
+    return async (request, reply) => {
+      const principal = request.principal;
+      if (!principal) return unauthorized(reply, undefined, "a bearer token is required (Authorization: Bearer <token>)");
+      if (!principal.roles.some((r) => allowed.includes(r)))
+        return reply.code(403).send({ error: "forbidden", message: `requires role ${allowed.join(" or ")}`, required: allowed });
+      return undefined;
+    };
+  };
+
+  const requireReason = (label: string): preHandlerAsyncHookHandler => {
+    if (!label) throw new Error("requireReason: a resource label is required");
+    return async (request, reply) => {
+      const principal = request.principal;
+      if (!principal) return unauthorized(reply, undefined, "a bearer token is required (Authorization: Bearer <token>)");
+      if (!restricted.has(label)) return undefined;
+      const raw = request.headers["x-rfa"];
+      const reason = (Array.isArray(raw) ? raw.join(", ") : (raw ?? "")).trim();
+      if (reason === "")
+        return reply.code(403).send({
+          error: "reason_required",
+          message: `a reason is required: resources labelled '${label}' need a non-empty x-rfa header`,
+          label,
+        });
+      // eslint-disable-next-line no-control-regex
+      if (reason.length > maxReasonLength || /[\u0000-\u001f\u007f]/.test(reason))
+        return reply.code(400).send({
+          error: "reason_invalid",
+          message: `x-rfa must be at most ${maxReasonLength} printable characters`,
+          label,
+        });
+      // Durable before the handler runs: no restricted read without its recorded reason.
+      await audit.append({
+        type: "access.reason",
+        actor: principal.subject,
+        resource: resourceOf(request),
+        reason,
+        details: { label, roles: principal.roles },
+      });
+      return undefined;
+    };
+  };
+
+  return { authenticate, requireRole, requireReason };
+}
+
+/**
+ * The service's Authorizer: a jose verifier against the configured issuer's JWKS, or the
+ * development issuer when none is configured (readIdentitySettings refuses that in production).
+ */
+export async function createAuthorizer(settings: ServiceSettings, db: Db, audit: AuditLog): Promise<Authorizer> {
+  const identity = settings.identity ?? readIdentitySettings({}, settings.environment);
+  if (!identity.issuer && settings.environment === "production")
+    throw new SettingsError("OIDC_ISSUER", "is required in production (the development issuer is never used there)");
+  const verify = createTokenVerifier(identity, settings.dataDir, db);
+  if (!identity.issuer) await loadDevIssuerKeys(settings.dataDir); // create the key at start, not on the first request
+  return authorizerFromVerifier(verify, identity, audit);
+}
