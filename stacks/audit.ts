@@ -1,10 +1,55 @@
 import { Construct } from "constructs";
 import { MaestroStack, type MaestroStackProps } from "./base";
+import { ObjectLockBucket } from "../constructs/audit/object-lock-bucket";
+import { ServiceAccountRole } from "../constructs/audit/service-role";
 
-/** The audit stack (filled in by its issue). */
+/** The compliance service's name in config.mesh.services: its service account gets the IRSA role. */
+const complianceServiceName = "compliance";
+
+/**
+ * The write-once audit bucket (S3 Object Lock, COMPLIANCE retention from config) and the
+ * compliance service's IRSA role, which may only append under the audit prefix.
+ */
 export class AuditStack extends MaestroStack {
+  readonly auditBucket: ObjectLockBucket;
+  readonly serviceRole: ServiceAccountRole;
+
   constructor(scope: Construct, id: string, props: MaestroStackProps) {
     super(scope, id, props);
+    const { audit, cluster, accountId, region } = this.config;
+    // Every resource below uses the stack's AWS provider (created on first use).
+    void this.aws;
+
+    this.auditBucket = new ObjectLockBucket(this, "audit-bucket", {
+      bucketName: audit.bucketName,
+      retentionDays: audit.retentionDays,
+      mode: audit.mode,
+      prefix: audit.prefix,
+      accountId,
+      region,
+    });
+
+    const service = this.config.mesh.services.find((s) => s.name === complianceServiceName);
+    if (!service) throw new Error(`audit stack: mesh.services has no '${complianceServiceName}' service to give the audit role to`);
+    this.serviceRole = new ServiceAccountRole(this, "compliance-service-role", {
+      roleName: `maestro-${this.config.name}-compliance-audit`,
+      accountId,
+      oidcProvider: cluster.oidcProvider,
+      namespace: service.namespace,
+      serviceAccount: service.serviceAccount,
+    });
+    this.auditBucket.grantAppend(this.serviceRole);
+
     this.output("environment", this.config.name, "Environment this stack was synthesized for");
+    this.output("audit_bucket", audit.bucketName, "Object Lock bucket for audit records (AUDIT_WORM_BUCKET)");
+    this.output("audit_prefix", audit.prefix, "Key prefix the service may append under");
+    this.output("audit_retention_days", audit.retentionDays, "Default Object Lock retention in days (AUDIT_RETENTION_DAYS)");
+    this.output("audit_retention_mode", audit.mode, "Default Object Lock retention mode");
+    this.output("audit_kms_key_arn", this.auditBucket.key.arn, "SSE-KMS key of the audit bucket");
+    this.output(
+      "compliance_service_role_arn",
+      this.serviceRole.arn,
+      "IRSA role for the compliance service account (eks.amazonaws.com/role-arn)",
+    );
   }
 }

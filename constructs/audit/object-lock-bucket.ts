@@ -1,0 +1,322 @@
+import { Construct } from "constructs";
+import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
+import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
+import { S3BucketObjectLockConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-object-lock-configuration";
+import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
+import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
+import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
+import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
+import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
+import { S3BucketLoggingA } from "@cdktf/provider-aws/lib/s3-bucket-logging";
+import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+
+export type ObjectLockMode = "COMPLIANCE" | "GOVERNANCE";
+
+/** Properties of an {@link ObjectLockBucket}. */
+export interface ObjectLockBucketProps {
+  /** Globally unique S3 bucket name (3-63 lowercase letters, digits, '.', '-'). */
+  readonly bucketName: string;
+  /** Default retention of every new object version, in days (1-36500). */
+  readonly retentionDays: number;
+  /**
+   * Default retention mode. GOVERNANCE lets holders of s3:BypassGovernanceRetention delete early
+   * (the bucket policy still denies that bypass to everyone), so it is a named weakening.
+   * @default "COMPLIANCE"
+   */
+  readonly mode?: ObjectLockMode;
+  /** Key prefix under which `grantAppend` allows writes, ending in '/'. @default "audit/" */
+  readonly prefix?: string;
+  /** AWS account that owns the bucket; scopes the log-delivery permission. */
+  readonly accountId: string;
+  /** AWS region of the bucket; scopes the KMS permission of `grantAppend` to S3 in this region. */
+  readonly region: string;
+  /** Name of the bucket that receives server access logs. @default `${bucketName}-access-logs` */
+  readonly accessLogBucketName?: string;
+  /** Waiting period before the KMS key can be deleted (7-30 days). @default 30 */
+  readonly kmsDeletionWindowDays?: number;
+  /**
+   * Days after which current versions get a delete marker (the locked data stays until its
+   * retention ends). Must be at least retentionDays.
+   * @default undefined: objects are never expired
+   */
+  readonly expireAfterDays?: number;
+}
+
+/** Anything `grantAppend` can attach an inline policy to: an IAM role. */
+export interface AppendPrincipal {
+  /** The IAM role name. */
+  readonly name: string;
+}
+
+const bucketNamePattern = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** Throws an error naming the prop and what is allowed. */
+function check(condition: boolean, prop: string, allowed: string, got: unknown): void {
+  if (!condition) throw new Error(`ObjectLockBucket: ${prop} ${allowed} (got ${JSON.stringify(got)})`);
+}
+
+/**
+ * An S3 bucket for write-once audit records: Object Lock enabled at creation with a default
+ * COMPLIANCE retention, versioning, SSE-KMS under a rotating key, all public access blocked,
+ * a bucket policy that denies plaintext access and every way around the retention, lifecycle
+ * rules that never expire a version before its retention ends, and server access logging.
+ */
+export class ObjectLockBucket extends Construct {
+  readonly bucket: S3Bucket;
+  readonly key: KmsKey;
+  readonly accessLogBucket: S3Bucket;
+  readonly bucketName: string;
+  readonly bucketArn: string;
+  readonly retentionDays: number;
+  readonly mode: ObjectLockMode;
+  readonly prefix: string;
+  /** The bucket policy document (JSON), as synthesized. */
+  readonly policyDocument: string;
+  private readonly region: string;
+  private grants = 0;
+
+  constructor(scope: Construct, id: string, props: ObjectLockBucketProps) {
+    super(scope, id);
+    const mode = props.mode ?? "COMPLIANCE";
+    const prefix = props.prefix ?? "audit/";
+    const logBucketName = props.accessLogBucketName ?? `${props.bucketName}-access-logs`;
+    const deletionWindow = props.kmsDeletionWindowDays ?? 30;
+    check(bucketNamePattern.test(props.bucketName), "bucketName", "must be a valid S3 bucket name", props.bucketName);
+    check(bucketNamePattern.test(logBucketName), "accessLogBucketName", "must be a valid S3 bucket name (3-63 characters)", logBucketName);
+    check(logBucketName !== props.bucketName, "accessLogBucketName", "must differ from bucketName", logBucketName);
+    check(
+      Number.isInteger(props.retentionDays) && props.retentionDays >= 1 && props.retentionDays <= 36500,
+      "retentionDays",
+      "must be an integer 1-36500",
+      props.retentionDays,
+    );
+    check(mode === "COMPLIANCE" || mode === "GOVERNANCE", "mode", "must be COMPLIANCE or GOVERNANCE", mode);
+    check(/^[a-z0-9-]+(\/[a-z0-9-]+)*\/$/.test(prefix), "prefix", "must be a key prefix ending in '/' such as audit/", prefix);
+    check(/^\d{12}$/.test(props.accountId), "accountId", "must be a 12-digit AWS account id", props.accountId);
+    check(
+      Number.isInteger(deletionWindow) && deletionWindow >= 7 && deletionWindow <= 30,
+      "kmsDeletionWindowDays",
+      "must be an integer 7-30",
+      deletionWindow,
+    );
+    if (props.expireAfterDays !== undefined) {
+      check(
+        Number.isInteger(props.expireAfterDays) && props.expireAfterDays >= props.retentionDays,
+        "expireAfterDays",
+        `must be an integer of at least retentionDays (${props.retentionDays}) so no version expires before its retention ends`,
+        props.expireAfterDays,
+      );
+    }
+
+    this.bucketName = props.bucketName;
+    this.bucketArn = `arn:aws:s3:::${props.bucketName}`;
+    this.retentionDays = props.retentionDays;
+    this.mode = mode;
+    this.prefix = prefix;
+    this.region = props.region;
+
+    this.key = new KmsKey(this, "key", {
+      description: `SSE-KMS key of the object-lock bucket ${props.bucketName}`,
+      enableKeyRotation: true,
+      rotationPeriodInDays: 365,
+      deletionWindowInDays: deletionWindow,
+    });
+
+    this.accessLogBucket = this.hardenedLogBucket(logBucketName, props.accountId);
+
+    // Object Lock can only be turned on at creation; prevent_destroy keeps `terraform destroy` away.
+    this.bucket = new S3Bucket(this, "bucket", {
+      bucket: props.bucketName,
+      objectLockEnabled: true,
+      forceDestroy: false,
+      lifecycle: { preventDestroy: true },
+    });
+    const bucket = this.bucket.id;
+
+    const versioning = new S3BucketVersioningA(this, "versioning", {
+      bucket,
+      versioningConfiguration: { status: "Enabled" },
+    });
+    new S3BucketObjectLockConfigurationA(this, "object-lock", {
+      bucket,
+      objectLockEnabled: "Enabled",
+      rule: { defaultRetention: { mode, days: props.retentionDays } },
+      dependsOn: [versioning],
+    });
+    new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
+      bucket,
+      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.key.arn }, bucketKeyEnabled: true }],
+    });
+    new S3BucketPublicAccessBlock(this, "public-access-block", {
+      bucket,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
+    new S3BucketOwnershipControls(this, "ownership", { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } });
+    new S3BucketLoggingA(this, "access-logging", {
+      bucket,
+      targetBucket: this.accessLogBucket.id,
+      targetPrefix: `${props.bucketName}/`,
+    });
+    new S3BucketLifecycleConfiguration(this, "lifecycle", {
+      bucket,
+      dependsOn: [versioning],
+      rule: [
+        {
+          id: "abort-incomplete-uploads",
+          status: "Enabled",
+          filter: [{ prefix: "" }],
+          abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }],
+        },
+        {
+          // A noncurrent version is at least as old as the time it was replaced, so it is never
+          // removed before its own retention ends; S3 refuses to remove a locked version anyway.
+          id: "noncurrent-after-retention",
+          status: "Enabled",
+          filter: [{ prefix: "" }],
+          noncurrentVersionExpiration: [{ noncurrentDays: props.retentionDays }],
+          expiration: props.expireAfterDays === undefined ? [{ expiredObjectDeleteMarker: true }] : [{ days: props.expireAfterDays }],
+        },
+      ],
+    });
+
+    this.policyDocument = JSON.stringify(this.bucketPolicy());
+    new S3BucketPolicy(this, "policy", { bucket, policy: this.policyDocument });
+  }
+
+  /** The statements every object-lock bucket carries: deny plaintext, deny bypass, deny short retention. */
+  private bucketPolicy(): object {
+    const objects = `${this.bucketArn}/*`;
+    return {
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: "DenyInsecureTransport",
+          Effect: "Deny",
+          Principal: "*",
+          Action: "s3:*",
+          Resource: [this.bucketArn, objects],
+          Condition: { Bool: { "aws:SecureTransport": "false" } },
+        },
+        {
+          Sid: "DenyRetentionBypass",
+          Effect: "Deny",
+          Principal: "*",
+          Action: "s3:BypassGovernanceRetention",
+          Resource: objects,
+        },
+        {
+          Sid: "DenyRetentionShorterThanDefault",
+          Effect: "Deny",
+          Principal: "*",
+          Action: ["s3:PutObject", "s3:PutObjectRetention"],
+          Resource: objects,
+          Condition: { NumericLessThan: { "s3:object-lock-remaining-retention-days": String(this.retentionDays) } },
+        },
+        // An upload may name a mode, but never a weaker one than the bucket's (COMPLIANCE admits only itself).
+        ...(this.mode === "COMPLIANCE"
+          ? [
+              {
+                Sid: "DenyWeakerLockMode",
+                Effect: "Deny",
+                Principal: "*",
+                Action: ["s3:PutObject", "s3:PutObjectRetention"],
+                Resource: objects,
+                Condition: { StringNotEqualsIfExists: { "s3:object-lock-mode": "COMPLIANCE" } },
+              },
+            ]
+          : []),
+        {
+          Sid: "DenyNonKmsEncryption",
+          Effect: "Deny",
+          Principal: "*",
+          Action: "s3:PutObject",
+          Resource: objects,
+          Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } },
+        },
+      ],
+    };
+  }
+
+  /** The bucket that receives server access logs: private, encrypted, TLS-only, versioned. */
+  private hardenedLogBucket(name: string, accountId: string): S3Bucket {
+    const logs = new S3Bucket(this, "access-logs", { bucket: name, forceDestroy: false });
+    new S3BucketVersioningA(this, "access-logs-versioning", { bucket: logs.id, versioningConfiguration: { status: "Enabled" } });
+    // Server access log delivery supports SSE-S3 only, not SSE-KMS.
+    new S3BucketServerSideEncryptionConfigurationA(this, "access-logs-encryption", {
+      bucket: logs.id,
+      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+    });
+    new S3BucketPublicAccessBlock(this, "access-logs-public-access-block", {
+      bucket: logs.id,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
+    new S3BucketOwnershipControls(this, "access-logs-ownership", { bucket: logs.id, rule: { objectOwnership: "BucketOwnerEnforced" } });
+    const arn = `arn:aws:s3:::${name}`;
+    new S3BucketPolicy(this, "access-logs-policy", {
+      bucket: logs.id,
+      policy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "AllowLogDeliveryFromTheAuditBucket",
+            Effect: "Allow",
+            Principal: { Service: "logging.s3.amazonaws.com" },
+            Action: "s3:PutObject",
+            Resource: `${arn}/*`,
+            Condition: { StringEquals: { "aws:SourceAccount": accountId }, ArnLike: { "aws:SourceArn": this.bucketArn } },
+          },
+          {
+            Sid: "DenyInsecureTransport",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "s3:*",
+            Resource: [arn, `${arn}/*`],
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+          },
+        ],
+      }),
+    });
+    return logs;
+  }
+
+  /**
+   * Lets the principal add objects under the prefix, with retention headers, and nothing else:
+   * no read, list, delete, or retention change outside a PutObject. SSE-KMS needs
+   * kms:GenerateDataKey on the bucket key, scoped to S3 in this region and to this prefix.
+   */
+  grantAppend(principal: AppendPrincipal): IamRolePolicy {
+    const index = this.grants++;
+    return new IamRolePolicy(this, `grant-append-${index}`, {
+      name: `${this.bucketName}-append`,
+      role: principal.name,
+      policy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "AppendAuditObjects",
+            Effect: "Allow",
+            Action: ["s3:PutObject", "s3:PutObjectRetention"],
+            Resource: `${this.bucketArn}/${this.prefix}*`,
+          },
+          {
+            Sid: "EncryptWithTheBucketKey",
+            Effect: "Allow",
+            Action: "kms:GenerateDataKey",
+            Resource: this.key.arn,
+            Condition: {
+              StringEquals: { "kms:ViaService": `s3.${this.region}.amazonaws.com` },
+              StringLike: { "kms:EncryptionContext:aws:s3:arn": `${this.bucketArn}*` },
+            },
+          },
+        ],
+      }),
+    });
+  }
+}
