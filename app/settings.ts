@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { readIdentitySettings, type IdentitySettings } from "./auth/settings";
+import { readComplianceSettings, type ComplianceSettings } from "./compliance/settings";
 
 /** A setting the service cannot start with; names the variable and what is allowed. */
 export class SettingsError extends Error {
@@ -26,6 +27,8 @@ export interface ServiceSettings {
   logLevel: string;
   /** OIDC verifier, group → role mapping, restricted labels (app/auth/settings.ts); defaults when absent. */
   identity?: IdentitySettings;
+  /** Evidence sources and metric labels of the compliance service (app/compliance/settings.ts); defaults when absent. */
+  compliance?: ComplianceSettings;
 }
 
 export function readBoolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
@@ -62,5 +65,6 @@ export function readServiceSettings(env: NodeJS.ProcessEnv = process.env): Servi
     environment,
     logLevel: env.LOG_LEVEL || "info",
     identity: readIdentitySettings(env, environment),
+    compliance: readComplianceSettings(env, resolve(env.MAESTRO_DATA_DIR || ".data")),
   };
 }
