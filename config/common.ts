@@ -30,13 +30,17 @@ export const common = {
       { name: "postgres", namespace: "maestro-data", serviceAccount: "postgres", ports: [5432] },
       { name: "prometheus", namespace: "monitoring", serviceAccount: "prometheus-server", ports: [9090] },
       { name: "scim-sync", namespace: "maestro-gateway", serviceAccount: "scim-sync", ports: [8080] },
+      // Grafana renders mtls-overview from Prometheus; under deny-by-default it needs its own allow.
+      { name: "grafana", namespace: "monitoring", serviceAccount: "grafana", ports: [3000] },
     ],
     allow: [
       { from: "gateway", to: "compliance", ports: [8080], methods: ["GET", "HEAD", "POST"] },
       { from: "prometheus", to: "compliance", ports: [8080], methods: ["GET"], paths: ["/metrics"] },
       { from: "compliance", to: "postgres", ports: [5432] },
       { from: "scim-sync", to: "compliance", ports: [8080], methods: ["POST"], paths: ["/api/scim/sync"] },
+      { from: "grafana", to: "prometheus", ports: [9090], methods: ["GET", "POST"], paths: ["/api/v1/*"] },
     ],
+    permissiveNamespaces: [],
   },
   gateway: {
     groupRoles: { viewers: "viewer", operators: "operator", auditors: "auditor", "platform-admins": "admin" },

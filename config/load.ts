@@ -61,6 +61,13 @@ function crossFieldProblems(cfg: EnvironmentConfig): string[] {
     }
   });
   if (services.size !== cfg.mesh.services.length) problems.push("mesh.services: service names must be unique");
+  cfg.mesh.permissiveNamespaces.forEach((ns, i) => {
+    if (!namespaces.has(ns) || ns === cfg.namespaces.istio) {
+      problems.push(
+        `mesh.permissiveNamespaces[${i}]: '${ns}' must be a workload namespace from config, not the Istio root namespace (${[...namespaces].filter((n) => n !== cfg.namespaces.istio).join(", ")})`,
+      );
+    }
+  });
   cfg.mesh.allow.forEach((rule, i) => {
     for (const side of ["from", "to"] as const) {
       if (!services.has(rule[side])) {

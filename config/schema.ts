@@ -53,6 +53,15 @@ export const meshServiceSchema = z.object({
   namespace: dnsLabel,
   serviceAccount: dnsLabel,
   ports: z.array(port).min(1),
+  /** Pod labels that select the service's workloads (AuthorizationPolicy selector). @default { "app.kubernetes.io/name": name } */
+  workloadLabels: z
+    .record(
+      z.string().min(1),
+      z
+        .string()
+        .regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, "must be a Kubernetes label value (1-63 letters, digits, '-', '_', '.')"),
+    )
+    .optional(),
 });
 
 export const meshAllowSchema = z.object({
@@ -91,6 +100,8 @@ export const environmentSchema = z.object({
     mtlsThresholdPercent: z.number().min(50, "must be 50-100").max(100, "must be 50-100"),
     services: z.array(meshServiceSchema).min(1),
     allow: z.array(meshAllowSchema),
+    /** WEAKENING: namespaces whose workloads also accept plaintext (PeerAuthentication PERMISSIVE); the policies report each one. */
+    permissiveNamespaces: z.array(dnsLabel).default([]),
   }),
   audit: z.object({
     bucketName: s3BucketName,

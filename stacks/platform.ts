@@ -2,6 +2,8 @@ import { Construct } from "constructs";
 import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1";
 import { Release } from "@cdktf/provider-helm/lib/release";
 import { MaestroStack, type MaestroStackProps } from "./base";
+import { meshNamespaces } from "../constructs/mesh/identity";
+import { istiodMeshConfig } from "../constructs/mesh/mesh-config";
 
 /** Operators by Helm at pinned chart versions, and the namespaces every later stack uses. */
 export class PlatformStack extends MaestroStack {
@@ -15,7 +17,7 @@ export class PlatformStack extends MaestroStack {
     const { namespaces, charts } = this.config;
 
     // Workload namespaces get sidecar injection, so their pods join the STRICT-mTLS mesh.
-    const meshMembers = new Set([namespaces.app, namespaces.gateway, namespaces.data, namespaces.monitoring]);
+    const meshMembers = new Set(meshNamespaces(this.config));
     for (const [role, name] of Object.entries(namespaces)) {
       this.namespaces[role] = new NamespaceV1(this, `namespace-${role}`, {
         provider: this.kubernetes,
@@ -55,13 +57,8 @@ export class PlatformStack extends MaestroStack {
       charts.istio,
       "istio",
       {
-        meshConfig: {
-          // Every sidecar originates mTLS on its own; plaintext to the mesh is never the default.
-          enableAutoMtls: true,
-          accessLogFile: "/dev/stdout",
-          trustDomain: this.config.mesh.trustDomain,
-          outboundTrafficPolicy: { mode: "REGISTRY_ONLY" },
-        },
+        // Typed (IstiodMeshConfig): auto mTLS on, the configured trust domain, registry-only egress.
+        meshConfig: istiodMeshConfig(this.config),
         pilot: { autoscaleMin: this.config.name === "production" ? 2 : 1 },
       },
       [this.istioBase],

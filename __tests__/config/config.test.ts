@@ -71,6 +71,16 @@ describe("bad values are refused with the key and what is allowed", () => {
     ],
     ["port out of range", (c) => (c.mesh.services[0].ports = [70000]), /^mesh\.services\[0\]\.ports\[0\]: must be 1-65535/],
     ["SLO error ratio above 1", (c) => (c.rollout.slo.maxErrorRatio = 2), /^rollout\.slo\.maxErrorRatio: must be 0-1/],
+    [
+      "permissive mTLS in the Istio root namespace",
+      (c) => (c.mesh.permissiveNamespaces = ["istio-system"]),
+      /^mesh\.permissiveNamespaces\[0\]: 'istio-system' must be a workload namespace/,
+    ],
+    [
+      "workload label value too long",
+      (c) => (c.mesh.services[0].workloadLabels = { app: "x".repeat(64) }),
+      /^mesh\.services\[0\]\.workloadLabels\.app: must be a Kubernetes label value/,
+    ],
   ])("%s", (_label, change, expected) => {
     const problems = problemsOf(mutated(change));
     expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
