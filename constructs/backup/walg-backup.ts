@@ -1,0 +1,631 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Construct } from "constructs";
+import { CronExpressionParser } from "cron-parser";
+import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import type { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
+import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
+import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
+import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
+import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
+import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
+import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
+import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
+import { S3BucketObjectLockConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-object-lock-configuration";
+import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
+import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
+import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
+import { StatefulSetV1 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
+import { CronJobV1 } from "@cdktf/provider-kubernetes/lib/cron-job-v1";
+
+/** Object Lock for the backup bucket: every object version is write-once for `retentionDays`. */
+export interface BackupObjectLock {
+  /** COMPLIANCE: nobody, root included, can shorten it; GOVERNANCE: a break-glass permission can. */
+  readonly mode: "COMPLIANCE" | "GOVERNANCE";
+  /** Default retention of each object version, in days. */
+  readonly retentionDays: number;
+}
+
+export interface WalgBackupProps {
+  /** The AWS provider of the stack (bucket, KMS key, roles). */
+  readonly aws: AwsProvider;
+  /** The kubernetes provider of the stack (StatefulSet, CronJobs, ConfigMaps). */
+  readonly kubernetes: KubernetesProvider;
+  /** Namespace of the database, its backup CronJob and its restore job template. */
+  readonly namespace: string;
+  /** Name of the Postgres StatefulSet and its Service (also the service account archiving WAL). @default "postgres" */
+  readonly name?: string;
+  /** The application database created in the cluster. */
+  readonly databaseName: string;
+  /** Postgres image, `repository:tag` (pinned). */
+  readonly postgresImage: string;
+  /** WAL-G image, `repository:tag` (pinned); its binary is copied into the Postgres pod. */
+  readonly walgImage: string;
+  /** Path of the wal-g binary inside `walgImage`. @default "/usr/local/bin/wal-g" */
+  readonly walgBinaryPath?: string;
+  /** Bucket holding base backups and WAL. */
+  readonly bucketName: string;
+  /** Key prefix inside the bucket, without leading or trailing '/'; the roles are confined to it. */
+  readonly prefix: string;
+  /** AWS region of the bucket. */
+  readonly region: string;
+  /** EKS cluster OIDC provider (host/path) and account id, for the IRSA trust of the roles. */
+  readonly oidcProvider: string;
+  readonly accountId: string;
+  /** 5-field cron schedule of `wal-g backup-push`. */
+  readonly baseBackupSchedule: string;
+  /** Full backups `wal-g delete retain FULL` keeps (older backups and their WAL are deleted). */
+  readonly retainFullBackups: number;
+  /** Postgres archive_timeout: a WAL segment is archived at least this often, bounding the RPO. */
+  readonly archiveTimeoutSeconds: number;
+  /** Size of each Postgres data volume, e.g. "20Gi". */
+  readonly storageSize: string;
+  /** Object Lock on the backup bucket. @default none: versioning and KMS only */
+  readonly objectLock?: BackupObjectLock;
+  /** A streaming-replication hot standby (HA) seeded from the latest base backup. @default false */
+  readonly standbyReplica?: boolean;
+  /**
+   * Kubernetes Secret (not created here: secrets never enter the synthesized JSON) with keys
+   * `superuser-password` and `replication-password`. @default "<name>-credentials"
+   */
+  readonly credentialsSecretName?: string;
+  /** Contents of tools/db/pitr.sh mounted into the restore job. @default the repository's copy */
+  readonly pitrScript?: string;
+}
+
+const postgresUid = 999; // uid/gid of the postgres user in the official image
+const dataMount = "/var/lib/postgresql/data";
+const pgdata = `${dataMount}/pgdata`;
+const walgDir = "/walg/bin";
+
+/** Throws an error naming the prop and what is allowed. */
+function check(ok: boolean, prop: string, allowed: string, got: unknown): void {
+  if (!ok) throw new Error(`WalgBackup: ${prop} ${allowed} (got ${JSON.stringify(got)})`);
+}
+
+/** The longest gap between two runs of a cron schedule over a week, in days (at least 1/24). */
+export function scheduleIntervalDays(schedule: string): number {
+  const it = CronExpressionParser.parse(schedule, { currentDate: new Date("2026-01-05T00:00:00Z"), tz: "UTC" });
+  let longest = 0;
+  let previous = it.next().getTime();
+  // The longest gap over a week, so "0 1 * * 1-5" counts its weekend gap.
+  for (let i = 0; i < 200; i++) {
+    const next = it.next().getTime();
+    longest = Math.max(longest, next - previous);
+    previous = next;
+    if (next - new Date("2026-01-05T00:00:00Z").getTime() > 8 * 86400000) break;
+  }
+  return Math.max(longest / 86400000, 1 / 24);
+}
+
+/** How far back `wal-g delete retain FULL n` keeps backups under a schedule, in whole days. */
+export function backupRetentionDays(schedule: string, retainFullBackups: number): number {
+  return Math.ceil(retainFullBackups * scheduleIntervalDays(schedule));
+}
+
+/**
+ * Postgres with continuous WAL archiving through WAL-G into a dedicated, encrypted, versioned
+ * bucket: base backups on a schedule, retention, an optional hot standby, and a restore job
+ * template that runs tools/db/pitr.sh. Roles can touch only the configured prefix.
+ */
+export class WalgBackup extends Construct {
+  readonly bucket: S3Bucket;
+  readonly kmsKey: KmsKey;
+  /** Role of the pods that write the archive (Postgres wal-push, the base-backup CronJob). */
+  readonly writerRole: IamRole;
+  /** Read-only role of the restore job. */
+  readonly restoreRole: IamRole;
+  readonly statefulSet: StatefulSetV1;
+  readonly standby?: StatefulSetV1;
+  readonly baseBackupCronJob: CronJobV1;
+  /** A suspended CronJob: the template of a restore drill (`kubectl create job --from=cronjob/…`). */
+  readonly restoreJobTemplate: CronJobV1;
+  /** Name of the restore job template (a plain string, for outputs and docs). */
+  readonly restoreJobName: string;
+  /** s3://bucket/prefix, WAL-G's WALG_S3_PREFIX. */
+  readonly walgS3Prefix: string;
+  readonly name: string;
+  readonly namespace: string;
+  /** Days the bucket's lifecycle keeps noncurrent versions (deleted backups stay recoverable that long). */
+  readonly noncurrentVersionDays: number;
+
+  constructor(scope: Construct, id: string, props: WalgBackupProps) {
+    super(scope, id);
+    check(/^[a-z0-9-]+(\/[a-z0-9-]+)*$/.test(props.prefix), "prefix", "must be a key prefix without leading or trailing '/'", props.prefix);
+    check(
+      Number.isInteger(props.retainFullBackups) && props.retainFullBackups >= 1,
+      "retainFullBackups",
+      "must be an integer >= 1",
+      props.retainFullBackups,
+    );
+    check(
+      Number.isInteger(props.archiveTimeoutSeconds) && props.archiveTimeoutSeconds >= 10 && props.archiveTimeoutSeconds <= 3600,
+      "archiveTimeoutSeconds",
+      "must be an integer 10-3600 (it bounds the RPO)",
+      props.archiveTimeoutSeconds,
+    );
+    check(
+      props.baseBackupSchedule.trim().split(/\s+/).length === 5,
+      "baseBackupSchedule",
+      "must be a 5-field cron expression",
+      props.baseBackupSchedule,
+    );
+    check(/^\d+(Gi|Ti)$/.test(props.storageSize), "storageSize", "must be a quantity such as 20Gi", props.storageSize);
+    if (props.objectLock) {
+      check(
+        ["COMPLIANCE", "GOVERNANCE"].includes(props.objectLock.mode),
+        "objectLock.mode",
+        "must be COMPLIANCE or GOVERNANCE",
+        props.objectLock.mode,
+      );
+      check(
+        Number.isInteger(props.objectLock.retentionDays) && props.objectLock.retentionDays >= 1,
+        "objectLock.retentionDays",
+        "must be an integer >= 1",
+        props.objectLock.retentionDays,
+      );
+    }
+
+    const name = props.name ?? "postgres";
+    const ns = props.namespace;
+    const secret = props.credentialsSecretName ?? `${name}-credentials`;
+    const walgBinary = props.walgBinaryPath ?? "/usr/local/bin/wal-g";
+    this.name = name;
+    this.namespace = ns;
+    this.walgS3Prefix = `s3://${props.bucketName}/${props.prefix}`;
+    const aws = props.aws;
+    const k8s = props.kubernetes;
+
+    // ---- storage: a bucket only this archive uses -------------------------------------------
+    this.kmsKey = new KmsKey(this, "kms-key", {
+      provider: aws,
+      description: `WAL-G archive of ${ns}/${name}`,
+      enableKeyRotation: true,
+      deletionWindowInDays: 30,
+    });
+    new KmsAlias(this, "kms-alias", { provider: aws, name: `alias/${props.bucketName}`, targetKeyId: this.kmsKey.keyId });
+
+    this.bucket = new S3Bucket(this, "bucket", {
+      provider: aws,
+      bucket: props.bucketName,
+      objectLockEnabled: props.objectLock ? true : undefined,
+      forceDestroy: false,
+    });
+    const bucketRef = { provider: aws, bucket: this.bucket.id };
+    new S3BucketOwnershipControls(this, "ownership", { ...bucketRef, rule: { objectOwnership: "BucketOwnerEnforced" } });
+    new S3BucketPublicAccessBlock(this, "public-access-block", {
+      ...bucketRef,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
+    const versioning = new S3BucketVersioningA(this, "versioning", { ...bucketRef, versioningConfiguration: { status: "Enabled" } });
+    new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
+      ...bucketRef,
+      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.kmsKey.arn }, bucketKeyEnabled: true }],
+    });
+    if (props.objectLock) {
+      new S3BucketObjectLockConfigurationA(this, "object-lock", {
+        ...bucketRef,
+        rule: { defaultRetention: { mode: props.objectLock.mode, days: props.objectLock.retentionDays } },
+        dependsOn: [versioning],
+      });
+    }
+    // `wal-g delete` leaves noncurrent versions behind a delete marker; they expire once the
+    // retention window (and any lock) has passed, so a bad delete stays recoverable that long.
+    const retentionWindowDays = backupRetentionDays(props.baseBackupSchedule, props.retainFullBackups);
+    this.noncurrentVersionDays = Math.max(retentionWindowDays, props.objectLock?.retentionDays ?? 0) + 7;
+    new S3BucketLifecycleConfiguration(this, "lifecycle", {
+      ...bucketRef,
+      rule: [
+        {
+          id: "expire-deleted-backups",
+          status: "Enabled",
+          filter: [{ prefix: `${props.prefix}/` }],
+          noncurrentVersionExpiration: [{ noncurrentDays: this.noncurrentVersionDays }],
+          abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }],
+        },
+      ],
+      dependsOn: [versioning],
+    });
+    const bucketArn = `arn:aws:s3:::${props.bucketName}`;
+    new S3BucketPolicy(this, "bucket-policy", {
+      ...bucketRef,
+      policy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "DenyInsecureTransport",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "s3:*",
+            Resource: [bucketArn, `${bucketArn}/*`],
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+          },
+        ],
+      }),
+    });
+
+    // ---- roles: IRSA, confined to the prefix ------------------------------------------------
+    const objectArn = `${bucketArn}/${props.prefix}/*`;
+    const irsaRole = (roleId: string, serviceAccounts: string[], objectActions: string[], kmsActions: string[], purpose: string) => {
+      const role = new IamRole(this, roleId, {
+        provider: aws,
+        name: `${props.bucketName}-${roleId}`,
+        description: purpose,
+        assumeRolePolicy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Principal: { Federated: `arn:aws:iam::${props.accountId}:oidc-provider/${props.oidcProvider}` },
+              Action: "sts:AssumeRoleWithWebIdentity",
+              Condition: {
+                StringEquals: {
+                  [`${props.oidcProvider}:sub`]: serviceAccounts.map((sa) => `system:serviceaccount:${ns}:${sa}`),
+                  [`${props.oidcProvider}:aud`]: "sts.amazonaws.com",
+                },
+              },
+            },
+          ],
+        }),
+      });
+      new IamRolePolicy(this, `${roleId}-policy`, {
+        provider: aws,
+        role: role.name,
+        name: "walg-archive-prefix",
+        policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            { Sid: "ObjectsUnderPrefix", Effect: "Allow", Action: objectActions, Resource: objectArn },
+            {
+              Sid: "ListPrefix",
+              Effect: "Allow",
+              Action: "s3:ListBucket",
+              Resource: bucketArn,
+              Condition: { StringLike: { "s3:prefix": [`${props.prefix}/*`, props.prefix] } },
+            },
+            { Sid: "ArchiveKey", Effect: "Allow", Action: kmsActions, Resource: this.kmsKey.arn },
+          ],
+        }),
+      });
+      return role;
+    };
+    const backupSa = `${name}-backup`;
+    const restoreSa = `${name}-restore`;
+    this.writerRole = irsaRole(
+      "writer",
+      [name, backupSa],
+      ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
+      ["kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"],
+      `WAL-G archive writer for ${ns}/${name}: ${props.prefix}/ only`,
+    );
+    this.restoreRole = irsaRole("restore", [restoreSa], ["s3:GetObject"], ["kms:Decrypt"], `WAL-G restore (read-only) for ${ns}/${name}`);
+
+    // ---- kubernetes -------------------------------------------------------------------------
+    const labels = { "app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "maestro", "app.kubernetes.io/component": "database" };
+    const serviceAccount = (saId: string, saName: string, role: IamRole) =>
+      new ServiceAccountV1(this, saId, {
+        provider: k8s,
+        metadata: { name: saName, namespace: ns, labels, annotations: { "eks.amazonaws.com/role-arn": role.arn } },
+        automountServiceAccountToken: false,
+      });
+    serviceAccount("service-account", name, this.writerRole);
+    serviceAccount("backup-service-account", backupSa, this.writerRole);
+    serviceAccount("restore-service-account", restoreSa, this.restoreRole);
+
+    // Non-secret WAL-G settings, shared by every pod that talks to the archive.
+    const walgEnv = new ConfigMapV1(this, "walg-env", {
+      provider: k8s,
+      metadata: { name: `${name}-walg`, namespace: ns, labels },
+      data: {
+        WALG_S3_PREFIX: this.walgS3Prefix,
+        AWS_REGION: props.region,
+        WALG_S3_SSE: "aws:kms",
+        WALG_S3_SSE_KMS_ID: this.kmsKey.arn,
+        WALG_COMPRESSION_METHOD: "lz4",
+        PGDATA: pgdata,
+      },
+    });
+
+    // Runs once, on an empty data directory (the image's initdb hook): the role remote base
+    // backups and the standby connect as, and its pg_hba entry.
+    const initScripts = new ConfigMapV1(this, "init-scripts", {
+      provider: k8s,
+      metadata: { name: `${name}-init`, namespace: ns, labels },
+      data: {
+        "10-replicator.sh": [
+          "#!/bin/sh",
+          "set -eu",
+          // psql interpolates :'pw' (quoted) only in script input, never in -c.
+          `echo "create role replicator with login replication password :'pw';" | psql -v ON_ERROR_STOP=1 -v pw="$REPLICATION_PASSWORD" -U postgres -d postgres`,
+          'echo "host replication replicator all scram-sha-256" >> "$PGDATA/pg_hba.conf"',
+          "",
+        ].join("\n"),
+      },
+    });
+
+    new ServiceV1(this, "service", {
+      provider: k8s,
+      metadata: { name, namespace: ns, labels },
+      spec: { selector: { ...labels, "maestro.io/role": "primary" }, port: [{ name: "postgres", port: 5432, targetPort: "5432" }] },
+    });
+    new ServiceV1(this, "headless-service", {
+      provider: k8s,
+      metadata: { name: `${name}-headless`, namespace: ns, labels },
+      spec: { clusterIp: "None", selector: labels, port: [{ name: "postgres", port: 5432, targetPort: "5432" }] },
+    });
+
+    const hardened = {
+      runAsNonRoot: true,
+      runAsUser: String(postgresUid),
+      runAsGroup: String(postgresUid),
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" },
+    };
+    const podSecurity = {
+      runAsNonRoot: true,
+      runAsUser: String(postgresUid),
+      fsGroup: String(postgresUid),
+      seccompProfile: { type: "RuntimeDefault" },
+    };
+    const secretEnv = (envName: string, key: string) => ({ name: envName, valueFrom: { secretKeyRef: { name: secret, key } } });
+    const copyWalg = {
+      name: "install-walg",
+      image: props.walgImage,
+      command: ["cp", walgBinary, `${walgDir}/wal-g`],
+      securityContext: hardened,
+      volumeMount: [{ name: "walg-bin", mountPath: walgDir }],
+    };
+    const walgArchive = `${walgDir}/wal-g`;
+    const pgMajor = /:(\d+)/.exec(props.postgresImage)?.[1] ?? "16";
+    const serverArgs = (extra: string[]) =>
+      [
+        "wal_level=replica",
+        "archive_mode=on",
+        `archive_command=${walgArchive} wal-push %p`,
+        `archive_timeout=${props.archiveTimeoutSeconds}`,
+        // Commit times make a restore's end point provable (pitr.sh's verification).
+        "track_commit_timestamp=on",
+        "max_wal_senders=10",
+        "hot_standby=on",
+        ...extra,
+      ].flatMap((setting) => ["-c", setting]);
+    const probe = { exec: { command: ["pg_isready", "-U", "postgres", "-h", "127.0.0.1"] }, periodSeconds: 10, failureThreshold: 6 };
+    const postgresContainer = (args: string[], role: string) => ({
+      name: "postgres",
+      image: props.postgresImage,
+      args: ["postgres", ...args],
+      port: [{ name: "postgres", containerPort: 5432 }],
+      env: [
+        { name: "POSTGRES_DB", value: props.databaseName },
+        secretEnv("POSTGRES_PASSWORD", "superuser-password"),
+        secretEnv("REPLICATION_PASSWORD", "replication-password"),
+        { name: "MAESTRO_ROLE", value: role },
+      ],
+      envFrom: [{ configMapRef: { name: walgEnv.metadata.name } }],
+      securityContext: hardened,
+      readinessProbe: probe,
+      livenessProbe: { ...probe, initialDelaySeconds: 30 },
+      resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "2Gi" } },
+      volumeMount: [
+        { name: "data", mountPath: dataMount },
+        { name: "walg-bin", mountPath: walgDir, readOnly: true },
+        { name: "run", mountPath: "/var/run/postgresql" },
+        { name: "init-scripts", mountPath: "/docker-entrypoint-initdb.d", readOnly: true },
+      ],
+    });
+    const volumes = [
+      { name: "walg-bin", emptyDir: {} },
+      { name: "run", emptyDir: {} },
+      { name: "init-scripts", configMap: { name: initScripts.metadata.name } },
+    ];
+    const claim = {
+      metadata: { name: "data" },
+      spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: props.storageSize } } },
+    };
+
+    this.statefulSet = new StatefulSetV1(this, "statefulset", {
+      provider: k8s,
+      metadata: { name, namespace: ns, labels },
+      waitForRollout: true,
+      spec: {
+        serviceName: `${name}-headless`,
+        replicas: "1",
+        selector: { matchLabels: { ...labels, "maestro.io/role": "primary" } },
+        template: {
+          metadata: { labels: { ...labels, "maestro.io/role": "primary" } },
+          spec: {
+            serviceAccountName: name,
+            automountServiceAccountToken: false,
+            securityContext: podSecurity,
+            initContainer: [copyWalg],
+            container: [postgresContainer(serverArgs([]), "primary")],
+            volume: volumes,
+          },
+        },
+        volumeClaimTemplate: [claim],
+      },
+    });
+
+    if (props.standbyReplica) {
+      const standbyName = `${name}-standby`;
+      const standbyLabels = { ...labels, "maestro.io/role": "standby" };
+      // Seeded from the latest base backup, then streams from the primary; falls back to the
+      // archive (wal-fetch) when it falls behind further than the primary's WAL.
+      const seed = [
+        "set -eu",
+        `if [ ! -s "${pgdata}/PG_VERSION" ]; then`,
+        `  ${walgArchive} backup-fetch "${pgdata}" LATEST`,
+        `  touch "${pgdata}/standby.signal"`,
+        "fi",
+      ].join("\n");
+      this.standby = new StatefulSetV1(this, "standby", {
+        provider: k8s,
+        metadata: { name: standbyName, namespace: ns, labels: standbyLabels },
+        waitForRollout: true,
+        spec: {
+          serviceName: `${name}-headless`,
+          replicas: "1",
+          selector: { matchLabels: standbyLabels },
+          template: {
+            metadata: { labels: standbyLabels },
+            spec: {
+              serviceAccountName: name,
+              automountServiceAccountToken: false,
+              securityContext: podSecurity,
+              affinity: {
+                podAntiAffinity: {
+                  requiredDuringSchedulingIgnoredDuringExecution: [
+                    { labelSelector: [{ matchLabels: labels }], topologyKey: "kubernetes.io/hostname" },
+                  ],
+                },
+              },
+              initContainer: [
+                copyWalg,
+                {
+                  name: "seed-from-backup",
+                  image: props.postgresImage,
+                  command: ["sh", "-c", seed],
+                  envFrom: [{ configMapRef: { name: walgEnv.metadata.name } }],
+                  securityContext: hardened,
+                  volumeMount: [
+                    { name: "data", mountPath: dataMount },
+                    { name: "walg-bin", mountPath: walgDir, readOnly: true },
+                  ],
+                },
+              ],
+              container: [
+                postgresContainer(
+                  serverArgs([
+                    // $(VAR) is expanded by the kubelet from the Secret: the password never enters the JSON.
+                    `primary_conninfo=host=${name}.${ns}.svc port=5432 user=replicator password=$(REPLICATION_PASSWORD) application_name=${standbyName}`,
+                    `restore_command=${walgArchive} wal-fetch %f %p`,
+                  ]),
+                  "standby",
+                ),
+              ],
+              volume: volumes,
+            },
+          },
+          volumeClaimTemplate: [claim],
+        },
+        dependsOn: [this.statefulSet],
+      });
+    }
+
+    // Remote base backup over the replication protocol, then retention.
+    const backupScript = ["set -eu", "wal-g backup-push", `wal-g delete retain FULL ${props.retainFullBackups} --confirm`].join("\n");
+    const jobPod = (saName: string, containers: unknown[], initContainers: unknown[] = [], extraVolumes: unknown[] = []) => ({
+      spec: {
+        serviceAccountName: saName,
+        automountServiceAccountToken: false,
+        restartPolicy: "Never",
+        securityContext: podSecurity,
+        initContainer: initContainers as never,
+        container: containers as never,
+        volume: extraVolumes as never,
+      },
+    });
+    this.baseBackupCronJob = new CronJobV1(this, "base-backup", {
+      provider: k8s,
+      metadata: { name: `${name}-base-backup`, namespace: ns, labels },
+      spec: {
+        schedule: props.baseBackupSchedule,
+        timezone: "Etc/UTC",
+        concurrencyPolicy: "Forbid",
+        startingDeadlineSeconds: 3600,
+        successfulJobsHistoryLimit: 3,
+        failedJobsHistoryLimit: 3,
+        jobTemplate: {
+          metadata: { labels },
+          spec: {
+            backoffLimit: 2,
+            template: {
+              metadata: { labels },
+              ...jobPod(backupSa, [
+                {
+                  name: "backup-push",
+                  image: props.walgImage,
+                  command: ["sh", "-c", backupScript],
+                  env: [
+                    { name: "PGHOST", value: `${name}.${ns}.svc` },
+                    { name: "PGPORT", value: "5432" },
+                    { name: "PGUSER", value: "replicator" },
+                    secretEnv("PGPASSWORD", "replication-password"),
+                  ],
+                  envFrom: [{ configMapRef: { name: walgEnv.metadata.name } }],
+                  securityContext: hardened,
+                },
+              ]),
+            },
+          },
+        },
+      },
+      dependsOn: [this.statefulSet],
+    });
+
+    // The restore drill: tools/db/pitr.sh (from a ConfigMap) restores into an emptyDir with the
+    // read-only role. Suspended; each drill is `kubectl create job --from=cronjob/<name>-restore-drill`.
+    const pitrScript = new ConfigMapV1(this, "pitr-script", {
+      provider: k8s,
+      metadata: { name: `${name}-pitr`, namespace: ns, labels },
+      data: { "pitr.sh": props.pitrScript ?? readFileSync(join(__dirname, "..", "..", "tools", "db", "pitr.sh"), "utf8") },
+    });
+    this.restoreJobName = `${name}-restore-drill`;
+    this.restoreJobTemplate = new CronJobV1(this, "restore-drill", {
+      provider: k8s,
+      metadata: { name: this.restoreJobName, namespace: ns, labels },
+      spec: {
+        schedule: props.baseBackupSchedule,
+        suspend: true,
+        concurrencyPolicy: "Forbid",
+        jobTemplate: {
+          metadata: { labels },
+          spec: {
+            backoffLimit: 0,
+            template: {
+              metadata: { labels },
+              ...jobPod(
+                restoreSa,
+                [
+                  {
+                    name: "pitr",
+                    image: props.postgresImage,
+                    command: ["bash", "/drill/pitr.sh", "--driver", "wal-g", "--target-dir", "/restore/data", "--port", "5432"],
+                    env: [
+                      {
+                        name: "PATH",
+                        value: `${walgDir}:/usr/lib/postgresql/${pgMajor}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+                      },
+                      { name: "PITR_DATABASE", value: props.databaseName },
+                    ],
+                    envFrom: [{ configMapRef: { name: walgEnv.metadata.name } }],
+                    securityContext: hardened,
+                    volumeMount: [
+                      { name: "walg-bin", mountPath: walgDir, readOnly: true },
+                      { name: "pitr", mountPath: "/drill", readOnly: true },
+                      { name: "restore", mountPath: "/restore" },
+                    ],
+                  },
+                ],
+                [copyWalg],
+                [
+                  { name: "walg-bin", emptyDir: {} },
+                  { name: "pitr", configMap: { name: pitrScript.metadata.name, defaultMode: "0555" } },
+                  { name: "restore", emptyDir: {} },
+                ],
+              ),
+            },
+          },
+        },
+      },
+    });
+  }
+}
