@@ -5,19 +5,31 @@ import { buildService, type BuiltService } from "../../app/server";
 import { readServiceSettings, SettingsError } from "../../app/settings";
 import { devIssuerKeyPath, mintDevToken } from "../../app/auth/dev-issuer";
 import { createAuthorizer } from "../../app/auth/authorizer";
+import { roles, type Role } from "../../app/auth/types";
+
+// One service (PGlite boot is the slow part) serves every block in this file.
+let dir: string;
+let service: BuiltService;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "maestro-devissuer-"));
+  service = await buildService(readServiceSettings({ MAESTRO_DATA_DIR: dir, RESTRICTED_LABELS: "audit-log,pii" }), { logger: false });
+  const { authz } = service.context;
+  // A resource that auditors and admins may read, once per label.
+  service.server.get("/probe/audit-log", {
+    preHandler: [authz.authenticate, authz.requireRole("auditor", "admin"), authz.requireReason("audit-log")],
+    handler: async () => ({ ok: true }),
+  });
+  service.server.get("/probe/controls", {
+    preHandler: [authz.authenticate, authz.requireRole("auditor", "admin"), authz.requireReason("controls")],
+    handler: async () => ({ ok: true }),
+  });
+}, 120_000);
+afterAll(async () => {
+  await service?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe("development issuer (no OIDC_ISSUER configured)", () => {
-  let dir: string;
-  let service: BuiltService;
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "maestro-devissuer-"));
-    service = await buildService(readServiceSettings({ MAESTRO_DATA_DIR: dir }), { logger: false });
-  });
-  afterAll(async () => {
-    await service.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   test("its key lives under MAESTRO_DATA_DIR, readable by the owner only", () => {
     expect(statSync(devIssuerKeyPath(dir)).mode & 0o777).toBe(0o600);
   });
@@ -57,6 +69,58 @@ describe("development issuer (no OIDC_ISSUER configured)", () => {
     const anonymous = await service.server.inject({ url: "/api/compliance/audit" });
     expect(anonymous.statusCode).toBe(401);
     expect(anonymous.headers["www-authenticate"]).toBe('Bearer realm="maestro"');
+  });
+});
+
+describe("role × label × reason (every combination)", () => {
+  const tokens = new Map<Role, string>();
+  beforeAll(async () => {
+    const groupOf: Record<Role, string> = { viewer: "viewers", operator: "operators", auditor: "auditors", admin: "platform-admins" };
+    for (const role of roles) tokens.set(role, await mintDevToken(dir, { subject: `${role}-user`, groups: [groupOf[role]] }));
+  });
+
+  const table = roles.flatMap((role) =>
+    (["audit-log", "controls"] as const).flatMap((label) =>
+      [true, false].map((withReason) => {
+        const allowedRole = role === "auditor" || role === "admin";
+        const restricted = label === "audit-log";
+        const expected = !allowedRole ? "forbidden" : restricted && !withReason ? "reason_required" : "ok";
+        return [role, label, withReason, expected] as const;
+      }),
+    ),
+  );
+
+  test.each(table)("%s on label %s, x-rfa %s → %s", async (role, label, withReason, expected) => {
+    const before = (await service.context.audit.list()).length;
+    const res = await service.server.inject({
+      url: `/probe/${label}`,
+      headers: { authorization: `Bearer ${tokens.get(role)}`, ...(withReason ? { "x-rfa": `ticket for ${role}` } : {}) },
+    });
+    const after = await service.context.audit.list();
+    if (expected === "ok") {
+      expect(res.statusCode).toBe(200);
+    } else {
+      expect(res.statusCode).toBe(403);
+      expect(res.json()).toMatchObject({ error: expected });
+    }
+    // Only a granted restricted access leaves an audit entry, carrying caller, resource and reason.
+    if (expected === "ok" && label === "audit-log") {
+      expect(after.length).toBe(before + 1);
+      expect(after.at(-1)).toMatchObject({
+        type: "access.reason",
+        actor: `${role}-user`,
+        resource: "GET /probe/audit-log",
+        reason: `ticket for ${role}`,
+      });
+    } else {
+      expect(after.length).toBe(before);
+    }
+  });
+
+  test("a blank or oversized x-rfa counts as no reason / a bad one", async () => {
+    const auth = { authorization: `Bearer ${tokens.get("auditor")}` };
+    expect((await service.server.inject({ url: "/probe/audit-log", headers: { ...auth, "x-rfa": "   " } })).statusCode).toBe(403);
+    expect((await service.server.inject({ url: "/probe/audit-log", headers: { ...auth, "x-rfa": "x".repeat(501) } })).statusCode).toBe(400);
   });
 });
 

@@ -1,0 +1,148 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { JWK } from "jose" with { "resolution-mode": "import" };
+import { buildService, type BuiltService } from "../../app/server";
+import { readServiceSettings } from "../../app/settings";
+import Fastify from "fastify";
+import { mintDevToken } from "../../app/auth/dev-issuer";
+import { authorizerFromVerifier, createTokenVerifier } from "../../app/auth/authorizer";
+import { readIdentitySettings } from "../../app/auth/settings";
+import { freePort } from "../support/net";
+import { audience, rsaKey, startProvider, type RunningProvider, type TestClient } from "./support/oidc-provider";
+
+// Authentication against a real OpenID Provider: its discovery document and JWKS, its JWT access
+// tokens, and every kind of bad token answered 401 with a WWW-Authenticate challenge.
+
+const auditorClient: TestClient = { id: "carol-auditor", secret: "carol-secret-0123456789abcdef", groups: ["auditors"] };
+const viewerClient: TestClient = { id: "victor-viewer", secret: "victor-secret-0123456789abcdef", groups: ["viewers"] };
+
+describe("bearer tokens from a real OpenID Provider (oidc-provider)", () => {
+  let dir: string;
+  let port: number;
+  let provider: RunningProvider;
+  let service: BuiltService;
+  let firstKey: JWK;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "maestro-oidc-"));
+    port = await freePort();
+    firstKey = await rsaKey("key-1");
+    provider = await startProvider(port, [firstKey], [auditorClient, viewerClient]);
+    service = await buildService(
+      readServiceSettings({
+        MAESTRO_DATA_DIR: dir,
+        OIDC_ISSUER: provider.issuer,
+        OIDC_AUDIENCE: audience,
+        AUTHZ_ROLE_SOURCE: "token",
+        // No cooldown, so the rotation test need not wait 30 s for the unknown-kid refetch.
+        OIDC_JWKS_COOLDOWN_MS: "0",
+      }),
+      { logger: false },
+    );
+  }, 120_000);
+  afterAll(async () => {
+    await service?.close();
+    await provider?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const readAudit = (token: string, reason = "SEC-7 access review") =>
+    service.server.inject({ url: "/api/compliance/audit", headers: { authorization: `Bearer ${token}`, "x-rfa": reason } });
+
+  test("a client_credentials JWT access token from the provider is accepted; groups map to roles", async () => {
+    expect((await readAudit(await provider.token(auditorClient))).statusCode).toBe(200);
+    expect((await readAudit(await provider.token(viewerClient))).statusCode).toBe(403);
+  });
+
+  // Each bad kind is signed with the provider's own published key unless the kind is about the key.
+  const now = () => Math.floor(Date.now() / 1000);
+  type Forge = (sign: (claims: Record<string, unknown>, header?: Record<string, unknown>, key?: JWK) => Promise<string>) => Promise<string>;
+  const base = () => ({ iss: provider.issuer, aud: audience, sub: "mallory", groups: ["auditors"], iat: now(), exp: now() + 300 });
+  const badTokens: Array<[string, Forge, RegExp]> = [
+    ["alg none (unsecured JWT)", async () => unsecured(base()), /alg|Unsecured|not allowed/i],
+    ["unknown kid", async (sign) => sign(base(), { kid: "key-nobody-published" }, await rsaKey("key-nobody-published")), /no key/],
+    ["known kid, signed by another key", async (sign) => sign(base(), {}, await rsaKey("key-1")), /signature verification failed/],
+    ["wrong issuer", (sign) => sign({ ...base(), iss: "https://evil.example" }), /iss/],
+    ["wrong audience", (sign) => sign({ ...base(), aud: "some-other-api" }), /aud/],
+    ["expired", (sign) => sign({ ...base(), iat: now() - 7200, exp: now() - 3600 }), /exp/],
+    ["not before in the future", (sign) => sign({ ...base(), nbf: now() + 3600 }), /nbf/],
+    ["no exp claim", (sign) => sign({ ...base(), exp: undefined }), /exp/],
+    ["no sub claim", (sign) => sign({ ...base(), sub: undefined }), /sub/],
+    ["HS256 although only RS256/ES256 are allowed", async () => hs256(base()), /alg/],
+    ["groups claim that is not a string array", (sign) => sign({ ...base(), groups: "auditors" }), /groups/],
+  ];
+
+  test.each(badTokens)("%s → 401 invalid_token with WWW-Authenticate", async (_kind, forge, detail) => {
+    const token = await forge(async (claims, header = {}, key = firstKey) => {
+      const jose = await import("jose");
+      const payload = Object.fromEntries(Object.entries(claims).filter(([, v]) => v !== undefined));
+      return new jose.CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
+        .setProtectedHeader({ alg: "RS256", kid: key.kid, typ: "at+jwt", ...header })
+        .sign(await jose.importJWK(key, "RS256"));
+    });
+    const res = await readAudit(token);
+    expect(res.statusCode).toBe(401);
+    expect(res.headers["www-authenticate"]).toMatch(/^Bearer realm="maestro", error="invalid_token", error_description="[^"]+"$/);
+    expect((res.json() as { message: string }).message).toMatch(detail);
+  });
+
+  test("malformed Authorization headers → 401 invalid_request; none → 401 with a bare challenge", async () => {
+    for (const header of ["Basic YWxpY2U6c2VjcmV0", "Bearer", "Bearer a b", "bearer"]) {
+      const res = await service.server.inject({ url: "/api/compliance/audit", headers: { authorization: header } });
+      expect(res.statusCode).toBe(401);
+      expect(res.headers["www-authenticate"]).toMatch(/error="invalid_request"/);
+    }
+    const none = await service.server.inject({ url: "/api/compliance/audit" });
+    expect(none.headers["www-authenticate"]).toBe('Bearer realm="maestro"');
+  });
+
+  test("a development-issuer token is refused once a real issuer is configured", async () => {
+    const devToken = await mintDevToken(dir, { subject: "alice", groups: ["auditors"] });
+    const res = await readAudit(devToken);
+    expect(res.statusCode).toBe(401);
+  });
+
+  test("key rotation at the provider is picked up without restarting the service", async () => {
+    const before = await provider.token(auditorClient);
+    expect((await readAudit(before)).statusCode).toBe(200);
+    // The provider restarts with a new signing key first and the old one still published.
+    await provider.close();
+    provider = await startProvider(port, [await rsaKey("key-2"), firstKey], [auditorClient, viewerClient]);
+    const after = await provider.token(auditorClient);
+    expect(JSON.parse(Buffer.from(after.split(".")[0], "base64url").toString()).kid).toBe("key-2");
+    expect((await readAudit(after)).statusCode).toBe(200);
+    expect((await readAudit(before)).statusCode).toBe(200); // old key still published: old tokens live on
+    // The old key is withdrawn: its tokens stop verifying once the JWKS is refetched.
+    await provider.close();
+    provider = await startProvider(port, [await rsaKey("key-3")], [auditorClient, viewerClient]);
+    const third = await provider.token(auditorClient);
+    expect((await readAudit(third)).statusCode).toBe(200);
+    expect((await readAudit(before)).statusCode).toBe(401);
+  });
+
+  test("an unreachable issuer answers 503 with Retry-After, not 401", async () => {
+    const identity = readIdentitySettings({ OIDC_ISSUER: `http://127.0.0.1:${await freePort()}` }, "development");
+    const verify = createTokenVerifier(identity, dir, service.context.db);
+    await expect(verify("a.b.c")).rejects.toMatchObject({ code: "ISSUER_UNAVAILABLE" });
+    const server = Fastify({ logger: false });
+    const authz = authorizerFromVerifier(verify, identity, service.context.audit);
+    server.get("/probe", { preHandler: [authz.authenticate] }, async () => ({ ok: true }));
+    const res = await server.inject({ url: "/probe", headers: { authorization: "Bearer a.b.c" } });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers["retry-after"]).toBe("5");
+    await server.close();
+  });
+});
+
+function unsecured(claims: Record<string, unknown>): string {
+  const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
+  return `${enc({ alg: "none", typ: "JWT" })}.${enc(claims)}.`;
+}
+
+async function hs256(claims: Record<string, unknown>): Promise<string> {
+  const jose = await import("jose");
+  return new jose.SignJWT(claims)
+    .setProtectedHeader({ alg: "HS256", kid: "key-1" })
+    .sign(new TextEncoder().encode("a-shared-secret-an-attacker-chose"));
+}
