@@ -29,7 +29,9 @@ export async function rsaKey(kid: string): Promise<JWK> {
 }
 
 export async function startProvider(port: number, keys: JWK[], clients: TestClient[]): Promise<RunningProvider> {
-  const { default: Provider } = (await import("oidc-provider")) as unknown as {
+  // oidc-provider ships no type declarations; a variable specifier keeps tsc from looking for them.
+  const specifier = "oidc-provider";
+  const { default: Provider } = (await import(specifier)) as {
     default: new (issuer: string, config: Record<string, unknown>) => { callback(): Parameters<typeof createServer>[1] };
   };
   const issuer = `http://127.0.0.1:${port}`;
