@@ -1,10 +1,71 @@
 import { Construct } from "constructs";
 import { MaestroStack, type MaestroStackProps } from "./base";
+import { BlueGreenRollout } from "../constructs/rollout";
 
-/** The app stack (filled in by its issue). */
+/** The compliance service's name in config.mesh.services: Rollout, active Service and pod label. */
+const complianceServiceName = "compliance";
+
+/**
+ * Kubernetes Secret (created by the database's owners, never here) holding the service's
+ * postgres:// URL; the pods read it through a secretKeyRef, so no credential enters the JSON.
+ */
+export const databaseUrlSecret = { name: "compliance-database", key: "url" } as const;
+
+/**
+ * The compliance service as an Argo Rollout (blue/green): active and preview Services, a
+ * PodDisruptionBudget, and promotion gated on the SLO in config (tools/ci/slo_gate.js in an
+ * AnalysisTemplate Job, before and after the switch; a failed gate aborts to the blue side).
+ */
 export class AppStack extends MaestroStack {
+  readonly compliance: BlueGreenRollout;
+
   constructor(scope: Construct, id: string, props: MaestroStackProps) {
     super(scope, id, props);
+    const { images, rollout, audit, mesh, accountId } = this.config;
+    void this.kubernetes; // every object below is applied by this environment's kubernetes provider
+
+    const service = mesh.services.find((s) => s.name === complianceServiceName);
+    if (!service) throw new Error(`app stack: mesh.services has no '${complianceServiceName}' service to deploy`);
+    const port = service.ports[0];
+
+    this.compliance = new BlueGreenRollout(this, "compliance", {
+      name: service.name,
+      namespace: service.namespace,
+      image: `${images.complianceService.repository}:${images.complianceService.tag}`,
+      replicas: rollout.replicas,
+      serviceAccountName: service.serviceAccount,
+      // IRSA: the audit stack's role (maestro-<env>-compliance-audit) trusts exactly this account.
+      serviceAccountAnnotations: {
+        "eks.amazonaws.com/role-arn": `arn:aws:iam::${accountId}:role/maestro-${this.config.name}-compliance-audit`,
+      },
+      port,
+      env: [
+        { name: "PORT", value: String(port) },
+        { name: "MAESTRO_ENVIRONMENT", value: this.config.name },
+        { name: "ALLOW_UNSIGNED_POLICY", value: "false" },
+        { name: "AUDIT_WORM_ENABLED", value: "true" },
+        { name: "AUDIT_WORM_BUCKET", value: audit.bucketName },
+        { name: "AUDIT_RETENTION_DAYS", value: String(audit.retentionDays) },
+      ],
+      secretEnv: [{ name: "DATABASE_URL", secretName: databaseUrlSecret.name, secretKey: databaseUrlSecret.key }],
+      scaleDownDelaySeconds: rollout.scaleDownDelaySeconds,
+      podAnnotations: { "prometheus.io/scrape": "true", "prometheus.io/port": String(port), "prometheus.io/path": "/metrics" },
+    });
+    const gate = this.compliance.gateOn(rollout.slo, { prometheusUrl: this.config.prometheusUrl });
+
     this.output("environment", this.config.name, "Environment this stack was synthesized for");
+    this.output("rollout_name", this.compliance.name, "kubectl argo rollouts get rollout <name> -n <namespace>");
+    this.output("rollout_namespace", this.compliance.namespace, "Namespace of the compliance service");
+    this.output("active_service", this.compliance.activeServiceName, "Service carrying production traffic");
+    this.output(
+      "preview_service",
+      this.compliance.previewServiceName,
+      "Service of the revision awaiting promotion (smoke traffic goes here)",
+    );
+    this.output(
+      "analysis_template",
+      `${gate.analysisTemplate.object.metadata.name}`,
+      "AnalysisTemplate whose Job runs tools/ci/slo_gate.js before and after promotion",
+    );
   }
 }

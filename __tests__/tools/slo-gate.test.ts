@@ -5,17 +5,11 @@ import { createServer, type Server } from "node:http";
 import { describeWithService } from "../support/services";
 import { prometheusBinary, startMetricsTarget, startPrometheus, type MetricsTarget, type RunningPrometheus } from "../support/prometheus";
 import { freePort, waitFor } from "../support/net";
-import { fastLatency, renderTraffic, slowLatency, type TrafficProfile } from "../rollout/traffic";
+import { erroring, healthy, idle, slow, TrafficSimulator } from "../rollout/traffic";
 import { runGate } from "../rollout/gate";
 
 const namespace = "maestro";
-const profiles: TrafficProfile[] = [
-  { service: "healthy", namespace, rps: 100, errorShare: 0.001, latencyCdf: fastLatency },
-  { service: "erroring", namespace, rps: 100, errorShare: 0.1, latencyCdf: fastLatency },
-  { service: "slow", namespace, rps: 100, errorShare: 0, latencyCdf: slowLatency },
-  { service: "idle", namespace, rps: 0, errorShare: 0, latencyCdf: fastLatency },
-  { service: "sparse", namespace, rps: 0.5, errorShare: 0, latencyCdf: fastLatency },
-];
+const services = { healthy, erroring, slow, idle, sparse: { ...healthy, rps: 0.5 } };
 
 describe("slo_gate.js usage", () => {
   const base = ["--prometheus", "http://127.0.0.1:9", "--service", "healthy", "--namespace", namespace];
@@ -61,8 +55,7 @@ describe("slo_gate.js usage", () => {
 describeWithService("slo_gate.js against a real Prometheus", prometheusBinary ? undefined : "prometheus", () => {
   let target: MetricsTarget;
   let prom: RunningPrometheus;
-  let ticker: NodeJS.Timeout;
-  const started = Date.now();
+  let traffic: TrafficSimulator;
   const gate = (service: string, extra: string[] = []) =>
     runGate([
       "--prometheus",
@@ -83,8 +76,10 @@ describeWithService("slo_gate.js against a real Prometheus", prometheusBinary ? 
     ]);
 
   beforeAll(async () => {
-    target = await startMetricsTarget(renderTraffic(profiles, 0));
-    ticker = setInterval(() => target.setBody(renderTraffic(profiles, (Date.now() - started) / 1000)), 100);
+    target = await startMetricsTarget();
+    traffic = new TrafficSimulator(target);
+    for (const [service, profile] of Object.entries(services)) traffic.set(service, namespace, profile);
+    traffic.start();
     prom = await startPrometheus({ targets: [target.address], scrapeInterval: "1s" });
     // Enough scrapes for every rate() in a 30 s window to see at least 100 requests.
     await waitFor(
@@ -99,7 +94,7 @@ describeWithService("slo_gate.js against a real Prometheus", prometheusBinary ? 
   }, 45000);
 
   afterAll(async () => {
-    clearInterval(ticker);
+    traffic?.stop();
     await prom?.stop();
     await target?.close();
   });

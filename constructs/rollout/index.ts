@@ -1,0 +1,12 @@
+export {
+  BlueGreenRollout,
+  sloGateMountPath,
+  sloGateScriptPath,
+  type BlueGreenRolloutProps,
+  type EnvSecretRef,
+  type EnvValue,
+  type ResourceQuantities,
+  type ServiceLevelObjective,
+  type SloGate,
+  type SloGateOptions,
+} from "./blue-green-rollout";
