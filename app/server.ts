@@ -5,6 +5,8 @@ import { createAuditLog } from "./audit/log";
 import type { AuditLog } from "./audit/types";
 import { createAuthorizer } from "./auth/authorizer";
 import type { Authorizer } from "./auth/types";
+import { complianceEngineFor, type ComplianceEngine } from "./compliance/report";
+import { registerComplianceRoutes } from "./routes/compliance";
 import { registerComplianceAuditRoute } from "./routes/compliance-audit";
 
 /** What route modules receive: the service's shared parts. */
@@ -15,6 +17,8 @@ export interface ServiceContext {
   audit: AuditLog;
   /** Request guards: authenticate, then requireRole(...), then requireReason(label) (app/auth). */
   authz: Authorizer;
+  /** Control catalogue, evidence probes and their cached readings (app/compliance); registerEvidenceProbe adds sources. */
+  compliance: ComplianceEngine;
 }
 
 export interface BuiltService {
@@ -33,9 +37,16 @@ export async function buildService(settings: ServiceSettings, options: { logger?
   await migrate(db);
   const server = Fastify({ logger: options.logger === false ? false : { level: settings.logLevel } });
   const audit = createAuditLog(db);
-  const context: ServiceContext = { settings, db, audit, authz: await createAuthorizer(settings, db, audit) };
+  const context: ServiceContext = {
+    settings,
+    db,
+    audit,
+    authz: await createAuthorizer(settings, db, audit),
+    compliance: complianceEngineFor({ settings, db, audit }),
+  };
 
   registerComplianceAuditRoute(server, context);
+  registerComplianceRoutes(server, context);
   server.get("/healthz", async () => ({ status: "ok" }));
   server.get("/readyz", async (_req, reply) => {
     try {

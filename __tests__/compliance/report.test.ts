@@ -24,7 +24,7 @@ describe("control status is derived from evidence", () => {
     dir = mkdtempSync(join(tmpdir(), "maestro-compliance-"));
     db = await openDb({ dataDir: dir });
     await migrate(db);
-  });
+  }, 120_000);
   afterAll(async () => {
     await db.close();
     rmSync(dir, { recursive: true, force: true });
