@@ -1,4 +1,3 @@
-import { parser } from "@prometheus-io/lezer-promql";
 import { loadEnvironment } from "../../config/load";
 import { dashboardVariables, mtlsOverviewDashboard, mtlsThresholdSteps } from "../../constructs/mesh/dashboard";
 import { describeWithService } from "../support/services";
@@ -40,6 +39,12 @@ function concrete(expr: string, values: { window?: string; namespace?: string } 
   if (out.includes("$")) throw new Error(`unreplaced template variable in ${out}`);
   return out;
 }
+
+// ESM-only package: loaded with a real dynamic import (see jest.config.js).
+let parser: (typeof import("@prometheus-io/lezer-promql", { with: { "resolution-mode": "import" } }))["parser"];
+beforeAll(async () => {
+  ({ parser } = await import("@prometheus-io/lezer-promql"));
+});
 
 /** Positions of lezer error nodes: a non-empty list means the expression does not parse. */
 function promqlErrors(expr: string): number[] {
