@@ -497,7 +497,8 @@ export class BlueGreenRollout extends Construct {
     this.manifest = gated;
     this.rollout.resource.manifest = gated;
     // Argo refuses a Rollout whose AnalysisTemplate does not exist yet.
-    this.rollout.resource.dependsOn = [...(this.rollout.resource.dependsOn ?? []), analysisTemplate.resource.fqn];
+    const templateAddress = `${analysisTemplate.resource.terraformResourceType}.${analysisTemplate.resource.friendlyUniqueId}`;
+    this.rollout.resource.dependsOn = [...(this.rollout.resource.dependsOn ?? []), templateAddress];
 
     this.gate = { analysisTemplate, scriptConfigMap, serviceAccount, args };
     return this.gate;
