@@ -8,6 +8,7 @@ import type { Authorizer } from "./auth/types";
 import { complianceEngineFor, type ComplianceEngine } from "./compliance/report";
 import { registerComplianceRoutes } from "./routes/compliance";
 import { registerComplianceAuditRoute } from "./routes/compliance-audit";
+import { registerScimSyncRoute } from "./scim/routes";
 
 /** What route modules receive: the service's shared parts. */
 export interface ServiceContext {
@@ -46,6 +47,7 @@ export async function buildService(settings: ServiceSettings, options: { logger?
   };
 
   registerComplianceAuditRoute(server, context);
+  registerScimSyncRoute(server, context);
   registerComplianceRoutes(server, context);
   server.get("/healthz", async () => ({ status: "ok" }));
   server.get("/readyz", async (_req, reply) => {

@@ -26,6 +26,8 @@ export interface IdentitySettings {
   jwksCacheMaxAgeMs: number;
   /** Allowed clock skew for exp / nbf / iat. */
   clockToleranceSeconds: number;
+  /** Which SCIM user attribute equals a token's `sub`. */
+  scimSubjectAttribute: "userName" | "externalId" | "id";
   /** Bearer token the SCIM sync job presents to POST /api/scim/sync; absent → the route answers 503. */
   scimSyncToken?: string;
 }
@@ -82,7 +84,7 @@ export function parseGroupRoles(raw: string): Record<string, Role> {
 /**
  * Reads OIDC_ISSUER, OIDC_AUDIENCE, OIDC_ALGORITHMS, OIDC_GROUPS_CLAIM, AUTHZ_ROLE_SOURCE, GROUP_ROLES,
  * RESTRICTED_LABELS, OIDC_JWKS_COOLDOWN_MS, OIDC_JWKS_CACHE_MAX_AGE_MS, OIDC_CLOCK_TOLERANCE_SECONDS,
- * SCIM_SYNC_TOKEN. Production requires an issuer: the development issuer never runs there.
+ * SCIM_SUBJECT_ATTRIBUTE, SCIM_SYNC_TOKEN. Production requires an issuer: the development issuer never runs there.
  */
 export function readIdentitySettings(env: NodeJS.ProcessEnv, environment: "development" | "staging" | "production"): IdentitySettings {
   const issuer = env.OIDC_ISSUER?.trim() || undefined;
@@ -112,6 +114,9 @@ export function readIdentitySettings(env: NodeJS.ProcessEnv, environment: "devel
   if (!["token", "directory", "both"].includes(roleSource))
     throw new SettingsError("AUTHZ_ROLE_SOURCE", `must be token, directory or both (got '${roleSource}')`);
   const groupsClaim = env.OIDC_GROUPS_CLAIM?.trim() || "groups";
+  const scimSubjectAttribute = (env.SCIM_SUBJECT_ATTRIBUTE?.trim() || "userName") as IdentitySettings["scimSubjectAttribute"];
+  if (!["userName", "externalId", "id"].includes(scimSubjectAttribute))
+    throw new SettingsError("SCIM_SUBJECT_ATTRIBUTE", `must be userName, externalId or id (got '${scimSubjectAttribute}')`);
   const scimSyncToken = env.SCIM_SYNC_TOKEN || undefined;
   if (scimSyncToken !== undefined && scimSyncToken.length < 32)
     throw new SettingsError("SCIM_SYNC_TOKEN", `must be at least 32 characters (got ${scimSyncToken.length})`);
@@ -127,6 +132,7 @@ export function readIdentitySettings(env: NodeJS.ProcessEnv, environment: "devel
     jwksCooldownMs: integer(env, "OIDC_JWKS_COOLDOWN_MS", 30_000, 0, 3_600_000),
     jwksCacheMaxAgeMs: integer(env, "OIDC_JWKS_CACHE_MAX_AGE_MS", 600_000, 1_000, 86_400_000),
     clockToleranceSeconds: integer(env, "OIDC_CLOCK_TOLERANCE_SECONDS", 5, 0, 300),
+    scimSubjectAttribute,
     ...(scimSyncToken ? { scimSyncToken } : {}),
   };
 }

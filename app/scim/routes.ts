@@ -1,0 +1,38 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import type { ServiceContext } from "../server";
+import { readIdentitySettings } from "../auth/settings";
+import { parseSnapshot, ScimResponseError } from "./snapshot";
+import { applySnapshot, recordFailedRun } from "./sync";
+
+const digest = (s: string) => createHash("sha256").update(s).digest();
+
+/**
+ * POST /api/scim/sync: the ScimSync CronJob pushes the directory snapshot it read from the IdP;
+ * the service maps groups to roles (GROUP_ROLES) and applies it in one transaction. The job
+ * authenticates with SCIM_SYNC_TOKEN (from the `scim` Secret); without one configured the
+ * route answers 503, so it is never open.
+ */
+export function registerScimSyncRoute(server: FastifyInstance, context: ServiceContext): void {
+  const identity = context.settings.identity ?? readIdentitySettings({}, context.settings.environment);
+  server.post("/api/scim/sync", { bodyLimit: 32 * 1024 * 1024 }, async (request, reply) => {
+    if (!identity.scimSyncToken) return reply.code(503).send({ error: "sync_disabled", message: "SCIM_SYNC_TOKEN is not configured" });
+    const presented = /^Bearer (\S+)$/.exec(request.headers.authorization ?? "")?.[1];
+    if (!presented || !timingSafeEqual(digest(presented), digest(identity.scimSyncToken)))
+      return reply
+        .code(401)
+        .header("www-authenticate", 'Bearer realm="maestro-scim-sync"')
+        .send({ error: "unauthorized", message: "the sync token is required" });
+    try {
+      const snapshot = parseSnapshot(request.body);
+      return await applySnapshot(context.db, context.audit, snapshot, {
+        groupRoles: identity.groupRoles,
+        subjectAttribute: identity.scimSubjectAttribute,
+      });
+    } catch (err) {
+      await recordFailedRun(context.db, context.audit, err as Error);
+      if (err instanceof ScimResponseError) return reply.code(422).send({ error: err.code, message: err.message, field: err.field });
+      throw err;
+    }
+  });
+}
