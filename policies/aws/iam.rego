@@ -40,12 +40,28 @@ deny contains v if {
 	v := lib.violation(rego.metadata.rule(), address, concat("", ["Statement[", lib.str(i), "] allows Action ", lib.quote(action)]))
 }
 
+# METADATA
+# title: Policy allows wildcard actions
+# description: An Allow of "*" or "<service>:*" (or any NotAction) grants every action, including ones added later.
+# custom:
+#   id: MAESTRO-IAM-001
+#   severity: critical
+#   control: "least privilege: IAM for the app and backups"
+#   fix: List the exact actions (e.g. s3:PutObject, s3:GetObject) instead of "*" or "<service>:*".
 deny contains v if {
 	some [address, i, statement] in allow_statements
 	statement.NotAction
 	v := lib.violation(rego.metadata.rule(), address, concat("", ["Statement[", lib.str(i), "] allows everything but NotAction"]))
 }
 
+# METADATA
+# title: Policy allows wildcard actions
+# description: An Allow of "*" or "<service>:*" (or any NotAction) grants every action, including ones added later.
+# custom:
+#   id: MAESTRO-IAM-001
+#   severity: critical
+#   control: "least privilege: IAM for the app and backups"
+#   fix: List the exact actions (e.g. s3:PutObject, s3:GetObject) instead of "*" or "<service>:*".
 deny contains v if {
 	some name, attachment in object.get(input.resources, "aws_iam_role_policy_attachment", {})
 	regex.match(`^arn:aws[a-z-]*:iam::aws:policy/(AdministratorAccess|PowerUserAccess|.*FullAccess)$`, attachment.policy_arn)
@@ -71,6 +87,14 @@ deny contains v if {
 	v := lib.violation(rego.metadata.rule(), address, concat("", ["Statement[", lib.str(i), "] allows Resource ", lib.quote(resource)]))
 }
 
+# METADATA
+# title: Policy allows wildcard resources
+# description: An Allow on Resource "*" or on a bucket ARN with a wildcard reaches data it was not meant for.
+# custom:
+#   id: MAESTRO-IAM-002
+#   severity: critical
+#   control: "least privilege: IAM for the app and backups"
+#   fix: Name the bucket ARN and its key prefix (arn:aws:s3:::<bucket>/<prefix>/*) instead of "*".
 deny contains v if {
 	some [address, i, statement] in allow_statements
 	statement.NotResource

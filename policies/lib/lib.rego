@@ -6,11 +6,12 @@ package maestro.lib
 # violation builds the result every deny/warn rule returns: the rule's METADATA (id, severity,
 # control, fix) plus the stack, the resource address and a message naming what is wrong.
 violation(meta, resource, message) := {
-	"rule": meta.custom.id,
-	"title": meta.title,
-	"severity": meta.custom.severity,
-	"control": meta.custom.control,
-	"fix": meta.custom.fix,
+	# A body without its own METADATA still reports, under an id that names the mistake.
+	"rule": object.get(meta, ["custom", "id"], "MAESTRO-METADATA-MISSING"),
+	"title": object.get(meta, "title", ""),
+	"severity": object.get(meta, ["custom", "severity"], "high"),
+	"control": object.get(meta, ["custom", "control"], ""),
+	"fix": object.get(meta, ["custom", "fix"], "add a METADATA block to this rule body"),
 	"stack": input.stack,
 	"resource": resource,
 	"message": message,

@@ -46,6 +46,14 @@ deny contains v if {
 	v := lib.violation(rego.metadata.rule(), concat("", [lib.str(type), ".", lib.str(name)]), concat("", [lib.str(concat(".", [concat("", [lib.str(p)]) | some p in path])), " holds ", lib.str(label)]))
 }
 
+# METADATA
+# title: Secret value in synthesized JSON
+# description: A string shaped like a credential (private key, access key, token, password in a URL) is in the output.
+# custom:
+#   id: MAESTRO-SEC-001
+#   severity: critical
+#   control: "secrets never appear in synthesized JSON"
+#   fix: Store the value in a Kubernetes Secret or AWS Secrets Manager and reference it by name or ARN.
 deny contains v if {
 	some name, out in input.outputs
 	walk(out, [_, value])
@@ -108,6 +116,14 @@ deny contains v if {
 	v := lib.violation(rego.metadata.rule(), release.address, concat("", ["set_sensitive ", lib.str(entry.name), " has a literal value"]))
 }
 
+# METADATA
+# title: Helm release passes a secret value
+# description: Helm values and set_sensitive entries in synth output are visible to anyone reading it.
+# custom:
+#   id: MAESTRO-SEC-004
+#   severity: high
+#   control: "secrets never appear in synthesized JSON"
+#   fix: Point the chart at an existing Secret (e.g. existingSecret) instead of passing the value.
 deny contains v if {
 	some release in input.helm_releases
 	some i, values in release.values
