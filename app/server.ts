@@ -7,8 +7,10 @@ import { createAuthorizer } from "./auth/authorizer";
 import type { Authorizer } from "./auth/types";
 import { complianceEngineFor, type ComplianceEngine } from "./compliance/report";
 import { registerComplianceRoutes } from "./routes/compliance";
+import { registerMetrics } from "./metrics";
 import { registerComplianceAuditRoute } from "./routes/compliance-audit";
 import { registerScimSyncRoute } from "./scim/routes";
+import { registerAuditExportRoutes } from "./export/routes";
 
 /** What route modules receive: the service's shared parts. */
 export interface ServiceContext {
@@ -48,7 +50,9 @@ export async function buildService(settings: ServiceSettings, options: { logger?
 
   registerComplianceAuditRoute(server, context);
   registerScimSyncRoute(server, context);
+  registerMetrics(server, context);
   registerComplianceRoutes(server, context);
+  registerAuditExportRoutes(server, context);
   server.get("/healthz", async () => ({ status: "ok" }));
   server.get("/readyz", async (_req, reply) => {
     try {
