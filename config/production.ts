@@ -37,6 +37,7 @@ export const production: EnvironmentInput = {
     replicas: 3,
     slo: { window: "5m", maxErrorRatio: 0.005, maxP99Ms: 250, minRequests: 200 },
     scaleDownDelaySeconds: 60,
+    databaseUrlSecret: { name: "compliance-database", key: "url" },
   },
   prometheusUrl: "http://prometheus-server.monitoring.svc:9090",
 };

@@ -147,7 +147,13 @@ export const environmentSchema = z.object({
       maxP99Ms: z.number().int().min(1, "must be a positive number of milliseconds"),
       minRequests: z.number().int().min(1, "must be at least 1"),
     }),
-    scaleDownDelaySeconds: z.number().int().min(0),
+    /** Seconds the previous (blue) side keeps running after promotion and the aborted (green) side after an abort. */
+    scaleDownDelaySeconds: z.number().int().min(30, "must be at least 30 seconds (in-flight requests and iptables need time to move)"),
+    /** Kubernetes Secret (created outside Terraform) whose key holds the service's postgres:// DATABASE_URL. */
+    databaseUrlSecret: z.object({
+      name: dnsLabel,
+      key: z.string().regex(/^[-._a-zA-Z0-9]+$/, "must be a Secret key (letters, digits, '-', '_', '.')"),
+    }),
   }),
   prometheusUrl: z.string().url("must be a URL"),
 });

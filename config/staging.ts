@@ -42,6 +42,7 @@ export const staging: EnvironmentInput = {
     replicas: 2,
     slo: { window: "5m", maxErrorRatio: 0.01, maxP99Ms: 300, minRequests: 50 },
     scaleDownDelaySeconds: 30,
+    databaseUrlSecret: { name: "compliance-database", key: "url" },
   },
   prometheusUrl: "http://prometheus-server.monitoring.svc:9090",
 };

@@ -6,10 +6,10 @@ import { BlueGreenRollout } from "../constructs/rollout";
 const complianceServiceName = "compliance";
 
 /**
- * Kubernetes Secret (created by the database's owners, never here) holding the service's
- * postgres:// URL; the pods read it through a secretKeyRef, so no credential enters the JSON.
+ * Service account of the SLO gate Job. Under the mesh's deny-by-default it needs an allow rule
+ * `slo-gate → prometheus` (GET /api/v1/query on 9090) in config.mesh; see docs/rollouts.md.
  */
-export const databaseUrlSecret = { name: "compliance-database", key: "url" } as const;
+const sloGateServiceAccount = "slo-gate";
 
 /**
  * The compliance service as an Argo Rollout (blue/green): active and preview Services, a
@@ -47,11 +47,15 @@ export class AppStack extends MaestroStack {
         { name: "AUDIT_WORM_BUCKET", value: audit.bucketName },
         { name: "AUDIT_RETENTION_DAYS", value: String(audit.retentionDays) },
       ],
-      secretEnv: [{ name: "DATABASE_URL", secretName: databaseUrlSecret.name, secretKey: databaseUrlSecret.key }],
+      // Only the Secret reference enters the JSON; the Secret itself is created outside Terraform.
+      secretEnv: [{ name: "DATABASE_URL", secretName: rollout.databaseUrlSecret.name, secretKey: rollout.databaseUrlSecret.key }],
       scaleDownDelaySeconds: rollout.scaleDownDelaySeconds,
       podAnnotations: { "prometheus.io/scrape": "true", "prometheus.io/port": String(port), "prometheus.io/path": "/metrics" },
     });
-    const gate = this.compliance.gateOn(rollout.slo, { prometheusUrl: this.config.prometheusUrl });
+    const gate = this.compliance.gateOn(rollout.slo, {
+      prometheusUrl: this.config.prometheusUrl,
+      serviceAccountName: sloGateServiceAccount,
+    });
 
     this.output("environment", this.config.name, "Environment this stack was synthesized for");
     this.output("rollout_name", this.compliance.name, "kubectl argo rollouts get rollout <name> -n <namespace>");

@@ -81,6 +81,16 @@ describe("bad values are refused with the key and what is allowed", () => {
       (c) => (c.mesh.services[0].workloadLabels = { app: "x".repeat(64) }),
       /^mesh\.services\[0\]\.workloadLabels\.app: must be a Kubernetes label value/,
     ],
+    [
+      "database URL Secret key with a slash",
+      (c) => (c.rollout.databaseUrlSecret.key = "db/url"),
+      /^rollout\.databaseUrlSecret\.key: must be a Secret key/,
+    ],
+    [
+      "blue scaled down before in-flight requests finish",
+      (c) => (c.rollout.scaleDownDelaySeconds = 5),
+      /^rollout\.scaleDownDelaySeconds: must be at least 30 seconds/,
+    ],
   ])("%s", (_label, change, expected) => {
     const problems = problemsOf(mutated(change));
     expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
