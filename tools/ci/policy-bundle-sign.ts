@@ -1,0 +1,60 @@
+// `npm run -s policy:sign -- --key <private.pem> --out <signed.tar.gz> [--bundle <in.tar.gz>]
+//  [--key-id ID] [--scope S]`: signs a bundle in OPA's format (.signatures.json, one JWS over the
+// file digests), RS256 for RSA keys and ES256 for P-256 keys, so `opa --verification-key` accepts it.
+import { readFileSync, writeFileSync } from "node:fs";
+import { shippedBundlePath } from "../../app/policy/bundle";
+import { BundleError } from "../../app/policy/errors";
+import { readPrivateKey } from "../../app/policy/keys";
+import { signBundle } from "../../app/policy/sign";
+
+const usage = `usage: npm run -s policy:sign -- --key <private.pem> --out <signed.tar.gz> [options]
+
+Signs a policy bundle (default policies/dist/bundle.tar.gz) in OPA's bundle-signing format.
+  --key FILE      PEM private key: RSA (RS256, >= 2048 bits) or EC P-256 (ES256) / P-384 (ES384)
+  --out FILE      where to write the signed bundle
+  --bundle FILE   bundle to sign (default policies/dist/bundle.tar.gz)
+  --key-id ID     JWS kid (default "default", what opa's --verification-key-id expects by default)
+  --scope S       scope claim (default none)
+exit: 0 signed, 1 signing failed, 2 bad usage or unreadable input`;
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const o: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--help" || arg === "-h") {
+      process.stdout.write(`${usage}\n`);
+      return 0;
+    }
+    if (!["--key", "--out", "--bundle", "--key-id", "--scope"].includes(arg)) throw new UsageError(`unknown argument '${arg}'`);
+    const value = argv[++i];
+    if (value === undefined || value.startsWith("--")) throw new UsageError(`${arg} needs a value`);
+    o[arg.slice(2)] = value;
+  }
+  if (!o.key) throw new UsageError("--key <private.pem> is required");
+  if (!o.out) throw new UsageError("--out <signed.tar.gz> is required");
+  const read = (path: string, what: string) => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new UsageError(`cannot read ${what} ${path}: ${(err as Error).message}`);
+    }
+  };
+  const { key, algorithm } = readPrivateKey(read(o.key, "key"), o.key);
+  const bundlePath = o.bundle ?? shippedBundlePath;
+  const signed = await signBundle(read(bundlePath, "bundle"), { privateKey: key, algorithm, keyId: o["key-id"], scope: o.scope });
+  writeFileSync(o.out, signed);
+  process.stdout.write(`policy:sign: ${o.out} (${algorithm}, kid ${o["key-id"] ?? "default"}) from ${bundlePath}\n`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (err: unknown) => {
+    const usageProblem =
+      err instanceof UsageError || (err instanceof BundleError && (err.code === "KEY_INVALID" || err.code === "BUNDLE_UNREADABLE"));
+    process.stderr.write(`policy:sign: ${(err as Error).message}\n${err instanceof UsageError ? `${usage}\n` : ""}`);
+    process.exitCode = usageProblem ? 2 : 1;
+  },
+);
