@@ -103,6 +103,27 @@ signature_annotated(obj) if obj.metadata.annotations[signature_annotation] == "t
 signature_annotated(obj) if k8s.pod_template(obj).metadata.annotations[signature_annotation] == "true"
 
 # METADATA
+# title: Workload allows unsigned policy bundles
+# description: ALLOW_UNSIGNED_POLICY must stay false (its default) in every container that sets it.
+# custom:
+#   id: MAESTRO-K8S-006
+#   severity: critical
+#   control: "runbook runtime gate: ALLOW_UNSIGNED_POLICY=false"
+#   fix: Remove ALLOW_UNSIGNED_POLICY or set it to "false"; sign the bundle with npm run policy:sign instead.
+deny contains v if {
+	some item in k8s.workloads
+	some c in k8s.containers(item.object)
+	some env in object.get(c.container, "env", [])
+	env.name == "ALLOW_UNSIGNED_POLICY"
+	object.get(env, "value", "") != "false"
+	v := lib.violation(
+		rego.metadata.rule(),
+		item.address,
+		concat("", [k8s.name(item.object), " ", c.path, " (", c.container.name, ") sets ALLOW_UNSIGNED_POLICY to ", lib.quote(object.get(env, "value", null))]),
+	)
+}
+
+# METADATA
 # title: RBAC role grants wildcard verbs or resources
 # description: Roles list the verbs and resources they need; "*" grants everything, now and in future APIs.
 # custom:

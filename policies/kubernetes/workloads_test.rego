@@ -105,3 +105,10 @@ test_k8s_005_cluster_admin_binding_is_denied if {
 	}}
 	fixtures.ids(denies_for("gateway", [binding])) == {"MAESTRO-K8S-005"}
 }
+
+test_k8s_006_allow_unsigned_policy_true_is_denied if {
+	bad := object.union(fixtures.container, {"env": [{"name": "ALLOW_UNSIGNED_POLICY", "value": "true"}]})
+	good := object.union(fixtures.container, {"env": [{"name": "ALLOW_UNSIGNED_POLICY", "value": "false"}]})
+	[v.message | some v in denies_for("backup", [with_container(bad)])] == [`StatefulSet maestro/w containers[0] (app) sets ALLOW_UNSIGNED_POLICY to "true"`]
+	denies_for("backup", [with_container(good)]) == set()
+}
