@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { buildService, type BuiltService } from "../../app/server";
 import { readServiceSettings, SettingsError } from "../../app/settings";
 import { devIssuerKeyPath, mintDevToken } from "../../app/auth/dev-issuer";
-import { createAuthorizer } from "../../app/auth/authorizer";
+import { createAuthorizer, createTokenVerifier } from "../../app/auth/authorizer";
+import { readIdentitySettings } from "../../app/auth/settings";
 import { roles, type Role } from "../../app/auth/types";
 
 // One service (PGlite boot is the slow part) serves every block in this file.
@@ -135,6 +136,13 @@ describe("production refuses the development issuer", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test("production with a real issuer: a development token gets 401 before any IdP request", async () => {
+    const identity = readIdentitySettings({ OIDC_ISSUER: "https://sso.maestro.example" }, "production");
+    const verify = createTokenVerifier(identity, dir, service.context.db);
+    const devToken = await mintDevToken(dir, { subject: "alice", groups: ["auditors"] });
+    await expect(verify(devToken)).rejects.toMatchObject({ code: "TOKEN_INVALID", message: expect.stringMatching(/unexpected "iss"/) });
   });
 
   test("http issuers are refused in production, even on loopback", () => {

@@ -124,11 +124,12 @@ describe("bearer tokens from a real OpenID Provider (oidc-provider)", () => {
   test("an unreachable issuer answers 503 with Retry-After, not 401", async () => {
     const identity = readIdentitySettings({ OIDC_ISSUER: `http://127.0.0.1:${await freePort()}` }, "development");
     const verify = createTokenVerifier(identity, dir, service.context.db);
-    await expect(verify("a.b.c")).rejects.toMatchObject({ code: "ISSUER_UNAVAILABLE" });
+    const token = unsecured({ iss: identity.issuer, sub: "x", aud: audience, exp: Math.floor(Date.now() / 1000) + 60 });
+    await expect(verify(token)).rejects.toMatchObject({ code: "ISSUER_UNAVAILABLE" });
     const server = Fastify({ logger: false });
     const authz = authorizerFromVerifier(verify, identity, service.context.audit);
     server.get("/probe", { preHandler: [authz.authenticate] }, async () => ({ ok: true }));
-    const res = await server.inject({ url: "/probe", headers: { authorization: "Bearer a.b.c" } });
+    const res = await server.inject({ url: "/probe", headers: { authorization: `Bearer ${token}` } });
     expect(res.statusCode).toBe(503);
     expect(res.headers["retry-after"]).toBe("5");
     await server.close();

@@ -83,6 +83,20 @@ export function createTokenVerifier(identity: IdentitySettings, dataDir: string,
   };
   return async (token) => {
     const jose = await loadJose();
+    // A token for another issuer (a development token in production, say) is refused before any
+    // JWKS fetch: arbitrary tokens must not make us call the IdP. jwtVerify checks iss again, signed.
+    const expectedIssuer = identity.issuer ?? devIssuer;
+    let claimed: unknown;
+    try {
+      claimed = jose.decodeJwt(token).iss;
+    } catch (err) {
+      throw new TokenRejectedError("TOKEN_INVALID", `not a JWT: ${(err as Error).message}`);
+    }
+    if (claimed !== expectedIssuer)
+      throw new TokenRejectedError(
+        "TOKEN_INVALID",
+        `unexpected "iss" claim value ${JSON.stringify(claimed ?? null)} (expected ${JSON.stringify(expectedIssuer)})`,
+      );
     const { issuer, getKey } = await resolveSource();
     let payload: JWTPayload;
     try {
