@@ -14,8 +14,8 @@ describeWithService(
   "synth diff between two commits of this repository",
   present ? undefined : `commit ${commit.slice(0, 7)} (a full clone)`,
   () => {
-    test("the commit that added the audit bucket shows exactly that, Object Lock flagged", () => {
-      const r = run(["--git", `${commit}~1`, commit, "--env", "staging", "--format", "json", "--policy", "off"]);
+    test("the commit that added the audit bucket shows exactly that, Object Lock flagged", async () => {
+      const r = await run(["--git", `${commit}~1`, commit, "--env", "staging", "--format", "json", "--policy", "off"]);
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
       const diff = JSON.parse(r.stdout) as SynthDiff;
@@ -34,8 +34,8 @@ describeWithService(
       expect(diff.summary.resources).toEqual({ added: 25, removed: 0, changed: 1 });
     }, 90000);
 
-    test("a ref that does not exist exits 2 naming it", () => {
-      const r = run(["--git", "no-such-ref-xyz", commit]);
+    test("a ref that does not exist exits 2 naming it", async () => {
+      const r = await run(["--git", "no-such-ref-xyz", commit]);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain("no-such-ref-xyz");
     });

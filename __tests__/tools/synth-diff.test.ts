@@ -43,8 +43,8 @@ function mutate(dir: string, stack: string, edit: (tf: Record<string, any>) => v
   writeFileSync(file, JSON.stringify(tf, null, 2));
 }
 
-function jsonDiff(...args: string[]): { code: number; diff: SynthDiff } {
-  const r = run([...args, "--format", "json", "--policy", "off"]);
+async function jsonDiff(...args: string[]): Promise<{ code: number; diff: SynthDiff }> {
+  const r = await run([...args, "--format", "json", "--policy", "off"]);
   if (r.code === 2) throw new Error(r.stderr);
   return { code: r.code, diff: JSON.parse(r.stdout) as SynthDiff };
 }
@@ -64,19 +64,19 @@ beforeAll(async () => {
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe("synth diff on real synth output", () => {
-  test("two synths of the same commit differ in nothing; every stack is one unchanged line", () => {
+  test("two synths of the same commit differ in nothing; every stack is one unchanged line", async () => {
     const again = stagingAgain;
-    const { code, diff } = jsonDiff(staging, again);
+    const { code, diff } = await jsonDiff(staging, again);
     expect(code).toBe(0);
     expect(diff.summary.resources).toEqual({ added: 0, removed: 0, changed: 0 });
     expect(diff.stacks.map((s) => s.status)).toEqual(["unchanged", "unchanged", "unchanged", "unchanged", "unchanged", "unchanged"]);
-    const md = run([staging, again, "--policy", "off"]).stdout;
+    const md = (await run([staging, again, "--policy", "off"])).stdout;
     expect(md).toMatch(/\*\*0 of 6 stacks changed\*\*/);
     expect(md).toContain("Unchanged stacks: `platform`, ");
     expect(md).not.toContain("#### Stack");
   });
 
-  test("a namespace label, a Helm value and a removed namespace show as exactly those field changes", () => {
+  test("a namespace label, a Helm value and a removed namespace show as exactly those field changes", async () => {
     const head = copy(staging, "head-labels");
     mutate(head, "platform", (tf) => {
       tf.resource.kubernetes_namespace_v1["namespace-app"].metadata.labels.team = "payments";
@@ -86,7 +86,7 @@ describe("synth diff on real synth output", () => {
       tf.resource.helm_release.istiod.values[0] = JSON.stringify(values);
       delete tf.resource.kubernetes_namespace_v1["namespace-monitoring"];
     });
-    const { code, diff } = jsonDiff(staging, head);
+    const { code, diff } = await jsonDiff(staging, head);
     expect(code).toBe(0);
     const platform = diff.stacks.find((s) => s.stack === "platform")!;
     expect(platform.status).toBe("changed");
@@ -109,22 +109,22 @@ describe("synth diff on real synth output", () => {
       resources: { added: 0, removed: 1, changed: 2 },
       securityRelevant: 1,
     });
-    const md = run([staging, head, "--policy", "off"]).stdout;
+    const md = (await run([staging, head, "--policy", "off"])).stdout;
     expect(md).toContain("| mTLS mode | `platform` | ~ `helm_release.istiod`");
     expect(md).toContain("`values[0].meshConfig.enableAutoMtls` | `true` → `false` |");
     expect(md).toContain("- − `kubernetes_namespace_v1.namespace-monitoring` (monitoring): removed");
   });
 
-  test("cdktf's // metadata is ignored", () => {
+  test("cdktf's // metadata is ignored", async () => {
     const head = copy(staging, "head-metadata");
     mutate(head, "platform", (tf) => {
       tf["//"].metadata.version = "9.9.9";
       tf.resource.helm_release.istiod["//"].metadata.path = "platform/somewhere-else";
     });
-    expect(jsonDiff(staging, head).diff.summary.resources).toEqual({ added: 0, removed: 0, changed: 0 });
+    expect((await jsonDiff(staging, head)).diff.summary.resources).toEqual({ added: 0, removed: 0, changed: 0 });
   });
 
-  test("secret-looking values are masked in markdown and JSON, references are not", () => {
+  test("secret-looking values are masked in markdown and JSON, references are not", async () => {
     const head = copy(staging, "head-secrets");
     const pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAleaked\n-----END RSA PRIVATE KEY-----";
     mutate(head, "platform", (tf) => {
@@ -138,13 +138,13 @@ describe("synth diff on real synth output", () => {
       tf.resource.kubernetes_namespace_v1["namespace-app"].metadata.annotations = { "example.com/key": pem };
     });
     for (const format of ["markdown", "json"]) {
-      const out = run([staging, head, "--format", format, "--policy", "off"]).stdout;
+      const out = (await run([staging, head, "--format", format, "--policy", "off"])).stdout;
       expect(out).not.toMatch(/leaked/);
       expect(out).toContain("***");
     }
     // A Secret's name is a reference, not a secret.
-    expect(run([staging, head, "--format", "json", "--policy", "off"]).stdout).toContain('"existingSecretName": "argo-notify"');
-    const fields = resource(jsonDiff(staging, head).diff, "platform", "helm_release.argo-rollouts")!.fields;
+    expect((await run([staging, head, "--format", "json", "--policy", "off"])).stdout).toContain('"existingSecretName": "argo-notify"');
+    const fields = resource((await jsonDiff(staging, head)).diff, "platform", "helm_release.argo-rollouts")!.fields;
     expect(fields.find((f) => f.path === "values[0].notifications")).toEqual({
       path: "values[0].notifications",
       action: "added",
@@ -154,8 +154,8 @@ describe("synth diff on real synth output", () => {
     });
   });
 
-  test("staging vs production: the environment differences, retention and Object Lock flagged", () => {
-    const { diff } = jsonDiff(staging, production);
+  test("staging vs production: the environment differences, retention and Object Lock flagged", async () => {
+    const { diff } = await jsonDiff(staging, production);
     const [stg, prod] = [loadEnvironment("staging"), loadEnvironment("production")];
     expect(diff.stacks.every((s) => s.status === "changed")).toBe(true);
     // State backend: local for staging, S3 for production, in every stack.
@@ -182,14 +182,14 @@ describe("synth diff on real synth output", () => {
     expect(resource(diff, "platform", "provider.kubernetes")!.fields).toEqual([
       { path: "config_context", action: "changed", old: stg.cluster.context, new: prod.cluster.context, security: [] },
     ]);
-    const md = run([staging, production, "--policy", "off"]).stdout;
+    const md = (await run([staging, production, "--policy", "off"])).stdout;
     expect(md.length).toBeLessThan(60000);
     expect(md.indexOf("⚠ Security-relevant changes")).toBeLessThan(md.indexOf("#### Stack"));
   });
 });
 
 describe("policy verdicts and exit codes", () => {
-  const violation = (rule: string, resourceAddress: string, severity = "deny") => ({
+  const violation = (rule: string, resourceAddress: string, severity = "high") => ({
     rule,
     severity,
     stack: "mesh",
@@ -201,39 +201,59 @@ describe("policy verdicts and exit codes", () => {
   beforeAll(() => {
     base = join(scratch, "base-report.json");
     head = join(scratch, "head-report.json");
-    writeFileSync(
-      base,
-      JSON.stringify({
-        violations: [violation("MAESTRO-MESH-001", "kubernetes_manifest.a"), violation("MAESTRO-K8S-009", "x", "warn")],
-        passed: 40,
-      }),
-    );
-    writeFileSync(
-      head,
-      JSON.stringify({
-        violations: [violation("MAESTRO-MESH-002", "kubernetes_manifest.b"), violation("MAESTRO-K8S-009", "x", "warn")],
-        passed: 40,
-      }),
-    );
+    const warnings = [violation("MAESTRO-K8S-009", "x", "low")];
+    writeFileSync(base, JSON.stringify({ violations: [violation("MAESTRO-MESH-001", "kubernetes_manifest.a")], warnings, passed: 40 }));
+    writeFileSync(head, JSON.stringify({ violations: [violation("MAESTRO-MESH-002", "kubernetes_manifest.b")], warnings, passed: 40 }));
   });
 
-  test("new and fixed violations versus base; exit 1 on a deny in head", () => {
-    const r = run([staging, staging, "--policy-head", head, "--policy-base", base, "--format", "json"]);
+  test("new and fixed violations versus base; exit 1 on a deny in head", async () => {
+    const r = await run([staging, staging, "--policy-head", head, "--policy-base", base, "--format", "json"]);
     expect(r.code).toBe(1);
     const diff = JSON.parse(r.stdout) as SynthDiff;
     expect(diff.policy!.introduced.map((v) => v.rule)).toEqual(["MAESTRO-MESH-002"]);
     expect(diff.policy!.fixed.map((v) => v.rule)).toEqual(["MAESTRO-MESH-001"]);
-    const md = run([staging, staging, "--policy-head", head, "--policy-base", base]).stdout;
-    expect(md).toContain("❌ **1 deny**, 1 warn, 40 passed · versus base: 1 new, 1 fixed");
+    const md = (await run([staging, staging, "--policy-head", head, "--policy-base", base])).stdout;
+    expect(md).toContain("❌ **1 deny**, 1 warn, 40 checks passed · versus base: 1 new, 1 fixed");
     expect(md).toMatch(/\*\*New violations\*\*[\s\S]*MAESTRO-MESH-002/);
   });
 
-  test("--fail-on new-deny passes when every deny was already in base; warnings never fail", () => {
-    expect(run([staging, staging, "--policy-head", head, "--policy-base", head, "--fail-on", "new-deny"]).code).toBe(0);
-    expect(run([staging, staging, "--policy-head", head, "--policy-base", head]).code).toBe(1);
+  test("the real policy gate runs on both sides: no change, no new deny; a PERMISSIVE PeerAuthentication is a new deny", async () => {
+    const same = await run([staging, stagingAgain, "--format", "json"]);
+    const sameDiff = JSON.parse(same.stdout) as SynthDiff;
+    expect(sameDiff.policy!.head.passed).toBeGreaterThan(10);
+    expect(sameDiff.policy!).toMatchObject({ introduced: [], fixed: [] });
+    // Exit 1 exactly when head has a deny (whatever the stacks hold today); never for an unchanged deny under new-deny.
+    expect(same.code).toBe(sameDiff.policy!.head.violations.length > 0 ? 1 : 0);
+    expect((await run([staging, stagingAgain, "--fail-on", "new-deny"])).code).toBe(0);
+
+    const broken = copy(staging, "head-permissive");
+    mutate(broken, "mesh", (tf) => {
+      for (const r of Object.values<{ manifest: { kind: string; spec: { mtls?: { mode: string } } } }>(tf.resource.kubernetes_manifest)) {
+        if (r.manifest.kind === "PeerAuthentication") r.manifest.spec.mtls = { mode: "PERMISSIVE" };
+      }
+    });
+    const r = await run([staging, broken, "--format", "json"]);
+    expect(r.code).toBe(1);
+    const diff = JSON.parse(r.stdout) as SynthDiff;
+    expect(diff.policy!.introduced.length).toBeGreaterThan(0);
+    expect(diff.policy!.introduced.every((v) => v.stack === "mesh" && /PeerAuthentication|mTLS|STRICT/i.test(v.message))).toBe(true);
+    expect((await run([staging, broken, "--fail-on", "new-deny"])).code).toBe(1);
+    expect(diff.policy!.fixed).toEqual([]);
+    const mtls = diff.stacks.find((s) => s.stack === "mesh")!.resources[0];
+    expect(mtls.fields).toEqual([
+      { path: "manifest.spec.mtls.mode", action: "changed", old: "STRICT", new: "PERMISSIVE", security: ["mtls"] },
+    ]);
+    const md = (await run([staging, broken])).stdout;
+    expect(md).toMatch(/❌ \*\*\d+ deny\*\*.*versus base: \d+ new, 0 fixed/);
+    expect(md).toContain("| `" + diff.policy!.introduced[0].rule + "` |");
+  });
+
+  test("--fail-on new-deny passes when every deny was already in base; warnings never fail", async () => {
+    expect((await run([staging, staging, "--policy-head", head, "--policy-base", head, "--fail-on", "new-deny"])).code).toBe(0);
+    expect((await run([staging, staging, "--policy-head", head, "--policy-base", head])).code).toBe(1);
     const warnOnly = join(scratch, "warn-only.json");
-    writeFileSync(warnOnly, JSON.stringify({ violations: [violation("MAESTRO-K8S-009", "x", "warn")], passed: 3 }));
-    expect(run([staging, staging, "--policy-head", warnOnly]).code).toBe(0);
+    writeFileSync(warnOnly, JSON.stringify({ violations: [], warnings: [violation("MAESTRO-K8S-009", "x", "low")], passed: 3 }));
+    expect((await run([staging, staging, "--policy-head", warnOnly])).code).toBe(0);
   });
 
   test.each([
@@ -242,28 +262,28 @@ describe("policy verdicts and exit codes", () => {
     [["a", "b", "--format", "html"], /--format must be one of markdown, json \(got "html"\)/],
     [["a", "b", "--bogus"], /unknown option --bogus/],
     [["a", "b", "--fail-on"], /--fail-on needs a value/],
-  ])("bad usage %j exits 2 naming the problem", (args, message) => {
-    const r = run(args);
+  ])("bad usage %j exits 2 naming the problem", async (args, message) => {
+    const r = await run(args);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
   });
 
-  test("a malformed policy report exits 2 naming the field", () => {
+  test("a malformed policy report exits 2 naming the field", async () => {
     const bad = join(scratch, "bad-report.json");
     writeFileSync(bad, JSON.stringify({ violations: [{ rule: "X", severity: "deny", stack: "s", resource: "r" }], passed: 1 }));
-    const r = run([staging, staging, "--policy-head", bad]);
+    const r = await run([staging, staging, "--policy-head", bad]);
     expect(r).toMatchObject({ code: 2 });
     expect(r.stderr).toContain("violations[0].message must be a string");
   });
 
-  test("--help exits 0 and documents the exit codes", () => {
-    expect(run(["--help"])).toMatchObject({ code: 0, stdout: expect.stringContaining("Exit: 0") });
+  test("--help exits 0 and documents the exit codes", async () => {
+    expect(await run(["--help"])).toMatchObject({ code: 0, stdout: expect.stringContaining("Exit: 0") });
   });
 });
 
 const terraform = findBinary("terraform") ?? findBinary("tofu");
 (terraform ? describe : describe.skip)("a real `terraform show -json` plan renders in the same format", () => {
-  test("changed, added and sensitive values of a terraform_data plan", () => {
+  test("changed, added and sensitive values of a terraform_data plan", async () => {
     const dir = join(scratch, "tf");
     rmSync(dir, { recursive: true, force: true });
     cpSync(join(root, "__tests__", "fixtures", "synth-diff", "plan"), dir, { recursive: true });
@@ -280,7 +300,7 @@ const terraform = findBinary("terraform") ?? findBinary("tofu");
     tf("apply", "-auto-approve", "-input=false", "-no-color", "-var", "mode=STRICT");
     tf("plan", "-out=plan.bin", "-input=false", "-no-color", "-var", "mode=PERMISSIVE", "-var", "extra=true");
     writeFileSync(join(dir, "plan.json"), tf("show", "-json", "plan.bin"));
-    const { diff } = jsonDiff("--plan", `mesh=${join(dir, "plan.json")}`);
+    const { diff } = await jsonDiff("--plan", `mesh=${join(dir, "plan.json")}`);
     expect(diff.stacks.map((s) => s.stack)).toEqual(["mesh"]);
     const mesh = resource(diff, "mesh", "terraform_data.peer_authentication")!;
     expect(mesh.fields).toEqual(

@@ -8,7 +8,7 @@ import { synthCommit } from "./git";
 import { renderMarkdown } from "./markdown";
 import { UsageError, type PolicyReport, type SynthDiff } from "./model";
 import { readSynthDir } from "./load";
-import { diffPolicy, isDeny, parsePolicyReport, policyCheckMissing, runPolicyCheck } from "./policy";
+import { diffPolicy, evaluatePolicies, parsePolicyReport } from "./policy";
 import { readPlans } from "./plan";
 
 const usage = `Usage:
@@ -24,12 +24,13 @@ Options:
   --format markdown|json   report format (default: markdown, sized for a PR comment)
   --out <file>             write the report to <file> instead of stdout
   --env <name>             environment to synthesize with --git (default: main.ts's default)
-  --policy auto|off        auto (default): run this checkout's \`npm run policy:check\` on both sides
-                           when it exists; off: no policy verdicts
+  --policy auto|off        auto (default): run this checkout's policy gate (the shipped bundle, as
+                           \`npm run policy:check\` does) on both sides; off: no policy verdicts
   --policy-head <file>     head's policy:check --format json report (instead of running it)
   --policy-base <file>     base's report, for new / fixed violations
   --fail-on deny|new-deny|never
-                           exit 1 when head has any deny (default), only a deny new since base, or never
+                           exit 1 when head has any deny (default), only a deny new since base, or
+                           never; warnings never fail
   -h, --help               this text
 
 Exit: 0 report written and the verdict passes; 1 the policy verdict fails (see --fail-on);
@@ -122,8 +123,8 @@ function readReport(file: string, flag: string): PolicyReport {
   return parsePolicyReport(text, `${flag} ${file}`);
 }
 
-/** Adds policy verdicts: from given reports, or by running this checkout's policy:check on both dirs. */
-function addPolicy(diff: SynthDiff, o: Options, dirs?: { base: string; head: string }): void {
+/** Adds policy verdicts: from given reports, or by running the project's policy gate on both dirs. */
+async function addPolicy(diff: SynthDiff, o: Options, dirs?: { base: string; head: string }): Promise<void> {
   if (o.policyHead) {
     diff.policy = diffPolicy(
       readReport(o.policyHead, "--policy-head"),
@@ -135,23 +136,22 @@ function addPolicy(diff: SynthDiff, o: Options, dirs?: { base: string; head: str
     diff.policyUnavailable = "skipped (--policy off)";
     return;
   }
-  const missing = policyCheckMissing();
-  if (missing || !dirs) {
-    diff.policyUnavailable = missing ?? "a plan has no synth output to check";
+  if (!dirs) {
+    diff.policyUnavailable = "a plan has no synth output to check; pass --policy-head";
     return;
   }
-  // The same (head's) rules judge both sides, so "new" means new because of this change.
-  diff.policy = diffPolicy(runPolicyCheck(dirs.head), runPolicyCheck(dirs.base));
+  // The same (this checkout's) rules judge both sides, so "new" means new because of this change.
+  diff.policy = diffPolicy(await evaluatePolicies(dirs.head), await evaluatePolicies(dirs.base));
 }
 
-/** Exit code for the verdict: 1 when the policy result fails under --fail-on. */
+/** Exit code for the verdict: 1 when the policy result fails under --fail-on (warnings never fail). */
 export function verdictExitCode(diff: SynthDiff, failOn: Options["failOn"]): 0 | 1 {
   if (!diff.policy || failOn === "never") return 0;
   const failing = failOn === "deny" ? diff.policy.head.violations : diff.policy.introduced;
-  return failing.some(isDeny) ? 1 : 0;
+  return failing.length > 0 ? 1 : 0;
 }
 
-export function run(argv: string[]): { code: number; stdout: string; stderr: string } {
+export async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let scratch: string | undefined;
   try {
     const o = parseArgs(argv);
@@ -160,7 +160,7 @@ export function run(argv: string[]): { code: number; stdout: string; stderr: str
     if (o.plans.length) {
       const plans = readPlans(o.plans);
       diff = plans.diff;
-      addPolicy(diff, o);
+      await addPolicy(diff, o);
     } else {
       let [baseDir, headDir] = o.positional;
       let names = { base: baseDir, head: headDir };
@@ -172,7 +172,7 @@ export function run(argv: string[]): { code: number; stdout: string; stderr: str
         names = { base: `${o.positional[0]} (${base.commit.slice(0, 12)})`, head: `${o.positional[1]} (${head.commit.slice(0, 12)})` };
       }
       diff = diffSynth(readSynthDir(baseDir, "base"), readSynthDir(headDir, "head"), names);
-      addPolicy(diff, o, { base: baseDir, head: headDir });
+      await addPolicy(diff, o, { base: baseDir, head: headDir });
     }
     const report = o.format === "json" ? JSON.stringify(diff, null, 2) + "\n" : renderMarkdown(diff);
     const code = verdictExitCode(diff, o.failOn);
@@ -190,8 +190,9 @@ export function run(argv: string[]): { code: number; stdout: string; stderr: str
 }
 
 if (require.main === module) {
-  const result = run(process.argv.slice(2));
-  process.stdout.write(result.stdout);
-  process.stderr.write(result.stderr);
-  process.exitCode = result.code;
+  void run(process.argv.slice(2)).then((result) => {
+    process.stdout.write(result.stdout);
+    process.stderr.write(result.stderr);
+    process.exitCode = result.code;
+  });
 }

@@ -1,6 +1,5 @@
 import { categoryTitle, securityCategories } from "./security";
 import type { FieldChange, PolicyViolation, ResourceChange, StackDiff, SynthDiff } from "./model";
-import { isDeny } from "./policy";
 
 export interface MarkdownOptions {
   /** A resource with more changed fields than this is folded into <details>. @default 6 */
@@ -123,35 +122,40 @@ function securityTable(diff: SynthDiff, maxRows: number): string[] {
   ];
 }
 
+const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+
 function violationRow(v: PolicyViolation): string {
-  return `| ${code(v.rule)} | ${v.severity} | ${code(v.stack)} | ${code(v.resource)} | ${v.message.replace(/\|/g, "\\|").replace(/\n/g, " ")} |`;
+  return `| ${code(v.rule)} | ${v.severity} | ${code(v.stack)} | ${code(v.resource)} | ${cell(v.message)} | ${cell(v.fix ?? "")} |`;
 }
 
 function violationTable(list: PolicyViolation[]): string[] {
-  return ["| rule | severity | stack | resource | message |", "| --- | --- | --- | --- | --- |", ...list.map(violationRow)];
+  return ["| rule | severity | stack | resource | message | fix |", "| --- | --- | --- | --- | --- | --- |", ...list.map(violationRow)];
 }
 
 function policySection(diff: SynthDiff): string[] {
   if (!diff.policy) return ["#### Policy verdicts", "", `_Not available: ${diff.policyUnavailable ?? "no policy report"}._`, ""];
   const { head, base, introduced, fixed } = diff.policy;
-  const denies = head.violations.filter(isDeny).length;
-  const warns = head.violations.length - denies;
+  const denies = head.violations.length;
+  const warnings = head.warnings ?? [];
   const verdict = denies ? `❌ **${denies} deny**` : "✅ **no deny**";
-  const lines = ["#### Policy verdicts (head)", "", `${verdict}, ${warns} warn, ${head.passed} passed`];
+  const lines = ["#### Policy verdicts (head)", "", `${verdict}, ${warnings.length} warn, ${head.passed} checks passed`];
   if (base) lines[2] += ` · versus base: ${introduced.length} new, ${fixed.length} fixed`;
   lines.push("");
   if (introduced.length) lines.push("**New violations**", "", ...violationTable(introduced), "");
   if (fixed.length) lines.push("**Fixed since base**", "", ...violationTable(fixed), "");
-  const carried = head.violations.filter((v) => !introduced.includes(v));
-  if (carried.length)
-    lines.push(
-      "<details><summary>" + `${carried.length} violations also present in base` + "</summary>",
-      "",
-      ...violationTable(carried),
-      "",
-      "</details>",
-      "",
-    );
+  // Without a base every deny is listed; with one, the denies base already had fold away.
+  const carried = base ? head.violations.filter((v) => !introduced.includes(v)) : [];
+  if (!base && denies) lines.push("**Denies**", "", ...violationTable(head.violations), "");
+  const folded = (title: string, list: PolicyViolation[]) => [
+    "<details><summary>" + title + "</summary>",
+    "",
+    ...violationTable(list),
+    "",
+    "</details>",
+    "",
+  ];
+  if (carried.length) lines.push(...folded(`${carried.length} denies also present in base`, carried));
+  if (warnings.length) lines.push(...folded(`${warnings.length} warnings`, warnings));
   return lines;
 }
 

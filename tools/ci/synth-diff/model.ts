@@ -49,24 +49,28 @@ export interface StackDiff {
 
 export interface PolicyViolation {
   rule: string;
+  /** The rule's severity annotation (critical, high, ...); whether it fails is decided by deny vs warn. */
   severity: string;
   stack: string;
   resource: string;
   message: string;
+  /** How to fix it, from the rule's metadata. */
+  fix?: string;
 }
 
-/** `policy:check --format json` output (issue 3's contract). */
+/** `npm run policy:check -- <dir> --format json` (app/policy/report.ts): violations are denies. */
 export interface PolicyReport {
   violations: PolicyViolation[];
+  warnings?: PolicyViolation[];
   passed: number;
 }
 
 export interface PolicyDiff {
   head: PolicyReport;
   base?: PolicyReport;
-  /** In head, not in base (matched on rule + stack + resource). */
+  /** Denies in head, not in base (matched on rule + stack + resource). */
   introduced: PolicyViolation[];
-  /** In base, gone in head. */
+  /** Denies in base, gone in head. */
   fixed: PolicyViolation[];
 }
 
