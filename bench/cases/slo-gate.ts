@@ -1,10 +1,15 @@
 import { join } from "node:path";
-import { measureCommand, mb, ms, ratio, type BenchSuite } from "../harness";
+import { measureAsync, measureCommand, mb, ms, ratio, type BenchSuite } from "../harness";
 import { startMetricsTarget, startPrometheus } from "../../__tests__/support/prometheus";
 import { waitFor } from "../../__tests__/support/net";
 import { healthy, TrafficSimulator } from "../../__tests__/rollout/traffic";
 
 const script = join(__dirname, "..", "..", "tools", "ci", "slo_gate.js");
+
+interface SloGateModule {
+  parseArgs(argv: string[], env: NodeJS.ProcessEnv): unknown;
+  evaluate(opts: unknown): Promise<{ exitCode: number }>;
+}
 
 // slo_gate.js answers the promotion question with three instant queries to a local Prometheus.
 // Baselines from the same run: one bare curl of one /api/v1/query (the least any client can do),
@@ -44,6 +49,15 @@ export const suite: BenchSuite = {
       const query = `${prom.url}/api/v1/query?query=${encodeURIComponent('sum(increase(http_requests_total{service="compliance"}[1m]))')}`;
       const curl = measureCommand("curl", ["-sf", "-o", "/dev/null", query], { runs: 15 });
       const nodeStart = measureCommand(process.execPath, ["-e", ""], { runs: 15 });
+      // The gate's own work without process start: parse, three queries, decide.
+      const gateModule = require(script) as SloGateModule;
+      const opts = gateModule.parseArgs(gateArgs.slice(1), {});
+      const inProcess = await measureAsync(
+        async () => {
+          if ((await gateModule.evaluate(opts)).exitCode !== 0) throw new Error("slo_gate.js did not pass the healthy service");
+        },
+        { runs: 30 },
+      );
       return [
         {
           name: "gate decision (3 instant queries, exit 0)",
@@ -62,6 +76,14 @@ export const suite: BenchSuite = {
           baseline: "node -e ''",
           baselineValue: ms(nodeStart.medianMs),
           ratio: ratio(gate.medianMs, nodeStart.medianMs),
+        },
+        {
+          name: "gate decision in-process (no Node start)",
+          subject: "slo_gate.js evaluate(): 3 queries + verdict",
+          value: ms(inProcess.medianMs),
+          baseline: "curl of one /api/v1/query",
+          baselineValue: ms(curl.medianMs),
+          ratio: ratio(inProcess.medianMs, curl.medianMs),
         },
         {
           name: "gate peak RSS",
