@@ -10,6 +10,7 @@ import { registerComplianceRoutes } from "./routes/compliance";
 import { registerMetrics } from "./metrics";
 import { registerComplianceAuditRoute } from "./routes/compliance-audit";
 import { registerScimSyncRoute } from "./scim/routes";
+import { registerAuditExportRoutes } from "./export/routes";
 
 /** What route modules receive: the service's shared parts. */
 export interface ServiceContext {
@@ -51,6 +52,7 @@ export async function buildService(settings: ServiceSettings, options: { logger?
   registerScimSyncRoute(server, context);
   registerMetrics(server, context);
   registerComplianceRoutes(server, context);
+  registerAuditExportRoutes(server, context);
   server.get("/healthz", async () => ({ status: "ok" }));
   server.get("/readyz", async (_req, reply) => {
     try {

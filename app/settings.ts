@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { readIdentitySettings, type IdentitySettings } from "./auth/settings";
 import { readComplianceSettings, type ComplianceSettings } from "./compliance/settings";
+import { readAuditSettings, type AuditSettings } from "./audit/settings";
 
 /** A setting the service cannot start with; names the variable and what is allowed. */
 export class SettingsError extends Error {
@@ -29,6 +30,8 @@ export interface ServiceSettings {
   identity?: IdentitySettings;
   /** Evidence sources and metric labels of the compliance service (app/compliance/settings.ts); defaults when absent. */
   compliance?: ComplianceSettings;
+  /** WORM sink (S3 Object Lock) and export signing key (app/audit/settings.ts); defaults when absent. */
+  audit?: AuditSettings;
 }
 
 export function readBoolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
@@ -66,5 +69,6 @@ export function readServiceSettings(env: NodeJS.ProcessEnv = process.env): Servi
     logLevel: env.LOG_LEVEL || "info",
     identity: readIdentitySettings(env, environment),
     compliance: readComplianceSettings(env, resolve(env.MAESTRO_DATA_DIR || ".data")),
+    audit: readAuditSettings(env, resolve(env.MAESTRO_DATA_DIR || ".data")),
   };
 }

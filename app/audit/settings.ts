@@ -1,0 +1,57 @@
+import { join, resolve } from "node:path";
+import { readBoolean, readInteger, SettingsError } from "../settings";
+
+/** Settings of the audit trail's copies: the WORM sink (S3 Object Lock) and the export signing key. */
+export interface AuditSettings {
+  worm: WormSettings;
+  /** PKCS#8 PEM ECDSA P-256 key that signs exports; created on first use. */
+  signingKeyFile: string;
+}
+
+export interface WormSettings {
+  /** AUDIT_WORM_ENABLED: copy every event to the Object Lock bucket. */
+  enabled: boolean;
+  /** AUDIT_WORM_BUCKET */
+  bucket: string;
+  /** AUDIT_RETENTION_DAYS: COMPLIANCE retention set on each object. */
+  retentionDays: number;
+  /** AUDIT_WORM_PREFIX: key prefix (the IAM grant covers only this prefix). */
+  prefix: string;
+  /** AUDIT_S3_ENDPOINT: an S3-compatible endpoint instead of AWS (tests: moto). */
+  endpoint?: string;
+  /** AWS_REGION */
+  region: string;
+  /** AUDIT_WORM_BATCH_MS: longest an event waits before its batch is sealed and written. */
+  batchDelayMs: number;
+}
+
+const bucketPattern = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+export function readAuditSettings(env: NodeJS.ProcessEnv, dataDir: string): AuditSettings {
+  const enabled = readBoolean(env, "AUDIT_WORM_ENABLED", false);
+  const bucket = env.AUDIT_WORM_BUCKET ?? "";
+  const prefix = env.AUDIT_WORM_PREFIX || "audit/";
+  const endpoint = env.AUDIT_S3_ENDPOINT || undefined;
+  if (enabled) {
+    if (!bucket) throw new SettingsError("AUDIT_WORM_BUCKET", "is required when AUDIT_WORM_ENABLED=true (the Object Lock bucket's name)");
+    if (!bucketPattern.test(bucket)) throw new SettingsError("AUDIT_WORM_BUCKET", `must be a valid S3 bucket name (got '${bucket}')`);
+    if (env.AUDIT_RETENTION_DAYS === undefined || env.AUDIT_RETENTION_DAYS === "")
+      throw new SettingsError("AUDIT_RETENTION_DAYS", "is required when AUDIT_WORM_ENABLED=true (1-36500 days)");
+  }
+  if (!/^[a-z0-9-]+(\/[a-z0-9-]+)*\/$/.test(prefix))
+    throw new SettingsError("AUDIT_WORM_PREFIX", `must be a key prefix ending in '/' (got '${prefix}')`);
+  if (endpoint && !/^https?:\/\/[^\s/]+/.test(endpoint))
+    throw new SettingsError("AUDIT_S3_ENDPOINT", `must be an http(s) URL (got '${endpoint}')`);
+  return {
+    worm: {
+      enabled,
+      bucket,
+      retentionDays: readInteger(env, "AUDIT_RETENTION_DAYS", enabled ? undefined : 1, 1, 36500),
+      prefix,
+      endpoint,
+      region: env.AWS_REGION || env.AWS_DEFAULT_REGION || "us-east-1",
+      batchDelayMs: readInteger(env, "AUDIT_WORM_BATCH_MS", 1000, 10, 60000),
+    },
+    signingKeyFile: resolve(env.AUDIT_SIGNING_KEY_FILE || join(dataDir, "keys", "audit-export-signing.pem")),
+  };
+}

@@ -1,0 +1,68 @@
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+
+// The signed pack's key: ECDSA P-256, signatures over SHA-256 of the blob, ASN.1 DER, base64,
+// with the public key as a PEM "PUBLIC KEY" (SPKI). That is exactly cosign's key-based blob
+// format (`cosign sign-blob --key` / `cosign verify-blob --key K --signature S blob`).
+
+export interface PackSigner {
+  /** "sha256:" + hex SHA-256 of the public key's DER (SPKI) bytes. */
+  readonly keyId: string;
+  /** PEM, SPKI ("-----BEGIN PUBLIC KEY-----"). */
+  readonly publicKeyPem: string;
+  /** base64 DER ECDSA signature over SHA-256(blob). */
+  sign(blob: Buffer): string;
+}
+
+export class SigningKeyError extends Error {
+  readonly code = "SIGNING_KEY_INVALID";
+  constructor(message: string) {
+    super(message);
+    this.name = "SigningKeyError";
+  }
+}
+
+export function keyIdOf(publicKey: KeyObject): string {
+  return `sha256:${createHash("sha256")
+    .update(publicKey.export({ type: "spki", format: "der" }))
+    .digest("hex")}`;
+}
+
+export function signerFromKey(privateKey: KeyObject): PackSigner {
+  if (privateKey.asymmetricKeyType !== "ec" || privateKey.asymmetricKeyDetails?.namedCurve !== "prime256v1")
+    throw new SigningKeyError("the export signing key must be an ECDSA P-256 (prime256v1) private key");
+  const publicKey = createPublicKey(privateKey);
+  return {
+    keyId: keyIdOf(publicKey),
+    publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
+    sign: (blob) => sign("sha256", blob, { key: privateKey, dsaEncoding: "der" }).toString("base64"),
+  };
+}
+
+/**
+ * The signer whose PKCS#8 PEM private key is at path; created (mode 0600, never overwritten) on
+ * first use, so a service keeps one key across restarts.
+ */
+export function loadOrCreatePackSigner(path: string): PackSigner {
+  let pem: string;
+  try {
+    pem = readFileSync(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw new SigningKeyError(`cannot read ${path}: ${(err as Error).message}`);
+    const { privateKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    try {
+      writeFileSync(path, privateKey.export({ type: "pkcs8", format: "pem" }), { flag: "wx", mode: 0o600 });
+    } catch (writeErr) {
+      if ((writeErr as NodeJS.ErrnoException).code !== "EEXIST") throw writeErr;
+    }
+    pem = readFileSync(path, "utf8");
+  }
+  try {
+    return signerFromKey(createPrivateKey(pem));
+  } catch (err) {
+    if (err instanceof SigningKeyError) throw err;
+    throw new SigningKeyError(`${path} is not a PEM private key: ${(err as Error).message}`);
+  }
+}

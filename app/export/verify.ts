@@ -1,0 +1,168 @@
+import { createHash, createPublicKey, verify, type KeyObject } from "node:crypto";
+import { entryHash, genesisHash } from "../audit/log";
+import { canonicalJson } from "../audit/canonical";
+import { MerkleTree, verifyConsistency, verifyInclusion } from "../audit/merkle";
+import type { AuditEntry } from "../audit/types";
+import { keyIdOf } from "./signing";
+import { leafOf, packFormat, signatureAlgorithm, type SignedPack } from "./pack";
+
+// Offline verification of a signed pack. Nothing in the pack is trusted before it is checked:
+// the signature is verified over the canonical bytes recomputed here, the root is recomputed
+// from the entries, every proof is re-run.
+
+export type VerifyFailureCode =
+  | "FORMAT_INVALID"
+  | "KEY_MISMATCH"
+  | "DIGEST_MISMATCH"
+  | "SIGNATURE_MISMATCH"
+  | "ENTRY_SEQUENCE"
+  | "CHAIN_BROKEN"
+  | "ROOT_MISMATCH"
+  | "INCLUSION_INVALID"
+  | "CONSISTENCY_INVALID"
+  | "PREVIOUS_INVALID";
+
+export interface VerifyFailure {
+  code: VerifyFailureCode;
+  message: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  failures: VerifyFailure[];
+  /** What was checked, for the report. */
+  checked: { entries: number; treeSize: number; root: string; inclusionProofs: number; consistencyFrom: number | null };
+}
+
+const hexHash = /^[0-9a-f]{64}$/;
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Parses a public key PEM; throws with the reason when it is not an EC P-256 SPKI key. */
+export function parsePublicKey(pem: string): KeyObject {
+  const key = createPublicKey(pem);
+  if (key.asymmetricKeyType !== "ec" || key.asymmetricKeyDetails?.namedCurve !== "prime256v1")
+    throw new Error("the public key must be an ECDSA P-256 key (PEM, SPKI)");
+  return key;
+}
+
+/** Shape checks first, so later checks can index safely; returns the problems. */
+function shapeProblems(doc: unknown): string[] {
+  if (!isObject(doc) || !isObject(doc.pack) || !isObject(doc.signature)) return ["the document must have 'pack' and 'signature' objects"];
+  const { pack, signature } = doc;
+  const problems: string[] = [];
+  if (pack.format !== packFormat) problems.push(`pack.format must be '${packFormat}' (got ${JSON.stringify(pack.format)})`);
+  if (!isObject(pack.audit) || !Array.isArray(pack.audit.entries)) problems.push("pack.audit.entries must be an array");
+  if (
+    !isObject(pack.merkle) ||
+    !Number.isInteger(pack.merkle.treeSize) ||
+    typeof pack.merkle.root !== "string" ||
+    !hexHash.test(pack.merkle.root)
+  )
+    problems.push("pack.merkle must have an integer treeSize and a hex SHA-256 root");
+  if (!isObject(pack.proofs) || !Array.isArray(pack.proofs.inclusion)) problems.push("pack.proofs.inclusion must be an array");
+  if (signature.algorithm !== signatureAlgorithm) problems.push(`signature.algorithm must be '${signatureAlgorithm}'`);
+  for (const field of ["keyId", "digest", "value"])
+    if (typeof signature[field] !== "string") problems.push(`signature.${field} must be a string`);
+  return problems;
+}
+
+const hexList = (v: unknown): Buffer[] | undefined =>
+  Array.isArray(v) && v.every((h) => typeof h === "string" && hexHash.test(h)) ? v.map((h) => Buffer.from(h as string, "hex")) : undefined;
+
+/**
+ * Verifies a signed pack against the public key. With `previous` (an earlier pack of the same
+ * log, itself verified here), the pack's consistency proof must start from that pack's root.
+ */
+export function verifySignedPack(doc: unknown, publicKeyPem: string, options: { previous?: unknown } = {}): VerifyResult {
+  const failures: VerifyFailure[] = [];
+  const fail = (code: VerifyFailureCode, message: string) => failures.push({ code, message });
+  const checked: VerifyResult["checked"] = { entries: 0, treeSize: 0, root: "", inclusionProofs: 0, consistencyFrom: null };
+  const shape = shapeProblems(doc);
+  if (shape.length > 0) {
+    for (const p of shape) fail("FORMAT_INVALID", p);
+    return { ok: false, failures, checked };
+  }
+  const { pack, signature } = doc as SignedPack;
+  const key = parsePublicKey(publicKeyPem);
+
+  // 1. Signature over the canonical bytes of the pack.
+  const blob = Buffer.from(canonicalJson(pack), "utf8");
+  const digest = `sha256:${createHash("sha256").update(blob).digest("hex")}`;
+  if (signature.keyId !== keyIdOf(key)) fail("KEY_MISMATCH", `signature.keyId ${signature.keyId} is not the given key (${keyIdOf(key)})`);
+  if (signature.digest !== digest) fail("DIGEST_MISMATCH", `pack digest is ${digest}, the signature names ${signature.digest}`);
+  let signatureOk = false;
+  try {
+    signatureOk = verify("sha256", blob, { key, dsaEncoding: "der" }, Buffer.from(signature.value, "base64"));
+  } catch {
+    signatureOk = false;
+  }
+  if (!signatureOk) fail("SIGNATURE_MISMATCH", "the signature does not verify over the pack with the given key");
+
+  // 2. Entries: ids 1..treeSize in order, each hash and link recomputed.
+  const entries = pack.audit.entries as AuditEntry[];
+  const n = pack.merkle.treeSize;
+  checked.entries = entries.length;
+  checked.treeSize = n;
+  checked.root = pack.merkle.root;
+  if (entries.length !== n) fail("ENTRY_SEQUENCE", `pack holds ${entries.length} entries, the tree size is ${n}`);
+  let prev = genesisHash;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    if (!isObject(e) || e.id !== i + 1) {
+      fail("ENTRY_SEQUENCE", `entry at position ${i} has id ${isObject(e) ? String(e.id) : "?"}, expected ${i + 1}`);
+      break;
+    }
+    const { hash, ...rest } = e;
+    if (e.prevHash !== prev) {
+      fail("CHAIN_BROKEN", `entry ${e.id}: prevHash does not match entry ${e.id - 1}'s hash`);
+      break;
+    }
+    if (entryHash(rest) !== hash) {
+      fail("CHAIN_BROKEN", `entry ${e.id}: its hash does not match its content`);
+      break;
+    }
+    prev = hash;
+  }
+
+  // 3. The Merkle root, recomputed from the entries as given.
+  const leaves = entries.filter(isObject).map((e) => leafOf(e));
+  const root = Buffer.from(pack.merkle.root, "hex");
+  if (!new MerkleTree(leaves).root.equals(root)) fail("ROOT_MISMATCH", `the entries' Merkle root is not ${pack.merkle.root}`);
+
+  // 4. Inclusion proofs against the signed root.
+  for (const proof of pack.proofs.inclusion) {
+    const entry = entries[proof.leafIndex];
+    const path = hexList(proof.path);
+    const ok =
+      path !== undefined &&
+      isObject(entry) &&
+      entry.id === proof.id &&
+      proof.leafIndex === proof.id - 1 &&
+      verifyInclusion(leafOf(entry), proof.leafIndex, n, path, root);
+    if (!ok) fail("INCLUSION_INVALID", `inclusion proof for entry ${String(proof.id)} does not lead to the root`);
+    checked.inclusionProofs++;
+  }
+
+  // 5. Consistency with an earlier export.
+  const consistency = pack.proofs.consistency;
+  if (consistency) {
+    checked.consistencyFrom = consistency.fromSize;
+    const path = hexList(consistency.path);
+    const fromRoot =
+      typeof consistency.fromRoot === "string" && hexHash.test(consistency.fromRoot) ? Buffer.from(consistency.fromRoot, "hex") : undefined;
+    if (!path || !fromRoot || !verifyConsistency(consistency.fromSize, n, path, fromRoot, root))
+      fail("CONSISTENCY_INVALID", `the consistency proof from tree size ${String(consistency.fromSize)} does not verify`);
+  }
+  if (options.previous !== undefined) {
+    const earlier = verifySignedPack(options.previous, publicKeyPem);
+    if (!earlier.ok) fail("PREVIOUS_INVALID", `the previous pack does not verify: ${earlier.failures.map((f) => f.code).join(", ")}`);
+    else if (!consistency)
+      fail("CONSISTENCY_INVALID", "a previous pack was given but this pack has no consistency proof (request it with ?since=<tree size>)");
+    else if (consistency.fromSize !== earlier.checked.treeSize || consistency.fromRoot !== earlier.checked.root)
+      fail(
+        "CONSISTENCY_INVALID",
+        `the consistency proof starts from size ${consistency.fromSize} root ${consistency.fromRoot}, the previous pack is size ${earlier.checked.treeSize} root ${earlier.checked.root}`,
+      );
+  }
+  return { ok: failures.length === 0, failures, checked };
+}

@@ -1,0 +1,98 @@
+// `npm run -s verify:export -- <pack.json> --key <public.pem> [--previous <earlier-pack.json>] [--json]`
+// Verifies a signed compliance pack offline: signature, Merkle root, inclusion and consistency
+// proofs, the hash chain. Exit 0 valid, 1 invalid (each failure printed), 2 bad usage or unreadable input.
+import { readFileSync } from "node:fs";
+import { parsePublicKey, verifySignedPack } from "../../app/export/verify";
+
+const usage = `usage: npm run -s verify:export -- <pack.json> --key <public.pem> [--previous <earlier-pack.json>] [--json]
+
+Verifies a pack from GET /api/compliance/export/signed offline:
+  - the ECDSA P-256 signature over the pack's canonical bytes (key from GET /api/compliance/export/key)
+  - every audit entry's hash and link, ids 1..treeSize in order
+  - the RFC 6962 Merkle root, recomputed from the entries
+  - the inclusion proofs, and the consistency proof from an earlier export (--previous)
+
+  --key FILE        PEM public key (required)
+  --previous FILE   an earlier pack of the same log; its root must be where the consistency proof starts
+  --json            print the result as JSON
+Exit codes: 0 valid, 1 invalid (what failed is printed), 2 bad usage or unreadable input.`;
+
+class UsageError extends Error {}
+
+function parseArgs(argv: string[]): { pack: string; key: string; previous?: string; json: boolean } {
+  let pack: string | undefined;
+  let key: string | undefined;
+  let previous: string | undefined;
+  let json = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith("--")) throw new UsageError(`${arg} needs a file`);
+      return v;
+    };
+    if (arg === "--key") key = value();
+    else if (arg === "--previous") previous = value();
+    else if (arg === "--json") json = true;
+    else if (arg.startsWith("-")) throw new UsageError(`unknown option '${arg}'`);
+    else if (pack === undefined) pack = arg;
+    else throw new UsageError(`only one pack may be given (got '${pack}' and '${arg}')`);
+  }
+  if (!pack) throw new UsageError("missing <pack.json>");
+  if (!key) throw new UsageError("--key <public.pem> is required");
+  return { pack, key, previous, json };
+}
+
+function readJson(path: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new UsageError(`cannot read ${what} ${path}: ${(err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${what} ${path} is not JSON: ${(err as Error).message}`);
+  }
+}
+
+function main(argv: string[]): number {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  try {
+    const args = parseArgs(argv);
+    let pem: string;
+    try {
+      pem = readFileSync(args.key, "utf8");
+      parsePublicKey(pem);
+    } catch (err) {
+      throw new UsageError(`cannot use key ${args.key}: ${(err as Error).message}`);
+    }
+    const doc = readJson(args.pack, "pack");
+    const previous = args.previous ? readJson(args.previous, "previous pack") : undefined;
+    const result = verifySignedPack(doc, pem, { previous });
+    if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    else if (result.ok) {
+      const c = result.checked;
+      process.stdout.write(
+        `valid: ${c.entries} entries, tree size ${c.treeSize}, root ${c.root}, ${c.inclusionProofs} inclusion proof(s)` +
+          `${c.consistencyFrom !== null ? `, consistent with tree size ${c.consistencyFrom}` : ""}\n`,
+      );
+    } else {
+      process.stdout.write(`invalid: ${args.pack}\n`);
+      for (const f of result.failures) process.stdout.write(`  ${f.code}: ${f.message}\n`);
+    }
+    return result.ok ? 0 : 1;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`verify:export: ${err.message}\n${usage.split("\n")[0]}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));
