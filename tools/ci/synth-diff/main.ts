@@ -23,6 +23,8 @@ is exported and synthesized first. With --plan, renders \`terraform show -json\`
 Options:
   --format markdown|json   report format (default: markdown, sized for a PR comment)
   --out <file>             write the report to <file> instead of stdout
+  --base-name <text>       how the report names base (default: the dir or ref); --head-name likewise
+  --max-chars <n>          markdown size limit (default 60000, under GitHub's comment limit)
   --env <name>             environment to synthesize with --git (default: main.ts's default)
   --policy auto|off        auto (default): run this checkout's policy gate (the shipped bundle, as
                            \`npm run policy:check\` does) on both sides; off: no policy verdicts
@@ -47,6 +49,9 @@ interface Options {
   policyHead?: string;
   policyBase?: string;
   failOn: "deny" | "new-deny" | "never";
+  maxChars?: number;
+  baseName?: string;
+  headName?: string;
 }
 
 function parseArgs(argv: string[]): Options | "help" {
@@ -75,6 +80,19 @@ function parseArgs(argv: string[]): Options | "help" {
       case "--out":
         o.out = next();
         break;
+      case "--base-name":
+        o.baseName = next();
+        break;
+      case "--head-name":
+        o.headName = next();
+        break;
+      case "--max-chars": {
+        const v = next();
+        o.maxChars = Number(v);
+        if (!Number.isInteger(o.maxChars) || o.maxChars < 2000)
+          throw new UsageError(`--max-chars must be a whole number of at least 2000 (got ${JSON.stringify(v)})`);
+        break;
+      }
       case "--env":
         o.env = next();
         break;
@@ -174,7 +192,9 @@ export async function run(argv: string[]): Promise<{ code: number; stdout: strin
       diff = diffSynth(readSynthDir(baseDir, "base"), readSynthDir(headDir, "head"), names);
       await addPolicy(diff, o, { base: baseDir, head: headDir });
     }
-    const report = o.format === "json" ? JSON.stringify(diff, null, 2) + "\n" : renderMarkdown(diff);
+    diff.base = o.baseName ?? diff.base;
+    diff.head = o.headName ?? diff.head;
+    const report = o.format === "json" ? JSON.stringify(diff, null, 2) + "\n" : renderMarkdown(diff, { maxChars: o.maxChars });
     const code = verdictExitCode(diff, o.failOn);
     if (o.out) {
       writeFileSync(o.out, report);
