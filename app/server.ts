@@ -8,6 +8,7 @@ import type { Authorizer } from "./auth/types";
 import { complianceEngineFor, type ComplianceEngine } from "./compliance/report";
 import { registerComplianceRoutes } from "./routes/compliance";
 import { registerMetrics } from "./metrics";
+import { registerUi } from "./ui/serve";
 import { registerComplianceAuditRoute } from "./routes/compliance-audit";
 import { registerScimSyncRoute } from "./scim/routes";
 import { registerAuditExportRoutes } from "./export/routes";
@@ -52,6 +53,7 @@ export async function buildService(settings: ServiceSettings, options: { logger?
   registerScimSyncRoute(server, context);
   registerMetrics(server, context);
   registerComplianceRoutes(server, context);
+  await registerUi(server);
   registerAuditExportRoutes(server, context);
   server.get("/healthz", async () => ({ status: "ok" }));
   server.get("/readyz", async (_req, reply) => {
