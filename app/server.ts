@@ -12,6 +12,7 @@ import { registerUi } from "./ui/serve";
 import { registerComplianceAuditRoute } from "./routes/compliance-audit";
 import { registerScimSyncRoute } from "./scim/routes";
 import { registerAuditExportRoutes } from "./export/routes";
+import { registerWormSink } from "./audit/worm";
 
 /** What route modules receive: the service's shared parts. */
 export interface ServiceContext {
@@ -55,6 +56,7 @@ export async function buildService(settings: ServiceSettings, options: { logger?
   registerComplianceRoutes(server, context);
   await registerUi(server);
   registerAuditExportRoutes(server, context);
+  registerWormSink(server, context);
   server.get("/healthz", async () => ({ status: "ok" }));
   server.get("/readyz", async (_req, reply) => {
     try {

@@ -1,0 +1,136 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectVersionsCommand,
+  PutObjectLockConfigurationCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import { buildService, type BuiltService } from "../../app/server";
+import { readServiceSettings, SettingsError } from "../../app/settings";
+import { retainUntil } from "../../app/audit/worm";
+import type { WormStatus } from "../../app/audit/worm";
+import { describeWithService } from "../support/services";
+import { motoBinary, s3Client, s3TestEnv, startS3, stopS3, type RunningS3 } from "../support/s3";
+import { waitFor } from "../support/net";
+
+const bucket = "maestro-test-audit";
+
+async function createLockedBucket(client: S3Client): Promise<void> {
+  await client.send(new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: true }));
+  await client.send(
+    new PutObjectLockConfigurationCommand({
+      Bucket: bucket,
+      ObjectLockConfiguration: { ObjectLockEnabled: "Enabled", Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: 1 } } },
+    }),
+  );
+}
+
+describeWithService("WORM sink: audit events to an Object Lock bucket (moto)", motoBinary ? undefined : "moto_server", () => {
+  let s3: RunningS3;
+  let client: S3Client;
+  let dir: string;
+  let service: BuiltService;
+  const saved = { ...process.env };
+  const status = async () => (await service.server.inject({ url: "/healthz/audit-worm" })).json() as WormStatus;
+  const objects = async () => (await client.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: "audit/" }))).Versions ?? [];
+  const shippedIds = async () => {
+    const ids: number[] = [];
+    for (const v of await objects()) {
+      const text = await (
+        await client.send(new GetObjectCommand({ Bucket: bucket, Key: v.Key, VersionId: v.VersionId }))
+      ).Body!.transformToString();
+      for (const line of text.trim().split("\n")) ids.push((JSON.parse(line) as { id: number }).id);
+    }
+    return [...new Set(ids)].sort((a, b) => a - b);
+  };
+
+  beforeAll(async () => {
+    Object.assign(process.env, s3TestEnv);
+    s3 = await startS3();
+    client = s3Client(s3.endpoint);
+    await createLockedBucket(client);
+    dir = mkdtempSync(join(tmpdir(), "maestro-worm-"));
+    const settings = readServiceSettings({
+      MAESTRO_DATA_DIR: dir,
+      AUDIT_WORM_ENABLED: "true",
+      AUDIT_WORM_BUCKET: bucket,
+      AUDIT_RETENTION_DAYS: "7",
+      AUDIT_S3_ENDPOINT: s3.endpoint,
+      AUDIT_WORM_BATCH_MS: "50",
+      ...s3TestEnv,
+    });
+    service = await buildService(settings, { logger: false });
+  }, 120_000);
+  afterAll(async () => {
+    await service?.close();
+    client?.destroy();
+    await stopS3(s3);
+    rmSync(dir, { recursive: true, force: true });
+    process.env = saved;
+  });
+
+  test("appended events reach the bucket in sealed batches with COMPLIANCE retention of AUDIT_RETENTION_DAYS", async () => {
+    for (let i = 0; i < 12; i++) await service.context.audit.append({ type: "auth.login", actor: `u${i}` });
+    await waitFor("backlog to drain", async () => (await status()).pending === 0, 30_000);
+    expect(await shippedIds()).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    const [first] = await objects();
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: first.Key, VersionId: first.VersionId }));
+    expect(head.ObjectLockMode).toBe("COMPLIANCE");
+    expect(head.ObjectLockRetainUntilDate!.getTime()).toBeGreaterThanOrEqual(Date.now() + 7 * 86_400_000);
+    expect(head.ObjectLockRetainUntilDate!.getTime()).toBeLessThanOrEqual(retainUntil(new Date(), 7).getTime());
+    // The written record cannot be removed.
+    const del = client.send(new DeleteObjectCommand({ Bucket: bucket, Key: first.Key, VersionId: first.VersionId }));
+    await expect(del).rejects.toMatchObject({ Code: "AccessDenied" });
+  });
+
+  test("with S3 down, events queue durably and health reports the backlog; when it is back, the backlog drains", async () => {
+    await s3.stop();
+    for (let i = 0; i < 5; i++) await service.context.audit.append({ type: "policy.bundle.refused", actor: "system", details: { i } });
+    await waitFor("a failed write", async () => (await status()).lastError !== null, 30_000);
+    const down = await service.server.inject({ url: "/healthz/audit-worm" });
+    expect(down.statusCode).toBe(503);
+    expect(down.json()).toMatchObject({ pending: 5, shippedThrough: 12 });
+    const evidence = await service.context.compliance.collectEvidence({ fresh: true });
+    expect(evidence.get("worm-backlog")).toMatchObject({ state: "available", data: { pending: 5 } });
+
+    // moto keeps buckets in memory: the restarted server is empty, so the bucket is made again.
+    await s3.start();
+    await createLockedBucket(client);
+    await waitFor("backlog to drain after S3 returns", async () => (await status()).pending === 0, 60_000);
+    expect(await shippedIds()).toEqual([13, 14, 15, 16, 17]);
+    expect((await status()).lastError).toBeNull();
+  }, 120_000);
+});
+
+describe("WORM settings", () => {
+  test.each([
+    [{ AUDIT_WORM_ENABLED: "true" }, /^AUDIT_WORM_BUCKET: is required when AUDIT_WORM_ENABLED=true/],
+    [
+      { AUDIT_WORM_ENABLED: "true", AUDIT_WORM_BUCKET: "Bad_Bucket" },
+      /^AUDIT_WORM_BUCKET: must be a valid S3 bucket name \(got 'Bad_Bucket'\)/,
+    ],
+    [{ AUDIT_WORM_ENABLED: "true", AUDIT_WORM_BUCKET: "b-1" }, /^AUDIT_RETENTION_DAYS: is required when AUDIT_WORM_ENABLED=true/],
+    [
+      { AUDIT_WORM_ENABLED: "true", AUDIT_WORM_BUCKET: "b-1", AUDIT_RETENTION_DAYS: "0" },
+      /^AUDIT_RETENTION_DAYS: must be an integer 1-36500 \(got '0'\)/,
+    ],
+    [{ AUDIT_WORM_ENABLED: "yes" }, /^AUDIT_WORM_ENABLED: must be 'true' or 'false'/],
+    [
+      { AUDIT_WORM_ENABLED: "true", AUDIT_WORM_BUCKET: "b-1", AUDIT_RETENTION_DAYS: "1", AUDIT_S3_ENDPOINT: "localhost:9000" },
+      /^AUDIT_S3_ENDPOINT: must be an http\(s\) URL/,
+    ],
+  ])("%j is refused with the setting named", (env, message) => {
+    expect(() => readServiceSettings(env)).toThrow(SettingsError);
+    expect(() => readServiceSettings(env)).toThrow(message);
+  });
+
+  test("retain-until is at least the retention in whole days from now", () => {
+    const now = new Date("2026-03-01T23:59:59Z");
+    expect(retainUntil(now, 30).toISOString()).toBe("2026-04-01T00:00:00.000Z");
+  });
+});

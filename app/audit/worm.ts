@@ -1,0 +1,191 @@
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import type { FastifyInstance } from "fastify";
+import type { Db } from "../db";
+import type { ServiceContext } from "../server";
+import type { AuditEntry, AuditLog } from "./types";
+import type { WormSettings } from "./settings";
+import { readAuditSettings } from "./settings";
+
+/** What the sink reports to health checks and to the compliance evidence. */
+export interface WormStatus {
+  enabled: boolean;
+  bucket: string;
+  /** Entries committed to the log but not yet in the bucket. */
+  pending: number;
+  shippedThrough: number;
+  oldestPendingAt: string | null;
+  lastObjectKey: string | null;
+  lastError: string | null;
+  lastErrorAt: string | null;
+}
+
+export interface WormSink {
+  status(): Promise<WormStatus>;
+  /** Ships everything pending now; resolves when the backlog is empty or a write failed. */
+  flush(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const maxBatch = 500;
+const maxBackoffMs = 30_000;
+
+/** The object key of a sealed batch: ids zero-padded so keys sort in log order. */
+export const batchKey = (prefix: string, first: number, last: number) =>
+  `${prefix}${String(first).padStart(12, "0")}-${String(last).padStart(12, "0")}.jsonl`;
+
+/**
+ * Retain-until for a batch: the start of the next UTC day plus the retention, so a bucket policy
+ * that denies fewer remaining days than the default never sees a fraction of a day short.
+ */
+export function retainUntil(now: Date, days: number): Date {
+  const startOfNextDay = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
+  return new Date(startOfNextDay + days * 86_400_000);
+}
+
+/**
+ * Copies the audit log to an S3 Object Lock bucket in sealed batches (JSON lines, one entry per
+ * line, COMPLIANCE retention on each object). The log is the queue: the sink keeps only a
+ * watermark, advanced in the database after S3 acknowledged the object, so an unreachable
+ * bucket or a crash delays events and never drops them. A batch re-sent after a crash between
+ * the write and the watermark lands as a new version of the same key, with the same bytes.
+ */
+export function startWormSink(db: Db, audit: AuditLog, settings: WormSettings, client?: S3Client): WormSink {
+  const s3 =
+    client ??
+    new S3Client({
+      region: settings.region,
+      ...(settings.endpoint ? { endpoint: settings.endpoint, forcePathStyle: true } : {}),
+      maxAttempts: 2,
+    });
+  let lastError: string | null = null;
+  let lastErrorAt: string | null = null;
+  let backoffMs = settings.batchDelayMs;
+  let stopped = false;
+  let running: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+
+  const watermark = async () =>
+    (
+      await db.query<{ shipped_through: string | number; last_object_key: string | null }>(
+        "select shipped_through, last_object_key from audit_worm_state where id = 1",
+      )
+    ).rows[0];
+
+  /** Ships one batch; returns how many entries it shipped. */
+  const shipBatch = async (): Promise<number> => {
+    const from = Number((await watermark()).shipped_through) + 1;
+    const batch: AuditEntry[] = await audit.list({ fromId: from, limit: maxBatch });
+    if (batch.length === 0) return 0;
+    const first = batch[0].id;
+    const last = batch[batch.length - 1].id;
+    const key = batchKey(settings.prefix, first, last);
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: settings.bucket,
+        Key: key,
+        Body: batch.map((e) => JSON.stringify(e)).join("\n") + "\n",
+        ContentType: "application/x-ndjson",
+        ObjectLockMode: "COMPLIANCE",
+        ObjectLockRetainUntilDate: retainUntil(new Date(), settings.retentionDays),
+        ChecksumAlgorithm: "SHA256",
+        Metadata: { "first-id": String(first), "last-id": String(last), "last-hash": batch[batch.length - 1].hash },
+      }),
+    );
+    await db.query(
+      "update audit_worm_state set shipped_through = $1, last_object_key = $2, updated_at = now() where id = 1 and shipped_through = $3",
+      [last, key, from - 1],
+    );
+    return batch.length;
+  };
+
+  const drain = async () => {
+    try {
+      while (!stopped && (await shipBatch()) > 0);
+      lastError = null;
+      backoffMs = settings.batchDelayMs;
+    } catch (err) {
+      lastError = (err as Error).message || (err as Error).name;
+      lastErrorAt = new Date().toISOString();
+      backoffMs = Math.min(maxBackoffMs, backoffMs * 2);
+    }
+  };
+  const run = () => (running ??= drain().finally(() => (running = undefined)));
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      void run().then(schedule);
+    }, backoffMs);
+  };
+  schedule();
+
+  return {
+    flush: () => run(),
+    async status() {
+      const w = await watermark();
+      const shippedThrough = Number(w.shipped_through);
+      const pending = await db.query<{ n: string | number; oldest: string | Date | null }>(
+        "select count(*) as n, min(at) as oldest from audit_log where id > $1",
+        [shippedThrough],
+      );
+      const oldest = pending.rows[0].oldest;
+      return {
+        enabled: true,
+        bucket: settings.bucket,
+        pending: Number(pending.rows[0].n),
+        shippedThrough,
+        oldestPendingAt: oldest === null ? null : new Date(oldest).toISOString(),
+        lastObjectKey: w.last_object_key,
+        lastError,
+        lastErrorAt,
+      };
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+      if (!client) s3.destroy();
+    },
+  };
+}
+
+/**
+ * Starts the WORM sink when AUDIT_WORM_ENABLED=true, reports it at GET /healthz/audit-worm
+ * (503 while a write is failing) and as the compliance evidence "worm-backlog", and stops it
+ * when the server closes.
+ */
+export function registerWormSink(server: FastifyInstance, context: ServiceContext): WormSink | undefined {
+  const settings = (context.settings.audit ?? readAuditSettings({}, context.settings.dataDir)).worm;
+  if (!settings.enabled) {
+    server.get("/healthz/audit-worm", async () => ({ enabled: false }));
+    return undefined;
+  }
+  const sink = startWormSink(context.db, context.audit, settings);
+  server.addHook("onClose", async () => sink.stop());
+  server.get("/healthz/audit-worm", async (_req, reply) => {
+    const status = await sink.status();
+    return reply.code(status.lastError ? 503 : 200).send(status);
+  });
+  context.compliance.registerEvidenceProbe({
+    source: "worm-backlog",
+    title: "WORM sink backlog (audit events not yet in Object Lock)",
+    async collect(ctx) {
+      const now = ctx.now();
+      const origin = `s3://${settings.bucket}/${settings.prefix}`;
+      try {
+        const s = await sink.status();
+        return {
+          source: "worm-backlog",
+          origin,
+          state: "available",
+          observedAt: now.toISOString(),
+          collectedAt: now.toISOString(),
+          summary: `${s.pending} event(s) waiting${s.lastError ? `, last write failed: ${s.lastError}` : ""}`,
+          data: { pending: s.pending, oldestPendingAt: s.oldestPendingAt, shippedThrough: s.shippedThrough, lastError: s.lastError },
+        };
+      } catch (err) {
+        return { source: "worm-backlog", origin, state: "error", collectedAt: now.toISOString(), summary: (err as Error).message };
+      }
+    },
+  });
+  return sink;
+}
