@@ -8,6 +8,9 @@ import { stackIds, type StackId } from "../../stacks";
 import { synthAll } from "../support/synth";
 
 type Stacks = Record<StackId, TerraformJson>;
+// Synth JSON is reached into and rewritten freely by the mutations below.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Obj = any;
 type Resources = Record<string, Record<string, Record<string, unknown>>>;
 
 let bundle: PolicyBundle;
@@ -41,14 +44,14 @@ describe.each(["staging", "production"] as const)("the real %s stacks", (env) =>
 
 const resources = (s: TerraformJson): Resources => (s.resource ??= {}) as Resources;
 
-function manifests(s: TerraformJson, kind: string): Array<Record<string, any>> {
+function manifests(s: TerraformJson, kind: string): Array<Obj> {
   return Object.values(resources(s).kubernetes_manifest ?? {})
-    .map((r) => r.manifest as Record<string, any>)
+    .map((r) => r.manifest as Obj)
     .filter((m) => m.kind === kind);
 }
 
-function manifestName(s: TerraformJson, pick: (m: Record<string, any>) => boolean): string | undefined {
-  return Object.entries(resources(s).kubernetes_manifest ?? {}).find(([, r]) => pick(r.manifest as Record<string, any>))?.[0];
+function manifestName(s: TerraformJson, pick: (m: Obj) => boolean): string | undefined {
+  return Object.entries(resources(s).kubernetes_manifest ?? {}).find(([, r]) => pick(r.manifest as Obj))?.[0];
 }
 
 function first<T>(items: T[], what: string): T {
@@ -60,17 +63,17 @@ function addManifest(s: TerraformJson, name: string, manifest: object): void {
   resources(s).kubernetes_manifest = { ...(resources(s).kubernetes_manifest ?? {}), [name]: { manifest } };
 }
 
-function podSpec(m: Record<string, any>): Record<string, any> {
+function podSpec(m: Obj): Obj {
   return m.spec.template.spec;
 }
 
 /** Rewrites one JSON-string IAM policy of a resource type, first Allow statement. */
-function editPolicy(s: TerraformJson, type: string, edit: (statement: Record<string, any>) => void): void {
+function editPolicy(s: TerraformJson, type: string, edit: (statement: Obj) => void): void {
   const holder = first(
     Object.values(resources(s)[type] ?? {}).filter((r) => typeof r.policy === "string" && r.policy.startsWith("{")),
     `${type} with a JSON policy`,
   );
-  const doc = JSON.parse(holder.policy as string) as { Statement: Array<Record<string, any>> };
+  const doc = JSON.parse(holder.policy as string) as { Statement: Array<Obj> };
   edit(
     first(
       doc.Statement.filter((st) => st.Effect === "Allow"),
@@ -88,7 +91,7 @@ function auditBucket(s: TerraformJson, env: string): [string, Record<string, unk
   );
 }
 
-function companion(s: TerraformJson, env: string, type: string): Record<string, any> {
+function companion(s: TerraformJson, env: string, type: string): Obj {
   const [name] = auditBucket(s, env);
   return first(
     Object.values(resources(s)[type] ?? {}).filter((r) => String(r.bucket).includes(`aws_s3_bucket.${name}.`)),
@@ -106,7 +109,7 @@ interface Mutation {
 }
 
 const rollout = (s: TerraformJson) => first(manifests(s, "Rollout"), "Rollout");
-const container = (s: TerraformJson) => podSpec(rollout(s)).containers[0] as Record<string, any>;
+const container = (s: TerraformJson) => podSpec(rollout(s)).containers[0] as Obj;
 
 const mutations: Mutation[] = [
   {
@@ -162,7 +165,7 @@ const mutations: Mutation[] = [
     how: "mutates",
     what: "a Deployment copy of the Rollout added",
     apply: (s) => {
-      const copy = JSON.parse(JSON.stringify(rollout(s))) as Record<string, any>;
+      const copy = JSON.parse(JSON.stringify(rollout(s))) as Obj;
       delete copy.spec.strategy;
       addManifest(s, "deployment-copy", {
         ...copy,
@@ -305,7 +308,7 @@ const mutations: Mutation[] = [
     what: "the TLS-only deny statement removed from the bucket policy",
     apply: (s, env) => {
       const policy = companion(s, env, "aws_s3_bucket_policy");
-      const doc = JSON.parse(policy.policy as string) as { Statement: Array<Record<string, any>> };
+      const doc = JSON.parse(policy.policy as string) as { Statement: Array<Obj> };
       doc.Statement = doc.Statement.filter((st) => !JSON.stringify(st.Condition ?? {}).includes("aws:SecureTransport"));
       policy.policy = JSON.stringify(doc);
     },
@@ -344,7 +347,7 @@ const mutations: Mutation[] = [
     how: "mutates",
     what: "an AWS access key id in a namespace label",
     apply: (s) => {
-      const ns = first(Object.values(resources(s).kubernetes_namespace_v1 ?? {}), "namespace") as Record<string, any>;
+      const ns = first(Object.values(resources(s).kubernetes_namespace_v1 ?? {}), "namespace") as Obj;
       ns.metadata.labels = { ...ns.metadata.labels, leaked: "AKIAIOSFODNN7EXAMPLE" };
     },
   },

@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AuditLog } from "../audit/types";
+import { SettingsError } from "../settings";
 import { loadPolicyBundle, type PolicyBundle } from "./bundle";
 import { BundleError } from "./errors";
 import { readPublicKey } from "./keys";
@@ -25,15 +26,10 @@ export interface PolicyRuntimeSettings {
   allowUnsigned: boolean;
 }
 
-/** A setting the runtime cannot use; names the variable. */
-export class PolicySettingsError extends Error {
-  readonly code = "SETTINGS_INVALID";
-}
-
 export function readPolicySettings(env: NodeJS.ProcessEnv, dataDir: string): PolicyRuntimeSettings {
   const raw = env.ALLOW_UNSIGNED_POLICY;
   if (raw !== undefined && raw !== "" && raw !== "true" && raw !== "false") {
-    throw new PolicySettingsError(`ALLOW_UNSIGNED_POLICY: must be 'true' or 'false' (got '${raw}')`);
+    throw new SettingsError("ALLOW_UNSIGNED_POLICY", `must be 'true' or 'false' (got '${raw}')`);
   }
   return {
     bundlePath: env.POLICY_BUNDLE_PATH || join(dataDir, "policy", "bundle.tar.gz"),

@@ -1,0 +1,135 @@
+// The service's policy runtime: "with ALLOW_UNSIGNED_POLICY=false an unsigned or tampered bundle is
+// refused, the refusal is logged and audited, and the last good bundle stays in force".
+import { generateKeyPairSync } from "node:crypto";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { shippedBundlePath } from "../../app/policy/bundle";
+import { normalizeStack, policyParameters } from "../../app/policy/input";
+import { readPolicySettings, startPolicyRuntime } from "../../app/policy/runtime";
+import { signBundle } from "../../app/policy/sign";
+import { readTarGz, writeTarGz } from "../../app/policy/tar";
+import { buildService, type BuiltService } from "../../app/server";
+import { readServiceSettings, SettingsError } from "../../app/settings";
+import type { AuditEntry, AuditEventInput, AuditLog } from "../../app/audit/types";
+import { loadEnvironment } from "../../config/load";
+
+const keys = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+const shipped = readFileSync(shippedBundlePath);
+let dir: string;
+let signed: Buffer;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "maestro-policy-runtime-"));
+  writeFileSync(join(dir, "key.pub"), keys.publicKey.export({ format: "pem", type: "spki" }) as string);
+  signed = await signBundle(shipped, { privateKey: keys.privateKey, algorithm: "ES256" });
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function memoryAudit(): AuditLog & { events: AuditEventInput[] } {
+  const events: AuditEventInput[] = [];
+  return {
+    events,
+    append: async (e) => (events.push(e), { ...e, id: events.length, at: "", prevHash: "", hash: "" }) as AuditEntry,
+    list: async () => [],
+  };
+}
+const quiet = { info: () => undefined, warn: () => undefined, error: jest.fn() };
+const tampered = (bundle: Buffer) =>
+  writeTarGz(
+    readTarGz(bundle).map((f) => (f.name === "/data.json" ? { ...f, data: Buffer.from('{"maestro":{"catalog":{"rules":[]}}}') } : f)),
+  );
+
+function settings(bundle: string, env: Record<string, string> = {}) {
+  return readPolicySettings({ POLICY_BUNDLE_PATH: join(dir, bundle), POLICY_VERIFICATION_KEY: join(dir, "key.pub"), ...env }, dir);
+}
+
+test("ALLOW_UNSIGNED_POLICY defaults to false and accepts only true or false", () => {
+  expect(readPolicySettings({}, dir)).toMatchObject({ allowUnsigned: false, keyId: "default", bundleConfigured: false });
+  expect(() => readPolicySettings({ ALLOW_UNSIGNED_POLICY: "yes" }, dir)).toThrow(SettingsError);
+  expect(() => readPolicySettings({ ALLOW_UNSIGNED_POLICY: "yes" }, dir)).toThrow(
+    /^ALLOW_UNSIGNED_POLICY: must be 'true' or 'false' \(got 'yes'\)$/,
+  );
+});
+
+test("a signed bundle loads, is audited as policy.bundle.loaded, and evaluates", async () => {
+  writeFileSync(join(dir, "a.tar.gz"), signed);
+  const audit = memoryAudit();
+  const runtime = await startPolicyRuntime(settings("a.tar.gz"), quiet, audit);
+  expect(audit.events.map((e) => e.type)).toEqual(["policy.bundle.loaded"]);
+  expect(audit.events[0].details).toMatchObject({ signed: true, keyId: "default", revision: expect.stringMatching(/^sha256:/) });
+  const result = runtime.current()!.evaluate(normalizeStack("mesh", {}, policyParameters(loadEnvironment("staging"))));
+  expect([...new Set(result.deny.map((v) => v.rule))].sort()).toEqual(["MAESTRO-MESH-002", "MAESTRO-MESH-004"]);
+});
+
+test("unsigned bundle is rejected when ALLOW_UNSIGNED_POLICY=false; tampered too; the last good bundle stays in force", async () => {
+  const path = join(dir, "b.tar.gz");
+  writeFileSync(path, signed);
+  const audit = memoryAudit();
+  const runtime = await startPolicyRuntime(settings("b.tar.gz"), quiet, audit);
+  const good = runtime.info()!;
+
+  writeFileSync(path, shipped);
+  expect(await runtime.reload()).toEqual({ refused: { code: "BUNDLE_UNSIGNED", message: expect.any(String) } });
+  writeFileSync(path, tampered(signed));
+  expect(await runtime.reload()).toEqual({ refused: { code: "FILE_HASH_MISMATCH", message: expect.any(String) } });
+  expect(runtime.info()).toEqual(good);
+  expect(runtime.current()).toBeDefined();
+
+  expect(audit.events.map((e) => [e.type, e.details?.code])).toEqual([
+    ["policy.bundle.loaded", undefined],
+    ["policy.bundle.refused", "BUNDLE_UNSIGNED"],
+    ["policy.bundle.refused", "FILE_HASH_MISMATCH"],
+  ]);
+  expect(audit.events[2].details).toMatchObject({ inForce: good.revision, bundle: path });
+  expect(quiet.error).toHaveBeenCalledWith(expect.objectContaining({ code: "FILE_HASH_MISMATCH" }), "policy bundle refused");
+});
+
+test("ALLOW_UNSIGNED_POLICY=true loads an unsigned bundle, but never a tampered signed one", async () => {
+  writeFileSync(join(dir, "c.tar.gz"), shipped);
+  const audit = memoryAudit();
+  const runtime = await startPolicyRuntime(settings("c.tar.gz", { ALLOW_UNSIGNED_POLICY: "true" }), quiet, audit);
+  expect(runtime.info()).toMatchObject({ signed: false });
+  writeFileSync(join(dir, "c.tar.gz"), tampered(signed));
+  expect(await runtime.reload()).toMatchObject({ refused: { code: "FILE_HASH_MISMATCH" } });
+});
+
+test("a bundle signed by another key is refused at start: nothing is in force", async () => {
+  const other = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+  writeFileSync(join(dir, "d.tar.gz"), await signBundle(shipped, { privateKey: other.privateKey, algorithm: "ES256" }));
+  const audit = memoryAudit();
+  const runtime = await startPolicyRuntime(settings("d.tar.gz"), quiet, audit);
+  expect(runtime.current()).toBeUndefined();
+  expect(audit.events).toEqual([
+    expect.objectContaining({
+      type: "policy.bundle.refused",
+      details: expect.objectContaining({ code: "SIGNATURE_INVALID", inForce: null }),
+    }),
+  ]);
+});
+
+describe("the compliance service loads its bundle at start", () => {
+  let service: BuiltService;
+  const saved = { ...process.env };
+  beforeAll(async () => {
+    copyFileSync(shippedBundlePath, join(dir, "unsigned.tar.gz"));
+    Object.assign(process.env, { POLICY_BUNDLE_PATH: join(dir, "unsigned.tar.gz"), POLICY_VERIFICATION_KEY: join(dir, "key.pub") });
+    delete process.env.ALLOW_UNSIGNED_POLICY;
+    service = await buildService(readServiceSettings({ MAESTRO_DATA_DIR: join(dir, "data") }), { logger: false });
+  }, 120_000);
+  afterAll(async () => {
+    process.env = saved;
+    await service?.close();
+  });
+
+  test("an unsigned bundle is refused into the hash-chained audit log; a signed one then loads on reload", async () => {
+    expect(service.context.policy.current()).toBeUndefined();
+    writeFileSync(join(dir, "unsigned.tar.gz"), signed);
+    expect(await service.context.policy.reload()).toMatchObject({ loaded: { signed: true } });
+    const entries = (await service.context.audit.list()).filter((e) => e.type.startsWith("policy.bundle."));
+    expect(entries.map((e) => [e.type, e.actor, e.details?.code])).toEqual([
+      ["policy.bundle.refused", "system", "BUNDLE_UNSIGNED"],
+      ["policy.bundle.loaded", "system", undefined],
+    ]);
+  });
+});
