@@ -11,6 +11,7 @@ import { registerMetrics } from "./metrics";
 import { registerUi } from "./ui/serve";
 import { registerComplianceAuditRoute } from "./routes/compliance-audit";
 import { registerScimSyncRoute } from "./scim/routes";
+import { readPolicySettings, startPolicyRuntime, type PolicyRuntime } from "./policy/runtime";
 import { registerAuditExportRoutes } from "./export/routes";
 import { registerWormSink } from "./audit/worm";
 
@@ -24,6 +25,8 @@ export interface ServiceContext {
   authz: Authorizer;
   /** Control catalogue, evidence probes and their cached readings (app/compliance); registerEvidenceProbe adds sources. */
   compliance: ComplianceEngine;
+  /** The policy bundle in force: verified at start and on reload, refusals audited (app/policy/runtime.ts). */
+  policy: PolicyRuntime;
 }
 
 export interface BuiltService {
@@ -48,6 +51,7 @@ export async function buildService(settings: ServiceSettings, options: { logger?
     audit,
     authz: await createAuthorizer(settings, db, audit),
     compliance: complianceEngineFor({ settings, db, audit }),
+    policy: await startPolicyRuntime(readPolicySettings(process.env, settings.dataDir), server.log, audit),
   };
 
   registerComplianceAuditRoute(server, context);
