@@ -70,7 +70,9 @@ export class ScimClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
-      throw new ScimRequestError(source, `request failed: ${(err as Error).message}`);
+      // undici says "fetch failed" and keeps the reason (ECONNREFUSED, a TLS error, ...) in cause.
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new ScimRequestError(source, `request failed: ${(err as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ""}`);
     }
     if (res.status === 304) return { status: 304, body: undefined, etag: res.headers.get("etag") ?? undefined };
     const text = await res.text();
