@@ -1,4 +1,4 @@
-import PDFDocument from "pdfkit";
+import type PDFKit from "pdfkit";
 import type { ComplianceReport, ControlStatus } from "../compliance/types";
 
 const statusColour: Record<ControlStatus, string> = { pass: "#1a7f37", fail: "#cf222e", stale: "#9a6700", unknown: "#57606a" };
@@ -31,6 +31,8 @@ export function formatAge(seconds: number | null): string {
  * evidence. Resolves with the whole document.
  */
 export function renderCompliancePdf(report: ComplianceReport): Promise<Buffer> {
+  // Loaded on first export, not at start: pdfkit and its fonts cost most of a cold start.
+  const PDFDocument = require("pdfkit") as typeof PDFKit;
   const doc = new PDFDocument({
     size: "A4",
     margin: 48,
