@@ -32,6 +32,9 @@ export const common = {
       { name: "scim-sync", namespace: "maestro-gateway", serviceAccount: "scim-sync", ports: [8080] },
       // Grafana renders mtls-overview from Prometheus; under deny-by-default it needs its own allow.
       { name: "grafana", namespace: "monitoring", serviceAccount: "grafana", ports: [3000] },
+      // Client-only workloads (no ports): the rollout's SLO gate Job and the base-backup CronJob.
+      { name: "slo-gate", namespace: "maestro", serviceAccount: "slo-gate", ports: [] },
+      { name: "postgres-backup", namespace: "maestro-data", serviceAccount: "postgres-backup", ports: [] },
     ],
     allow: [
       { from: "gateway", to: "compliance", ports: [8080], methods: ["GET", "HEAD", "POST"] },
@@ -39,6 +42,9 @@ export const common = {
       { from: "compliance", to: "postgres", ports: [5432] },
       { from: "scim-sync", to: "compliance", ports: [8080], methods: ["POST"], paths: ["/api/scim/sync"] },
       { from: "grafana", to: "prometheus", ports: [9090], methods: ["GET", "POST"], paths: ["/api/v1/*"] },
+      { from: "slo-gate", to: "prometheus", ports: [9090], methods: ["GET"], paths: ["/api/v1/query"] },
+      // wal-g backup-push streams the base backup over the replication protocol.
+      { from: "postgres-backup", to: "postgres", ports: [5432] },
     ],
     permissiveNamespaces: [],
   },

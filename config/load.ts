@@ -75,6 +75,9 @@ function crossFieldProblems(cfg: EnvironmentConfig): string[] {
       }
     }
     const target = services.get(rule.to);
+    if (target && target.ports.length === 0) {
+      problems.push(`mesh.allow[${i}].to: service '${rule.to}' serves no ports (it is client-only), so nothing can be allowed to it`);
+    }
     for (const p of rule.ports ?? []) {
       if (target && !target.ports.includes(p))
         problems.push(`mesh.allow[${i}].ports: ${p} is not a port of service '${rule.to}' (${target.ports.join(", ")})`);

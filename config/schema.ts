@@ -52,7 +52,8 @@ export const meshServiceSchema = z.object({
   name: dnsLabel,
   namespace: dnsLabel,
   serviceAccount: dnsLabel,
-  ports: z.array(port).min(1),
+  /** Ports it serves; empty for a client-only workload (a Job that only calls others). */
+  ports: z.array(port),
   /** Pod labels that select the service's workloads (AuthorizationPolicy selector). @default { "app.kubernetes.io/name": name } */
   workloadLabels: z
     .record(

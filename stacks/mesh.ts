@@ -29,6 +29,15 @@ export class MeshStack extends MaestroStack {
       });
     }
 
+    // REGISTRY_ONLY egress: only these external hosts are reachable from the mesh. S3 for the WORM
+    // audit sink and WAL-G, STS for IRSA credentials, the IdP for JWKS and SCIM.
+    const { region, gateway } = this.config;
+    this.mesh.allowEgress("aws-s3", [`s3.${region}.amazonaws.com`, `*.s3.${region}.amazonaws.com`]);
+    this.mesh.allowEgress("aws-sts", [`sts.${region}.amazonaws.com`]);
+    this.mesh.allowEgress("identity-provider", [
+      ...new Set([new URL(gateway.oidc.issuer).hostname, new URL(gateway.scim.endpoint).hostname]),
+    ]);
+
     this.dashboard = new MtlsOverviewDashboard(this, "mtls-overview", {
       namespace: namespaces.monitoring,
       thresholdPercent: meshConfig.mtlsThresholdPercent,

@@ -59,7 +59,9 @@ export class PlatformStack extends MaestroStack {
       {
         // Typed (IstiodMeshConfig): auto mTLS on, the configured trust domain, registry-only egress.
         meshConfig: istiodMeshConfig(this.config),
-        pilot: { autoscaleMin: this.config.name === "production" ? 2 : 1 },
+        // Native sidecars (Kubernetes >= 1.29): a Job's pod completes when its container exits,
+        // so the SLO gate, SCIM sync and backup Jobs finish inside the mesh.
+        pilot: { autoscaleMin: this.config.name === "production" ? 2 : 1, env: { ENABLE_NATIVE_SIDECARS: "true" } },
       },
       [this.istioBase],
     );

@@ -1,5 +1,5 @@
 import { TerraformStack, Testing } from "cdktf";
-import { loadEnvironment } from "../../config/load";
+import { loadEnvironment, validateEnvironment } from "../../config/load";
 import type { EnvironmentConfig, MeshService } from "../../config/schema";
 import { loadManifestSchemas, ManifestValidationError } from "../../constructs/k8s/schemas";
 import { MeshMtls, MeshPropsError } from "../../constructs/mesh/mesh-mtls";
@@ -68,7 +68,31 @@ const expectedMeshObjects = [
     methods: ["GET", "POST"],
     paths: ["/api/v1/*"],
   }),
+  allow("allow-slo-gate-to-prometheus", "monitoring", "prometheus", "cluster.local/ns/maestro/sa/slo-gate", {
+    ports: ["9090"],
+    methods: ["GET"],
+    paths: ["/api/v1/query"],
+  }),
+  allow("allow-postgres-backup-to-postgres", "maestro-data", "postgres", "cluster.local/ns/maestro-data/sa/postgres-backup", {
+    ports: ["5432"],
+  }),
 ];
+
+/** The external hosts REGISTRY_ONLY egress lets through, per environment. */
+const egressEntries = (config: EnvironmentConfig) => {
+  const entry = (name: string, hosts: string[], resolution: "DNS" | "NONE") => ({
+    apiVersion: "networking.istio.io/v1",
+    kind: "ServiceEntry",
+    metadata: meta(`egress-${name}`, "istio-system"),
+    spec: { hosts, exportTo: ["*"], location: "MESH_EXTERNAL", resolution, ports: [{ number: 443, name: "tls", protocol: "TLS" }] },
+  });
+  const idp = new URL(config.gateway.oidc.issuer).hostname;
+  return [
+    entry("aws-s3", [`s3.${config.region}.amazonaws.com`, `*.s3.${config.region}.amazonaws.com`], "NONE"),
+    entry("aws-sts", [`sts.${config.region}.amazonaws.com`], "DNS"),
+    entry("identity-provider", [idp], "DNS"),
+  ];
+};
 
 const byKey = (m: { kind: string; metadata: { namespace?: string; name: string } }) =>
   `${m.kind} ${m.metadata.namespace}/${m.metadata.name}`;
@@ -79,7 +103,7 @@ describe.each(["staging", "production"])("mesh stack (%s)", (env) => {
     const actual = manifestsOf(mesh)
       .map((m) => m.manifest)
       .sort((a, b) => byKey(a).localeCompare(byKey(b)));
-    const expected = [...expectedMeshObjects].sort((a, b) => byKey(a).localeCompare(byKey(b)));
+    const expected = [...expectedMeshObjects, ...egressEntries(loadEnvironment(env))].sort((a, b) => byKey(a).localeCompare(byKey(b)));
     expect(actual).toEqual(expected);
   });
 
@@ -252,4 +276,35 @@ describe("weakening is explicit and named", () => {
     const { mesh } = await synthAll("production");
     expect(JSON.stringify(mesh)).not.toContain("PERMISSIVE");
   });
+});
+
+describe("allowEgress", () => {
+  const build = () => {
+    const config = loadEnvironment("staging");
+    return new MeshMtls(new TerraformStack(Testing.app(), "egress"), "mesh", {
+      rootNamespace: "istio-system",
+      services: config.mesh.services,
+      protectedNamespaces: meshNamespaces(config),
+    });
+  };
+
+  test.each<[string, string[], RegExp]>([
+    ["no hosts", [], /allowEgress\(x\): hosts: name at least one host/],
+    [
+      "a mesh host",
+      ["compliance.maestro.svc.cluster.local"],
+      /hosts: 'compliance\.maestro\.svc\.cluster\.local' must be an external DNS name/,
+    ],
+    ["a URL instead of a host", ["https://sso.example"], /hosts: 'https:\/\/sso\.example' must be an external DNS name/],
+  ])("refuses %s", (_label, hosts, expected) => {
+    expect(() => build().allowEgress("x", hosts)).toThrow(expected);
+  });
+});
+
+test("a client-only service cannot be the target of an allow rule", () => {
+  const staging = structuredClone(loadEnvironment("staging"));
+  staging.mesh.allow.push({ from: "compliance", to: "slo-gate" });
+  expect(() => validateEnvironment("staging", staging)).toThrow(
+    /mesh\.allow\[\d+\]\.to: service 'slo-gate' serves no ports \(it is client-only\)/,
+  );
 });

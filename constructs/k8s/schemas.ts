@@ -28,6 +28,7 @@ const modelModules: Readonly<Record<string, string>> = {
   "security.istio.io/v1/AuthorizationPolicy": "@kubernetes-models/istio/security.istio.io/v1/AuthorizationPolicy",
   "security.istio.io/v1/RequestAuthentication": "@kubernetes-models/istio/security.istio.io/v1/RequestAuthentication",
   "networking.istio.io/v1/DestinationRule": "@kubernetes-models/istio/networking.istio.io/v1/DestinationRule",
+  "networking.istio.io/v1/ServiceEntry": "@kubernetes-models/istio/networking.istio.io/v1/ServiceEntry",
   "telemetry.istio.io/v1/Telemetry": "@kubernetes-models/istio/telemetry.istio.io/v1/Telemetry",
   "argoproj.io/v1alpha1/Rollout": "@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/Rollout",
   "argoproj.io/v1alpha1/AnalysisTemplate": "@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/AnalysisTemplate",

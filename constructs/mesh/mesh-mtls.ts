@@ -202,6 +202,36 @@ export class MeshMtls extends Construct {
     return policy;
   }
 
+  /**
+   * Lets workloads reach external HTTPS hosts, which meshConfig's REGISTRY_ONLY egress refuses
+   * otherwise: a ServiceEntry in the root namespace, exported mesh-wide. Exact hosts resolve by
+   * DNS; a `*.` wildcard host is passed through by SNI.
+   */
+  allowEgress(name: string, hosts: readonly string[], port = 443): K8sManifest {
+    const where = `allowEgress(${name})`;
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) throw new MeshPropsError(`${where}: name: must be a DNS-1123 label`);
+    if (hosts.length === 0) throw new MeshPropsError(`${where}: hosts: name at least one host`);
+    for (const host of hosts) {
+      if (!/^(\*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(host) || host.endsWith(".local")) {
+        throw new MeshPropsError(`${where}: hosts: '${host}' must be an external DNS name (optionally '*.'-prefixed), not a mesh host`);
+      }
+    }
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new MeshPropsError(`${where}: port: must be 1-65535 (got ${port})`);
+    const wildcard = hosts.some((h) => h.startsWith("*."));
+    return this.manifest(`egress-${name}`, {
+      apiVersion: "networking.istio.io/v1",
+      kind: "ServiceEntry",
+      metadata: { name: `egress-${name}`, namespace: this.rootNamespace, labels: { ...meshObjectLabels } },
+      spec: {
+        hosts: [...hosts],
+        exportTo: ["*"],
+        location: "MESH_EXTERNAL",
+        resolution: wildcard ? "NONE" : "DNS",
+        ports: [{ number: port, name: "tls", protocol: "TLS" }],
+      },
+    });
+  }
+
   private manifest(id: string, manifest: ManifestObject): K8sManifest {
     return new K8sManifest(this, id, { manifest });
   }
