@@ -1,0 +1,92 @@
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadUnsignedBundle, shippedBundlePath } from "../../app/policy/bundle";
+import { normalizeStack, policyParameters, type TerraformJson } from "../../app/policy/input";
+import { signBundle } from "../../app/policy/sign";
+import { verifyBundle } from "../../app/policy/verify";
+import { loadEnvironment } from "../../config/load";
+import { stackIds } from "../../stacks";
+import { findBinary } from "../../__tests__/support/services";
+import { synthAll } from "../../__tests__/support/synth";
+import { measureAsync, measureCommand, ms, ratio, type BenchSuite } from "../harness";
+
+const root = join(__dirname, "..", "..");
+
+export const suite: BenchSuite = {
+  title: "Policy gate (all policies × six stacks, staging)",
+  async run() {
+    const stacks = await synthAll("staging");
+    const parameters = policyParameters(loadEnvironment("staging"));
+    const inputs = stackIds.map((id) => normalizeStack(id, stacks[id] as TerraformJson, parameters));
+    const archive = readFileSync(shippedBundlePath);
+
+    const load = await measureAsync(() => loadUnsignedBundle(archive), { runs: 10, warmup: 2 });
+    const bundle = await loadUnsignedBundle(archive);
+    const wasm = await measureAsync(async () => inputs.forEach((input) => bundle.evaluate(input)), { runs: 30, warmup: 5 });
+
+    const keys = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+    const signed = await signBundle(archive, { privateKey: keys.privateKey, algorithm: "ES256" });
+    const verify = await measureAsync(() => verifyBundle(signed, { keys: { default: { key: keys.publicKey, algorithm: "ES256" } } }), {
+      runs: 20,
+    });
+
+    const opa = findBinary("opa");
+    if (!opa) throw new Error("bench policy: opa not found (tools/install/tools.sh opa)");
+    const dir = mkdtempSync(join(tmpdir(), "maestro-bench-policy-"));
+    try {
+      const files = inputs.map((input) => {
+        const file = join(dir, `${input.stack}.json`);
+        writeFileSync(file, JSON.stringify(input));
+        return file;
+      });
+      // The same inputs through the opa CLI: one `opa eval` per stack over the Rego sources.
+      const script = files
+        .map(
+          (f) =>
+            `"${opa}" eval --ignore dist --ignore '*_test.rego' -d policies -i "${f}" --format raw 'data.maestro.gate.result' >/dev/null`,
+        )
+        .join(" && ");
+      const cli = measureCommand("bash", ["-c", script], { runs: 5, cwd: root });
+      return [
+        {
+          name: "evaluate all policies over all six stacks (after load)",
+          subject: "wasm bundle in-process (@open-policy-agent/opa-wasm)",
+          value: ms(wasm.medianMs),
+          baseline: "opa eval over the same six input JSON files",
+          baselineValue: ms(cli.medianMs),
+          ratio: ratio(wasm.medianMs, cli.medianMs),
+          target: "≤ 100 ms",
+          met: wasm.medianMs <= 100,
+        },
+        {
+          name: "evaluate, p99 of 30 runs",
+          subject: "wasm bundle in-process",
+          value: ms(wasm.p99Ms),
+          baseline: "median of the same runs",
+          baselineValue: ms(wasm.medianMs),
+          ratio: ratio(wasm.p99Ms, wasm.medianMs),
+        },
+        {
+          name: "load the shipped bundle (gunzip, tar, wasm compile)",
+          subject: "loadUnsignedBundle",
+          value: ms(load.medianMs),
+          baseline: "one evaluation of all six stacks",
+          baselineValue: ms(wasm.medianMs),
+          ratio: ratio(load.medianMs, wasm.medianMs),
+        },
+        {
+          name: "verify a signed bundle (ES256, every file hashed)",
+          subject: "verifyBundle",
+          value: ms(verify.medianMs),
+          baseline: "bundle load",
+          baselineValue: ms(load.medianMs),
+          ratio: ratio(verify.medianMs, load.medianMs),
+        },
+      ];
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
