@@ -7,15 +7,30 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(sortDeep(value));
 }
 
-function sortDeep(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortDeep);
-  if (value && typeof value === "object" && !(value instanceof Date)) {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value as object).sort()) {
-      const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined) out[key] = sortDeep(v);
+/** The value with every object's keys in sorted order; parts already in order are reused, not copied. */
+export function sortDeep(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v = sortDeep(value[i]);
+      if (v !== value[i]) (copy ??= value.slice())[i] = v;
     }
-    return out;
+    return copy ?? value;
   }
-  return value;
+  if (value === null || typeof value !== "object" || value instanceof Date) return value;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  let inOrder = true;
+  for (let i = 0; i < keys.length && inOrder; i++) inOrder = (i === 0 || keys[i - 1] < keys[i]) && record[keys[i]] !== undefined;
+  if (inOrder) {
+    let copy: Record<string, unknown> | undefined;
+    for (const key of keys) {
+      const v = sortDeep(record[key]);
+      if (v !== record[key]) (copy ??= { ...record })[key] = v;
+    }
+    return copy ?? value;
+  }
+  const out: Record<string, unknown> = {};
+  for (const key of keys.sort()) if (record[key] !== undefined) out[key] = sortDeep(record[key]);
+  return out;
 }

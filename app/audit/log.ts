@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Db } from "../db";
+import { sortDeep } from "./canonical";
 import type { AuditEntry, AuditEventInput, AuditLog } from "./types";
 
 /** The hash of the (empty) chain before the first entry. */
@@ -7,19 +8,7 @@ export const genesisHash = "0".repeat(64);
 
 /** The canonical bytes of an entry that its hash covers (everything but the hash itself). */
 export function canonicalEntry(e: Omit<AuditEntry, "hash">): string {
-  return JSON.stringify([e.id, e.at, e.type, e.actor, e.resource ?? null, e.reason ?? null, sortKeys(e.details ?? {}), e.prevHash]);
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value && typeof value === "object") {
-    return Object.fromEntries(
-      Object.keys(value as object)
-        .sort()
-        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
-    );
-  }
-  return value;
+  return JSON.stringify([e.id, e.at, e.type, e.actor, e.resource ?? null, e.reason ?? null, sortDeep(e.details ?? {}), e.prevHash]);
 }
 
 export function entryHash(e: Omit<AuditEntry, "hash">): string {

@@ -1,18 +1,27 @@
-import { createHash } from "node:crypto";
+import { createHash, hash } from "node:crypto";
 
 // A Merkle tree as in RFC 6962 §2.1 (RFC 9162 §2.1): leaf = SHA-256(0x00 ‖ data),
 // node = SHA-256(0x01 ‖ left ‖ right), the tree of n leaves splits at the largest power of two < n.
 // Hashes are 32-byte Buffers here; the pack carries them as lowercase hex.
 
-const leafPrefix = Buffer.from([0]);
-const nodePrefix = Buffer.from([1]);
+// crypto.hash is the one-shot form (several times faster than createHash for inputs this
+// small), fed from a reused buffer: allocation, not hashing, dominates 100 000 small hashes.
+let scratch = Buffer.alloc(4096);
 
 export function leafHash(data: Buffer | string): Buffer {
-  return createHash("sha256").update(leafPrefix).update(data).digest();
+  const length = typeof data === "string" ? Buffer.byteLength(data, "utf8") : data.length;
+  if (length + 1 > scratch.length) scratch = Buffer.alloc(2 * (length + 1));
+  scratch[0] = 0x00;
+  if (typeof data === "string") scratch.write(data, 1, "utf8");
+  else data.copy(scratch, 1);
+  return hash("sha256", scratch.subarray(0, length + 1), "buffer");
 }
 
 export function nodeHash(left: Buffer, right: Buffer): Buffer {
-  return createHash("sha256").update(nodePrefix).update(left).update(right).digest();
+  scratch[0] = 0x01;
+  left.copy(scratch, 1);
+  right.copy(scratch, 33);
+  return hash("sha256", scratch.subarray(0, 65), "buffer");
 }
 
 /** MTH of the empty tree: SHA-256 of the empty string. */
@@ -51,6 +60,26 @@ export class MerkleTree {
   /** MTH(D[n]). */
   get root(): Buffer {
     return this.size === 0 ? emptyRoot : this.levels[this.levels.length - 1][0];
+  }
+
+  /**
+   * MTH of the first m leaves, from this tree's nodes: [0, m) splits into complete subtrees of
+   * the powers of two in m, largest first, folded from the right (RFC 6962's split, unrolled).
+   */
+  rootOf(m: number): Buffer {
+    if (!Number.isInteger(m) || m < 0 || m > this.size) throw new RangeError(`tree size must be 0-${this.size} (got ${m})`);
+    if (m === 0) return emptyRoot;
+    const parts: Buffer[] = [];
+    let lo = 0;
+    for (let h = Math.floor(Math.log2(m)); h >= 0; h--) {
+      if (m & (2 ** h)) {
+        parts.push(this.levels[h][lo >> h]);
+        lo += 2 ** h;
+      }
+    }
+    let root = parts[parts.length - 1];
+    for (let i = parts.length - 2; i >= 0; i--) root = nodeHash(parts[i], root);
+    return root;
   }
 
   /** MTH of leaves[lo, hi), where [lo, hi) is a subtree of the split (aligned, or ending at n). */
