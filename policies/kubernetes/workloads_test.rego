@@ -112,3 +112,15 @@ test_k8s_006_allow_unsigned_policy_true_is_denied if {
 	[v.message | some v in denies_for("backup", [with_container(bad)])] == [`StatefulSet maestro/w containers[0] (app) sets ALLOW_UNSIGNED_POLICY to "true"`]
 	denies_for("backup", [with_container(good)]) == set()
 }
+
+test_analysis_template_jobs_are_workloads if {
+	c := object.remove(fixtures.container, ["resources"])
+	template := {"address": "kubernetes_manifest.at", "source": "kubernetes_manifest", "object": {
+		"kind": "AnalysisTemplate", "metadata": {"name": "slo", "namespace": "maestro"},
+		"spec": {"metrics": [{"name": "gate", "provider": {"job": {"spec": {"template": fixtures.pod_template([c])}}}}, {"name": "prom", "provider": {"prometheus": {}}}]},
+	}}
+	{v.message | some v in denies_for("app", [template])} == {
+		"Job maestro/slo/gate containers[0] (app) has no resources.limits.memory",
+		"Job maestro/slo/gate containers[0] (app) has neither resources.limits.cpu nor resources.requests.cpu",
+	}
+}

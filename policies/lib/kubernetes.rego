@@ -14,6 +14,19 @@ workloads contains w if {
 	w := item
 }
 
+# Argo Rollouts analysis Jobs run pods too: each job metric of an AnalysisTemplate is a workload.
+workloads contains w if {
+	some item in input.kubernetes
+	item.object.kind in {"AnalysisTemplate", "ClusterAnalysisTemplate"}
+	some metric in item.object.spec.metrics
+	job := metric.provider.job
+	w := {"address": item.address, "source": item.source, "object": {
+		"kind": "Job",
+		"metadata": {"name": concat("/", [item.object.metadata.name, metric.name]), "namespace": object.get(item.object.metadata, "namespace", "")},
+		"spec": job.spec,
+	}}
+}
+
 # objects_of_kind returns the carried objects of one kind.
 objects_of_kind(kind) := [item | some item in input.kubernetes; item.object.kind == kind]
 
