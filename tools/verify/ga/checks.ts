@@ -1,0 +1,188 @@
+// The GA runbook as a checklist: every line, the tool that checks it here, and the exact command
+// that checks it on a cluster. Values (namespaces, buckets, thresholds) come from config/.
+import type { EnvironmentConfig } from "../../../config/schema";
+import * as local from "./local";
+import type { Check } from "./model";
+
+/** Every check of the runbook for one environment, in section order. */
+export function checklist(config: EnvironmentConfig): Check[] {
+  const ns = config.namespaces;
+  const compliance = config.mesh.services.find((s) => s.name === "compliance");
+  const complianceUrl = `http://compliance.${compliance?.namespace ?? ns.app}.svc.cluster.local:${compliance?.ports[0] ?? 8080}`;
+  const ctx = config.cluster.context;
+  const kubectl = `kubectl --context ${ctx}`;
+  return [
+    // mTLS
+    {
+      id: "mtls.policies",
+      section: "mtls",
+      title:
+        "Mesh-wide STRICT PeerAuthentication, ISTIO_MUTUAL DestinationRules, deny-by-default AuthorizationPolicy (staging and production)",
+      local: (c) => local.areaRulesHold(c, ["MAESTRO-MESH-"]),
+    },
+    {
+      id: "mtls.sidecarless-refused",
+      section: "mtls",
+      title: "A pod without a sidecar cannot call a mesh service in plaintext",
+      cluster: `KUBE_CONTEXT=${ctx} bash tools/verify/mtls-probe.sh --url ${complianceUrl}/healthz --namespace ${ns.app}`,
+    },
+    {
+      id: "mtls.share",
+      section: "mtls",
+      title: `At least ${config.mesh.mtlsThresholdPercent} % of mesh requests are mutual TLS (dashboard mtls-overview)`,
+      cluster: `bash tools/verify/mtls-percent.sh --threshold ${config.mesh.mtlsThresholdPercent} --prometheus "\${PROMETHEUS_URL:-${config.prometheusUrl}}"`,
+    },
+
+    // Policy supply chain
+    {
+      id: "policy.gate.staging",
+      section: "policy",
+      title: "staging synthesizes and passes the policy gate (no deny)",
+      local: (c) => local.synthPassesGate(c, "staging"),
+    },
+    {
+      id: "policy.gate.production",
+      section: "policy",
+      title: "production synthesizes and passes the policy gate (no deny)",
+      local: (c) => local.synthPassesGate(c, "production"),
+    },
+    { id: "policy.opa-tests", section: "policy", title: "OPA tests pass with coverage ≥ 90 %", local: () => local.opaTestsPass() },
+    {
+      id: "policy.bundle-fresh",
+      section: "policy",
+      title: "The shipped wasm bundle is what the Rego sources build",
+      local: () => local.bundleMatchesSources(),
+    },
+    {
+      id: "policy.signed-verifies",
+      section: "policy",
+      title: "policy-bundle-sign: a signed bundle verifies",
+      local: (c) => local.signedBundleVerifies(c),
+    },
+    {
+      id: "policy.unsigned-refused",
+      section: "policy",
+      title: "An unsigned bundle is refused (ALLOW_UNSIGNED_POLICY=false)",
+      local: (c) => local.unsignedBundleRefused(c),
+    },
+    {
+      id: "policy.runtime-signed",
+      section: "policy",
+      title: "The running service loaded a signed bundle and refuses unsigned ones",
+      cluster: `${kubectl} -n ${ns.app} get rollout compliance -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="ALLOW_UNSIGNED_POLICY")].value}' | grep -qx false`,
+    },
+
+    // Rollouts
+    {
+      id: "rollouts.policies",
+      section: "rollouts",
+      title: "The app is an Argo Rollout, blue/green, promotion gated by an SLO analysis (staging and production)",
+      local: (c) => local.areaRulesHold(c, ["MAESTRO-ROLLOUT-"]),
+    },
+    {
+      id: "rollouts.slo-healthy",
+      section: "rollouts",
+      title: "slo_gate passes a healthy target (real Prometheus)",
+      local: (c) => local.sloGate(c, "healthy"),
+    },
+    {
+      id: "rollouts.slo-breach",
+      section: "rollouts",
+      title: "slo_gate fails a breaching target (real Prometheus)",
+      local: (c) => local.sloGate(c, "breaching"),
+    },
+    {
+      id: "rollouts.live",
+      section: "rollouts",
+      title: "The live rollout is healthy and its SLOs hold now",
+      cluster:
+        `${kubectl} argo rollouts status compliance -n ${ns.app} --timeout 60s && ` +
+        `node tools/ci/slo_gate.js --prometheus "\${PROMETHEUS_URL:-${config.prometheusUrl}}" --service compliance --namespace ${ns.app} ` +
+        `--window ${config.rollout.slo.window} --max-error-ratio ${config.rollout.slo.maxErrorRatio} --max-p99-ms ${config.rollout.slo.maxP99Ms} --min-requests ${config.rollout.slo.minRequests}`,
+    },
+
+    // Immutable audit
+    {
+      id: "audit.policies",
+      section: "audit",
+      title:
+        "Audit bucket: COMPLIANCE Object Lock ≥ configured retention, versioning, KMS, no public access, TLS only; least-privilege IAM",
+      local: (c) => local.areaRulesHold(c, ["MAESTRO-S3-", "MAESTRO-IAM-"]),
+    },
+    {
+      id: "audit.object-lock-denial",
+      section: "audit",
+      title: "Deleting a locked audit object is denied (moto's S3, tools/s3/enable_object_lock.sh)",
+      local: () => local.objectLockDenial(),
+    },
+    {
+      id: "audit.bucket-live",
+      section: "audit",
+      title: `The audit bucket ${config.audit.bucketName} is locked in ${config.audit.mode} mode for ≥ ${config.audit.retentionDays} days`,
+      cluster:
+        `aws s3api get-object-lock-configuration --bucket ${config.audit.bucketName} --region ${config.region} --output json | ` +
+        `jq -e '.ObjectLockConfiguration.Rule.DefaultRetention | .Mode == "${config.audit.mode}" and (.Days // 0) >= ${config.audit.retentionDays}'`,
+    },
+
+    // HA + DR
+    {
+      id: "dr.pitr-drill",
+      section: "dr",
+      title: "A point-in-time restore to ISO_TS restores exactly that time (real Postgres, pitr.sh)",
+      local: (c) => local.pitrDrill(c),
+    },
+    {
+      id: "dr.drill-live",
+      section: "dr",
+      title: "A restore drill from the environment's WAL-G archive succeeds",
+      cluster: `gh workflow run drill-restore.yml -f environment=${config.name} -f ISO_TS=$(date -u -d '-15 min' +%Y-%m-%dT%H:%M:%SZ)`,
+    },
+    {
+      id: "dr.standby",
+      section: "dr",
+      title: "Postgres and its standby are ready",
+      cluster: `${kubectl} -n ${ns.data} rollout status statefulset/postgres --timeout 60s${config.backup.standbyReplica ? ` && ${kubectl} -n ${ns.data} rollout status statefulset/postgres-standby --timeout 60s` : ""}`,
+    },
+
+    // SSO / SCIM
+    {
+      id: "identity.token-required",
+      section: "identity",
+      title: "The API refuses requests without a valid token (401) or a role (403)",
+      local: (c) => local.tokenRequired(c),
+    },
+    {
+      id: "identity.require-reason",
+      section: "identity",
+      title: "Restricted resources need a reason: no x-rfa → 403, with x-rfa → 200 (requireReason)",
+      local: (c) => local.requireReason(c),
+    },
+    {
+      id: "identity.scim-sync",
+      section: "identity",
+      title: `SCIM sync runs every ${config.gateway.scim.intervalMinutes} min and its last run succeeded`,
+      cluster: `${kubectl} -n ${ns.gateway} create job --from=cronjob/scim-sync ga-verify-scim-$(date +%s) -o name | xargs ${kubectl} -n ${ns.gateway} wait --for=condition=complete --timeout=120s`,
+    },
+
+    // Compliance dashboard
+    {
+      id: "compliance.controls",
+      section: "compliance",
+      title: "GET /api/compliance/controls lists every control with evidence",
+      local: (c) => local.controlsEndpoint(c),
+    },
+    { id: "compliance.exports", section: "compliance", title: "The JSON and PDF exports work", local: (c) => local.exportsWork(c) },
+    {
+      id: "compliance.signed-pack",
+      section: "compliance",
+      title: "The signed compliance pack verifies offline (Merkle root + signature)",
+      local: (c) => local.signedPackVerifies(c),
+    },
+    {
+      id: "compliance.live",
+      section: "compliance",
+      title: "The deployed service answers /api/compliance/controls through the gateway",
+      cluster: `curl -fsS -H "Authorization: Bearer \${MAESTRO_TOKEN:?set MAESTRO_TOKEN to an auditor token}" "\${MAESTRO_URL:?set MAESTRO_URL}/api/compliance/controls" | jq -e '.total > 0'`,
+    },
+  ];
+}

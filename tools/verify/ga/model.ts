@@ -1,0 +1,63 @@
+// The GA checklist as data: what the runbook asks, what ran, and the verdict.
+
+export type Status = "PASS" | "FAIL" | "NEEDS CLUSTER";
+
+/** The runbook's areas, in its order. */
+export const sections = [
+  { id: "mtls", title: "Zero-trust mesh (mTLS)" },
+  { id: "policy", title: "Policy supply chain" },
+  { id: "rollouts", title: "Blue/green rollouts gated by SLOs" },
+  { id: "audit", title: "Immutable audit" },
+  { id: "dr", title: "HA + DR" },
+  { id: "identity", title: "SSO, SCIM and least privilege" },
+  { id: "compliance", title: "Compliance dashboard" },
+] as const;
+export type SectionId = (typeof sections)[number]["id"];
+
+/** What a check found. `detail` says what was measured, in a line a release manager can read. */
+export interface Outcome {
+  status: "PASS" | "FAIL";
+  detail: string;
+}
+
+/** One line of the runbook. A check runs here (local), against the kube context (cluster), or both. */
+export interface Check {
+  id: string;
+  section: SectionId;
+  /** The runbook's wording: what must hold. */
+  title: string;
+  local?: (ctx: CheckContext) => Promise<Outcome>;
+  /** The exact command that checks it on a cluster; with --cluster it runs, exit 0 = PASS. */
+  cluster?: string;
+}
+
+export interface CheckContext {
+  /** Environment the cluster checks and the service checks use. */
+  env: string;
+  /** A scratch folder for this run (removed at the end). */
+  scratch: string;
+  /** Memoized per run: the same synth or service is shared by the checks that need it. */
+  once<T>(key: string, make: () => Promise<T>): Promise<T>;
+  /** Registers cleanup (servers, processes) for the end of the run. */
+  onClose(fn: () => Promise<void> | void): void;
+}
+
+export interface Result {
+  id: string;
+  section: SectionId;
+  title: string;
+  status: Status;
+  detail: string;
+  /** For NEEDS CLUSTER (and cluster runs): the command. */
+  command?: string;
+  durationMs: number;
+}
+
+export interface GaReport {
+  env: string;
+  cluster: boolean;
+  /** FAIL when any check fails; else PASS (locally, cluster checks pending) or PASS (everything ran). */
+  verdict: "PASS" | "FAIL";
+  counts: Record<Status, number>;
+  results: Result[];
+}

@@ -1,0 +1,107 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Check, CheckContext, GaReport, Outcome, Result, Status } from "./model";
+import { exec, tail } from "./run";
+
+export interface RunOptions {
+  env: string;
+  /** Also run the cluster commands against the current kube context. */
+  cluster: boolean;
+  /** Per-check time limit; a check that takes longer FAILs. @default 240000 */
+  timeoutMs?: number;
+  /** Called after each check (progress on stderr). */
+  onResult?: (r: Result) => void;
+}
+
+function withTimeout(p: Promise<Outcome>, ms: number): Promise<Outcome> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<Outcome>((resolve) => {
+    timer = setTimeout(() => resolve({ status: "FAIL", detail: `did not finish within ${ms / 1000} s` }), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The verdict: FAIL when any check failed; NEEDS CLUSTER never fails the run. */
+export function verdictOf(results: Result[]): GaReport["verdict"] {
+  return results.some((r) => r.status === "FAIL") ? "FAIL" : "PASS";
+}
+
+export function countOf(results: Result[]): Record<Status, number> {
+  const counts: Record<Status, number> = { PASS: 0, FAIL: 0, "NEEDS CLUSTER": 0 };
+  for (const r of results) counts[r.status]++;
+  return counts;
+}
+
+/**
+ * Runs the checklist: each local check here (an exception is a FAIL with its message), each cluster
+ * command with --cluster (exit 0 = PASS), or lists it as NEEDS CLUSTER with the command.
+ */
+export async function runChecklist(checks: Check[], options: RunOptions): Promise<GaReport> {
+  const scratch = mkdtempSync(join(tmpdir(), "maestro-verify-ga-"));
+  const memo = new Map<string, Promise<unknown>>();
+  const closers: Array<() => Promise<void> | void> = [];
+  const ctx: CheckContext = {
+    env: options.env,
+    scratch,
+    once: <T>(key: string, make: () => Promise<T>) => {
+      if (!memo.has(key)) memo.set(key, make());
+      return memo.get(key) as Promise<T>;
+    },
+    onClose: (fn) => closers.push(fn),
+  };
+  const results: Result[] = [];
+  const record = (r: Result) => {
+    results.push(r);
+    options.onResult?.(r);
+  };
+  try {
+    for (const check of checks) {
+      const base = { id: check.id, section: check.section, title: check.title };
+      if (check.local) {
+        const started = Date.now();
+        const outcome = await withTimeout(
+          check
+            .local(ctx)
+            .catch((err: unknown) => ({ status: "FAIL" as const, detail: `error: ${err instanceof Error ? err.message : String(err)}` })),
+          options.timeoutMs ?? 240_000,
+        );
+        record({ ...base, ...outcome, durationMs: Date.now() - started });
+      }
+      if (check.cluster) {
+        const id = check.local ? `${check.id}.cluster` : check.id;
+        if (!options.cluster) {
+          record({
+            ...base,
+            id,
+            status: "NEEDS CLUSTER",
+            detail: "runs against a cluster (--cluster)",
+            command: check.cluster,
+            durationMs: 0,
+          });
+          continue;
+        }
+        const started = Date.now();
+        const run = await exec("bash", ["-o", "pipefail", "-c", check.cluster], { timeoutMs: options.timeoutMs ?? 240_000 });
+        record({
+          ...base,
+          id,
+          status: run.code === 0 ? "PASS" : "FAIL",
+          detail: run.code === 0 ? "exit 0" : `exit ${String(run.code)}: ${tail(run)}`,
+          command: check.cluster,
+          durationMs: Date.now() - started,
+        });
+      }
+    }
+  } finally {
+    for (const close of closers.reverse()) {
+      try {
+        await close();
+      } catch {
+        /* a server that is already gone */
+      }
+    }
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  return { env: options.env, cluster: options.cluster, verdict: verdictOf(results), counts: countOf(results), results };
+}
