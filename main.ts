@@ -3,6 +3,7 @@
 import { App } from "cdktf";
 import { ConfigError, loadEnvironment, resolveEnvironmentName } from "./config/load";
 import { loadManifestSchemas } from "./constructs/k8s/schemas";
+import { gateSynthOutput } from "./app/policy/synth-gate";
 import { buildStacks } from "./stacks";
 
 async function main(): Promise<void> {
@@ -11,6 +12,9 @@ async function main(): Promise<void> {
   const app = new App({ outdir: process.env.CDKTF_OUTDIR || "cdktf.out" });
   buildStacks(app, config);
   app.synth();
+  // The policy gate (docs/policies.md): any deny fails synth, naming rule, stack, resource and fix.
+  const report = await gateSynthOutput(app.outdir, config, (text) => process.stderr.write(text));
+  if (report.violations.length > 0) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {
