@@ -376,10 +376,15 @@ export class WalgBackup extends Construct {
       seccompProfile: { type: "RuntimeDefault" },
     };
     const secretEnv = (envName: string, key: string) => ({ name: envName, valueFrom: { secretKeyRef: { name: secret, key } } });
+    // Every container is bounded (policy MAESTRO-K8S-002): a runaway backup or restore must not
+    // starve the primary on the same node.
+    const smallJob = { requests: { cpu: "50m", memory: "32Mi" }, limits: { cpu: "200m", memory: "64Mi" } };
+    const heavyJob = { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "1", memory: "1Gi" } };
     const copyWalg = {
       name: "install-walg",
       image: props.walgImage,
       command: ["cp", walgBinary, `${walgDir}/wal-g`],
+      resources: smallJob,
       securityContext: hardened,
       volumeMount: [{ name: "walg-bin", mountPath: walgDir }],
     };
@@ -413,7 +418,7 @@ export class WalgBackup extends Construct {
       securityContext: hardened,
       readinessProbe: probe,
       livenessProbe: { ...probe, initialDelaySeconds: 30 },
-      resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "2Gi" } },
+      resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "2", memory: "2Gi" } },
       volumeMount: [
         { name: "data", mountPath: dataMount },
         { name: "walg-bin", mountPath: walgDir, readOnly: true },
@@ -493,6 +498,7 @@ export class WalgBackup extends Construct {
                   name: "seed-from-backup",
                   image: props.postgresImage,
                   command: ["sh", "-c", seed],
+                  resources: heavyJob,
                   envFrom: [{ configMapRef: { name: walgEnv.metadata.name } }],
                   securityContext: hardened,
                   volumeMount: [
@@ -554,6 +560,7 @@ export class WalgBackup extends Construct {
                   name: "backup-push",
                   image: props.walgImage,
                   command: ["sh", "-c", backupScript],
+                  resources: heavyJob,
                   env: [
                     { name: "PGHOST", value: `${name}.${ns}.svc` },
                     { name: "PGPORT", value: "5432" },
@@ -599,6 +606,7 @@ export class WalgBackup extends Construct {
                     name: "pitr",
                     image: props.postgresImage,
                     command: ["bash", "/drill/pitr.sh", "--driver", "wal-g", "--target-dir", "/restore/data", "--port", "5432"],
+                    resources: heavyJob,
                     env: [
                       {
                         name: "PATH",
