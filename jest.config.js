@@ -18,7 +18,9 @@ module.exports = {
   // cookie@2 (under fastify's light-my-request) ships ESM only; Node 20 loads it through
   // require(esm), jest does not, so swc turns it into CommonJS for the tests.
   transformIgnorePatterns: ["/node_modules/(?!cookie/)"],
-  testTimeout: 30000,
+  // A cap for hangs, not a speed check: suites start real servers (PGlite initdb, Prometheus, moto,
+  // Postgres), which on two busy cores can take tens of seconds.
+  testTimeout: 90000,
   // Integration suites start real servers; two workers match this machine's two cores.
   maxWorkers: 2,
 };

@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { MaestroStack, type MaestroStackProps } from "./base";
 import { BlueGreenRollout } from "../constructs/rollout";
+import { serviceIdentityEnv } from "../constructs/gateway";
 
 /** The compliance service's name in config.mesh.services: Rollout, active Service and pod label. */
 const complianceServiceName = "compliance";
@@ -27,6 +28,8 @@ export class AppStack extends MaestroStack {
     const service = mesh.services.find((s) => s.name === complianceServiceName);
     if (!service) throw new Error(`app stack: mesh.services has no '${complianceServiceName}' service to deploy`);
     const port = service.ports[0];
+    // The issuer, audiences and group mapping the gateway enforces; the SCIM sync token by reference.
+    const identity = serviceIdentityEnv(this.config);
 
     this.compliance = new BlueGreenRollout(this, "compliance", {
       name: service.name,
@@ -46,9 +49,13 @@ export class AppStack extends MaestroStack {
         { name: "AUDIT_WORM_ENABLED", value: "true" },
         { name: "AUDIT_WORM_BUCKET", value: audit.bucketName },
         { name: "AUDIT_RETENTION_DAYS", value: String(audit.retentionDays) },
+        ...identity.env,
       ],
       // Only the Secret reference enters the JSON; the Secret itself is created outside Terraform.
-      secretEnv: [{ name: "DATABASE_URL", secretName: rollout.databaseUrlSecret.name, secretKey: rollout.databaseUrlSecret.key }],
+      secretEnv: [
+        { name: "DATABASE_URL", secretName: rollout.databaseUrlSecret.name, secretKey: rollout.databaseUrlSecret.key },
+        ...identity.secretEnv,
+      ],
       scaleDownDelaySeconds: rollout.scaleDownDelaySeconds,
       podAnnotations: { "prometheus.io/scrape": "true", "prometheus.io/port": String(port), "prometheus.io/path": "/metrics" },
     });

@@ -138,7 +138,14 @@ describe.each(["staging", "production"] as const)("app stack (%s)", (env) => {
       { name: "AUDIT_WORM_ENABLED", value: "true" },
       { name: "AUDIT_WORM_BUCKET", value: want.bucket },
       { name: "AUDIT_RETENTION_DAYS", value: want.retentionDays },
+      // The identity the gateway enforces, so the service verifies the same issuer and mapping.
+      { name: "OIDC_ISSUER", value: loadEnvironment(env).gateway.oidc.issuer },
+      { name: "OIDC_AUDIENCE", value: "maestro-compliance" },
+      { name: "AUTHZ_ROLE_SOURCE", value: "directory" },
+      { name: "GROUP_ROLES", value: "viewers=viewer,operators=operator,auditors=auditor,platform-admins=admin" },
+      { name: "RESTRICTED_LABELS", value: "audit-log,pii" },
       { name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: "compliance-database", key: "url" } } },
+      { name: "SCIM_SYNC_TOKEN", valueFrom: { secretKeyRef: { name: "scim", key: "sync-token" } } },
     ]);
     expect(JSON.stringify(app)).not.toMatch(/postgres(ql)?:\/\//);
   });
