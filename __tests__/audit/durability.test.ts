@@ -13,7 +13,7 @@ const writer = join(__dirname, "../support/audit-writer.ts");
 
 /** Runs the writer until it has acknowledged at least `acks` appends, then kill -9s it; returns the acknowledged ids. */
 async function burstAndKill(env: NodeJS.ProcessEnv, acks: number): Promise<Set<number>> {
-  const child = spawn(process.execPath, ["-r", "esbuild-register", writer], {
+  const child = spawn(process.execPath, ["-r", join(root, "tools", "register.js"), writer], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -187,7 +187,7 @@ describe("the CronJob's command: scim:sync --push to POST /api/scim/sync", () =>
     url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}/api/scim/sync`;
   });
   const run = (env: Record<string, string>, args: string[]) =>
-    promisify(execFile)("node", ["-r", "esbuild-register", "app/scim/cli.ts", ...args], {
+    promisify(execFile)("node", ["-r", "./tools/register.js", "app/scim/cli.ts", ...args], {
       cwd: repo,
       env: { PATH: process.env.PATH, SCIM_ENDPOINT: scim.endpoint, SCIM_TOKEN: scimToken, SCIM_SYNC_TOKEN: syncToken, ...env },
     }).then(

@@ -12,7 +12,7 @@ import { stackIds } from "../../stacks";
 
 const root = join(__dirname, "..", "..");
 const cli = (script: string, args: string[]) =>
-  spawnSync(process.execPath, ["-r", "esbuild-register", `tools/ci/${script}.ts`, ...args], {
+  spawnSync(process.execPath, ["-r", "./tools/register.js", `tools/ci/${script}.ts`, ...args], {
     cwd: root,
     encoding: "utf8",
     timeout: 120_000,

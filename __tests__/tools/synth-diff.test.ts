@@ -15,7 +15,7 @@ let production: string;
 /** Real synth through main.ts, the way CI runs it (several run in parallel). */
 function synth(env: string, outdir: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["-r", "esbuild-register", "main.ts", "--env", env], {
+    const child = spawn(process.execPath, ["-r", "./tools/register.js", "main.ts", "--env", env], {
       cwd: root,
       env: { ...process.env, CDKTF_OUTDIR: outdir },
       stdio: ["ignore", "ignore", "pipe"],

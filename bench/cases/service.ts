@@ -17,8 +17,8 @@ interface CannonResult {
 }
 type Autocannon = (options: Record<string, unknown>) => Promise<CannonResult>;
 
-/** `npm run app`'s entry (esbuild-register), or the image's compiled entry. */
-const tsEntry = ["-r", "esbuild-register", "app/main.ts"];
+/** `npm run app`'s entry (tools/register.js: esbuild, cached), or the image's compiled entry. */
+const tsEntry = ["-r", "./tools/register.js", "app/main.ts"];
 
 /** Starts the service on a free port; resolves once /healthz answers, with the time it took. */
 async function startService(dataDir: string, args = tsEntry, cwd = root): Promise<{ child: ChildProcess; base: string; startMs: number }> {
@@ -136,7 +136,7 @@ export const suite: BenchSuite = {
         },
         {
           name: "service cold start, development entry",
-          subject: "npm run app's node -r esbuild-register app/main.ts",
+          subject: "npm run app's node -r ./tools/register.js app/main.ts",
           value: ms(coldStart),
           baseline: "node -e ''",
           baselineValue: ms(nodeBare.medianMs),

@@ -36,7 +36,7 @@ export const suite: BenchSuite = {
       return [
         {
           name: "synth wall time",
-          subject: "npm run synth (deep imports, esbuild-register transpile-only)",
+          subject: "npm run synth (deep imports, cached esbuild transpile, no source maps)",
           value: ms(ours.medianMs),
           baseline: "template: npx ts-node main.ts (type-checked, provider barrels)",
           baselineValue: ms(template.medianMs),

@@ -1,5 +1,5 @@
 // Measures IdP change → role in force, end to end, with a real cron schedule:
-//   node -r esbuild-register __tests__/identity/support/measure-propagation.ts [--interval MIN] [--samples N]
+//   node -r ./tools/register.js __tests__/identity/support/measure-propagation.ts [--interval MIN] [--samples N]
 // A scimmy SCIM server and the compliance service (PGlite, listening on loopback) run here; the
 // sync is the CronJob's own command (`app/scim/cli.ts --push`), started at every `*/MIN` tick as
 // the CronJob controller would. Each sample changes a group at a random moment, then polls
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
       if (stopped || running) continue;
       running = true;
       const started = Date.now();
-      await promisify(execFile)("node", ["-r", "esbuild-register", "app/scim/cli.ts", "--push", `${base}/api/scim/sync`], {
+      await promisify(execFile)("node", ["-r", "./tools/register.js", "app/scim/cli.ts", "--push", `${base}/api/scim/sync`], {
         cwd: resolve(__dirname, "../../.."),
         env: { PATH: process.env.PATH, SCIM_ENDPOINT: scim.endpoint, SCIM_TOKEN: scimToken, SCIM_SYNC_TOKEN: syncToken },
       }).catch((err: Error) => process.stderr.write(`sync run failed: ${err.message}\n`));

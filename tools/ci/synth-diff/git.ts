@@ -34,7 +34,7 @@ export function synthCommit(ref: string, workdir: string, env?: string, root = r
     if (existsSync(join(root, shared)) && !existsSync(join(workdir, shared))) symlinkSync(join(root, shared), join(workdir, shared), "dir");
   }
   const outdir = join(workdir, "cdktf.out");
-  const run = spawnSync(process.execPath, ["-r", "esbuild-register", "main.ts", ...(env ? ["--env", env] : [])], {
+  const run = spawnSync(process.execPath, ["-r", join(__dirname, "..", "..", "register.js"), "main.ts", ...(env ? ["--env", env] : [])], {
     cwd: workdir,
     encoding: "utf8",
     env: { ...process.env, CDKTF_OUTDIR: outdir, MAESTRO_ENV: env ?? process.env.MAESTRO_ENV ?? "" },

@@ -49,7 +49,7 @@ ln -s "$root/node_modules" "$work/base/node_modules"
 # Synth writes its stacks before the policy gate runs, so a denied head still has output to diff;
 # the diff then fails on the deny. No stacks at all is a real failure (exit 2 from the diff).
 synth() { # <dir> <env> <outdir> <log>
-  (cd "$1" && CDKTF_OUTDIR="$3" node -r esbuild-register main.ts --env "$2" >"$4" 2>&1) || true
+  (cd "$1" && CDKTF_OUTDIR="$3" node -r "$root/tools/register.js" main.ts --env "$2" >"$4" 2>&1) || true
 }
 
 status=0

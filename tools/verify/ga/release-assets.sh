@@ -67,7 +67,7 @@ if [[ -n ${MAESTRO_URL:-} ]]; then
 else
   port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
   export MAESTRO_DATA_DIR="$work/service"
-  PORT=$port HOST=127.0.0.1 node -r esbuild-register app/main.ts >"$work/service.log" 2>&1 &
+  PORT=$port HOST=127.0.0.1 node -r ./tools/register.js app/main.ts >"$work/service.log" 2>&1 &
   service_pid=$!
   base="http://127.0.0.1:$port"
   for _ in $(seq 1 120); do

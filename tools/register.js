@@ -1,0 +1,54 @@
+// Transpile-only TypeScript for every entry point (synth, the CLIs, the service), the one hook the
+// project's scripts use (`node -r ./tools/register.js file.ts`). Type-checking is a separate step
+// (npm run typecheck). Two choices keep synth fast:
+// - Transpiled files are cached by content hash under node_modules/.cache/maestro-ts, so a warm run
+//   does not even load esbuild.
+// - Source maps are off: with them on, Node source-maps every stack trace, and cdktf captures one
+//   for each lazy token (about half a second of every synth). MAESTRO_SOURCE_MAPS=1 turns them on
+//   (inline maps, nothing cached) when a stack trace needs TypeScript line numbers.
+"use strict";
+const { createHash } = require("node:crypto");
+const { mkdirSync, readFileSync, renameSync, writeFileSync } = require("node:fs");
+const { join } = require("node:path");
+const { addHook } = require("pirates");
+
+const sourceMaps = process.env.MAESTRO_SOURCE_MAPS === "1";
+const cacheDir = join(__dirname, "..", "node_modules", ".cache", "maestro-ts");
+let esbuild;
+let esbuildVersion;
+
+function transpile(code, filename) {
+  esbuild ??= require("esbuild");
+  return esbuild.transformSync(code, {
+    sourcefile: filename,
+    loader: filename.endsWith(".tsx") ? "tsx" : "ts",
+    format: "cjs",
+    target: "node20",
+    jsx: "automatic",
+    sourcemap: sourceMaps ? "inline" : false,
+  }).code;
+}
+
+function compile(code, filename) {
+  if (sourceMaps) return transpile(code, filename);
+  esbuildVersion ??= require("esbuild/package.json").version;
+  const key = createHash("sha256").update(esbuildVersion).update("\0").update(filename).update("\0").update(code).digest("hex");
+  const cached = join(cacheDir, `${key}.js`);
+  try {
+    return readFileSync(cached, "utf8");
+  } catch {
+    const js = transpile(code, filename);
+    try {
+      mkdirSync(cacheDir, { recursive: true });
+      const tmp = `${cached}.${process.pid}.tmp`;
+      writeFileSync(tmp, js);
+      renameSync(tmp, cached); // atomic: concurrent runs never read a half-written file
+    } catch {
+      // A read-only node_modules only costs speed.
+    }
+    return js;
+  }
+}
+
+addHook(compile, { exts: [".ts", ".tsx"], ignoreNodeModules: true });
+if (!sourceMaps) process.setSourceMapsEnabled(false);
