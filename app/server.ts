@@ -11,6 +11,8 @@ import { registerMetrics } from "./metrics";
 import { registerUi } from "./ui/serve";
 import { registerComplianceAuditRoute } from "./routes/compliance-audit";
 import { registerScimSyncRoute } from "./scim/routes";
+import { scimSyncProbe } from "./scim/evidence";
+import { bundleSignatureProbe } from "./policy/evidence";
 import { readPolicySettings, startPolicyRuntime, type PolicyRuntime } from "./policy/runtime";
 import { registerAuditExportRoutes } from "./export/routes";
 import { registerWormSink } from "./audit/worm";
@@ -56,6 +58,8 @@ export async function buildService(settings: ServiceSettings, options: { logger?
 
   registerComplianceAuditRoute(server, context);
   registerScimSyncRoute(server, context);
+  context.compliance.registerEvidenceProbe(scimSyncProbe);
+  context.compliance.registerEvidenceProbe(bundleSignatureProbe(context.policy));
   registerMetrics(server, context);
   registerComplianceRoutes(server, context);
   await registerUi(server);

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { migrate } from "../../app/db";
 import { buildService, type BuiltService } from "../../app/server";
 import { readServiceSettings, SettingsError } from "../../app/settings";
 
@@ -30,7 +31,6 @@ describe("compliance service on embedded PGlite", () => {
     expect(names[0]).toBe("001_base.sql");
     expect(names).toContain("010_audit_log.sql");
     expect([...names].sort()).toEqual(names);
-    const { migrate } = await import("../../app/db");
     expect(await migrate(service.context.db)).toEqual([]);
   });
 
