@@ -1,8 +1,8 @@
 import { loadEnvironment } from "../../config/load";
 import { dashboardVariables, mtlsOverviewDashboard, mtlsThresholdSteps } from "../../constructs/mesh/dashboard";
 import { describeWithService } from "../support/services";
-import { prometheusBinary, startPrometheus, type RunningPrometheus } from "../support/prometheus";
-import { backfillIstioRequests, promtoolBinary, type RequestFlow } from "./support/istio-requests";
+import { prometheusBinary, type RunningPrometheus } from "../support/prometheus";
+import { promtoolBinary, startPrometheusWithFlows, type RequestFlow } from "./support/istio-requests";
 
 interface Target {
   expr: string;
@@ -142,16 +142,10 @@ describeWithService("mtls-overview queries on a real Prometheus", missing, () =>
   ];
 
   let prom: RunningPrometheus;
-  let cleanup: () => void = () => undefined;
   beforeAll(async () => {
-    const tsdb = backfillIstioRequests(flows);
-    cleanup = tsdb.cleanup;
-    prom = await startPrometheus({ storagePath: tsdb.storagePath });
+    prom = await startPrometheusWithFlows(flows);
   });
-  afterAll(async () => {
-    await prom?.stop();
-    cleanup();
-  });
+  afterAll(async () => prom?.stop());
 
   const values = async (expr: string, at: number, key: (m: Record<string, string>) => string = () => "all") =>
     Object.fromEntries((await prom.query(expr, at)).map((r) => [key(r.metric), Number(r.value[1])]));

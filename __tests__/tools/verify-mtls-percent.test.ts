@@ -3,8 +3,8 @@ import { resolve } from "node:path";
 import { mtlsPercentExpr } from "../../constructs/mesh/dashboard";
 import { describeWithService } from "../support/services";
 import { freePort } from "../support/net";
-import { prometheusBinary, startPrometheus, type RunningPrometheus } from "../support/prometheus";
-import { backfillIstioRequests, promtoolBinary, type RequestFlow } from "../mesh/support/istio-requests";
+import { prometheusBinary, type RunningPrometheus } from "../support/prometheus";
+import { promtoolBinary, startPrometheusWithFlows, type RequestFlow } from "../mesh/support/istio-requests";
 
 const script = resolve(__dirname, "../../tools/verify/mtls-percent.sh");
 
@@ -85,16 +85,10 @@ describeWithService("mtls-percent.sh against a real Prometheus", missing, () => 
   ];
 
   let prom: RunningPrometheus;
-  let cleanup: () => void = () => undefined;
   beforeAll(async () => {
-    const tsdb = backfillIstioRequests(flows);
-    cleanup = tsdb.cleanup;
-    prom = await startPrometheus({ storagePath: tsdb.storagePath });
+    prom = await startPrometheusWithFlows(flows);
   });
-  afterAll(async () => {
-    await prom?.stop();
-    cleanup();
-  });
+  afterAll(async () => prom?.stop());
 
   test("100 % mTLS passes, now, with the dashboard's own query", async () => {
     const run = await mtlsPercent(["--prometheus", prom.url, "--threshold", "99", "--namespace", "clean"]);

@@ -10,6 +10,7 @@ import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucke
 import { S3BucketLoggingA } from "@cdktf/provider-aws/lib/s3-bucket-logging";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { denyInsecureTransport } from "../aws/s3-policy";
 
 export type ObjectLockMode = "COMPLIANCE" | "GOVERNANCE";
 
@@ -193,14 +194,7 @@ export class ObjectLockBucket extends Construct {
     return {
       Version: "2012-10-17",
       Statement: [
-        {
-          Sid: "DenyInsecureTransport",
-          Effect: "Deny",
-          Principal: "*",
-          Action: "s3:*",
-          Resource: [this.bucketArn, objects],
-          Condition: { Bool: { "aws:SecureTransport": "false" } },
-        },
+        denyInsecureTransport(this.bucketArn),
         {
           Sid: "DenyRetentionBypass",
           Effect: "Deny",
@@ -272,14 +266,7 @@ export class ObjectLockBucket extends Construct {
             Resource: `${arn}/*`,
             Condition: { StringEquals: { "aws:SourceAccount": accountId }, ArnLike: { "aws:SourceArn": this.bucketArn } },
           },
-          {
-            Sid: "DenyInsecureTransport",
-            Effect: "Deny",
-            Principal: "*",
-            Action: "s3:*",
-            Resource: [arn, `${arn}/*`],
-            Condition: { Bool: { "aws:SecureTransport": "false" } },
-          },
+          denyInsecureTransport(arn),
         ],
       }),
     });

@@ -21,6 +21,7 @@ import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { StatefulSetV1 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
 import { CronJobV1 } from "@cdktf/provider-kubernetes/lib/cron-job-v1";
+import { denyInsecureTransport } from "../aws/s3-policy";
 
 /** Object Lock for the backup bucket: every object version is write-once for `retentionDays`. */
 export interface BackupObjectLock {
@@ -238,16 +239,7 @@ export class WalgBackup extends Construct {
       ...bucketRef,
       policy: JSON.stringify({
         Version: "2012-10-17",
-        Statement: [
-          {
-            Sid: "DenyInsecureTransport",
-            Effect: "Deny",
-            Principal: "*",
-            Action: "s3:*",
-            Resource: [bucketArn, `${bucketArn}/*`],
-            Condition: { Bool: { "aws:SecureTransport": "false" } },
-          },
-        ],
+        Statement: [denyInsecureTransport(bucketArn)],
       }),
     });
 

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findBinary } from "../../support/services";
+import { startPrometheus, type RunningPrometheus } from "../../support/prometheus";
 
 export const promtoolBinary = findBinary("promtool");
 
@@ -67,4 +68,16 @@ export function backfillIstioRequests(flows: readonly RequestFlow[]): { storageP
   const result = spawnSync(promtoolBinary, ["tsdb", "create-blocks-from", "openmetrics", input, storagePath], { encoding: "utf8" });
   if (result.status !== 0) throw new Error(`promtool create-blocks-from openmetrics failed: ${result.stderr || result.stdout}`);
   return { storagePath, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Backfills the flows into a fresh TSDB and starts a real Prometheus on it; stop() removes both. */
+export async function startPrometheusWithFlows(flows: readonly RequestFlow[]): Promise<RunningPrometheus> {
+  const tsdb = backfillIstioRequests(flows);
+  try {
+    const prom = await startPrometheus({ storagePath: tsdb.storagePath });
+    return { ...prom, stop: async () => (await prom.stop(), tsdb.cleanup()) };
+  } catch (err) {
+    tsdb.cleanup();
+    throw err;
+  }
 }
