@@ -6,7 +6,6 @@ import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { mintDevToken } from "../../app/auth/dev-issuer";
 import { buildService, type BuiltService } from "../../app/server";
 import { readServiceSettings } from "../../app/settings";
-import { ensureUiBuilt } from "../../app/ui/build";
 import { cleanVerdicts, hoursAgo, writeEvidence } from "../compliance/fixtures";
 import { freePort } from "../support/net";
 import { describeWithService, findBinary } from "../support/services";
@@ -28,7 +27,9 @@ describeWithService(
     let token: string;
 
     beforeAll(async () => {
-      await ensureUiBuilt({ quiet: true });
+      // Built from the current sources in a child process: Vite's bundler (rolldown, a native
+      // binding) rejects plugin objects created inside jest's VM context.
+      execFileSync(process.execPath, ["-r", "./tools/register.js", "app/ui/build.ts"], { cwd: join(__dirname, "..", ".."), stdio: "pipe" });
       dir = mkdtempSync(join(tmpdir(), "maestro-ui-"));
       writeEvidence(dir, {
         verdicts: {
@@ -77,7 +78,7 @@ describeWithService(
     afterAll(async () => {
       await browser?.close();
       await service?.close();
-      rmSync(dir, { recursive: true, force: true });
+      if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
     test("a visitor without a token sees the sign-in state, not data", async () => {
