@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { CronExpressionParser } from "cron-parser";
 
 // The typed shape of one environment. Every value a stack uses lives here; constructs take typed
 // props derived from it. Validation runs before any stack is built (see load.ts).
@@ -20,6 +19,8 @@ const port = z.number().int().min(1, "must be 1-65535").max(65535, "must be 1-65
 const cron = z.string().refine((expr) => {
   if (expr.trim().split(/\s+/).length !== 5) return false;
   try {
+    // Loaded on use: cron-parser brings luxon, which every synth would otherwise pay for.
+    const { CronExpressionParser } = require("cron-parser") as typeof import("cron-parser");
     CronExpressionParser.parse(expr);
     return true;
   } catch {

@@ -1,7 +1,6 @@
 // The policy input: one synthesized stack (cdktf.out/stacks/<id>/cdk.tf.json) turned into data the
 // Rego policies can read without parsing strings. Used by the synth gate, the policy-check CLI,
 // the tests and the PR diff tool, so every consumer sees the same shape (docs/policies.md#input).
-import { parse as parseYaml } from "yaml";
 
 /** Terraform JSON of one stack, as cdktf writes it. */
 export interface TerraformJson {
@@ -154,10 +153,17 @@ function stripMetadata(values: Record<string, unknown>): Record<string, unknown>
 
 function parseValues(text: unknown): unknown {
   if (typeof text !== "string") return text;
+  // The stacks write Helm values as JSON (a subset of YAML); the YAML parser is loaded only for
+  // values written as YAML, which keeps it out of every synth.
   try {
-    return parseYaml(text) as unknown;
+    return JSON.parse(text) as unknown;
   } catch {
-    return { $unparsed: text };
+    try {
+      const { parse } = require("yaml") as typeof import("yaml");
+      return parse(text) as unknown;
+    } catch {
+      return { $unparsed: text };
+    }
   }
 }
 
