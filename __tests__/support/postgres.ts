@@ -101,3 +101,17 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     },
   };
 }
+
+/**
+ * Server settings that archive every WAL segment into `<archive>/wal` (pitr.sh's `local` driver
+ * layout) and record commit times, so a restore's end point can be proven.
+ */
+export function localArchiveSettings(archive: string): Record<string, string | number> {
+  return {
+    wal_level: "replica",
+    archive_mode: "on",
+    archive_command: `test ! -f '${archive}/wal/%f' && cp '%p' '${archive}/wal/%f'`,
+    track_commit_timestamp: "on",
+    max_wal_senders: 4,
+  };
+}

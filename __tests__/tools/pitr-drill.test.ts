@@ -9,7 +9,15 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { describeWithService } from "../support/services";
 import { freePort } from "../support/net";
-import { giveToServerUser, postgresBinDir, postgresMissing, serverUser, startPostgres, type RunningPostgres } from "../support/postgres";
+import {
+  giveToServerUser,
+  localArchiveSettings,
+  postgresBinDir,
+  postgresMissing,
+  serverUser,
+  startPostgres,
+  type RunningPostgres,
+} from "../support/postgres";
 
 const run = promisify(execFile);
 const pitr = resolve(__dirname, "../../tools/db/pitr.sh");
@@ -71,15 +79,7 @@ describeWithService("PITR drill against real Postgres (local archive driver)", p
     mkdirSync(join(archive, "wal"), { recursive: true });
     mkdirSync(join(archive, "basebackups"));
     giveToServerUser(archive);
-    source = await startPostgres({
-      settings: {
-        wal_level: "replica",
-        archive_mode: "on",
-        archive_command: `test ! -f '${archive}/wal/%f' && cp '%p' '${archive}/wal/%f'`,
-        track_commit_timestamp: "on",
-        max_wal_senders: 4,
-      },
-    });
+    source = await startPostgres({ settings: localArchiveSettings(archive) });
     await source.query("create table drill (id int primary key, batch text not null)");
     await commit(1, "before first backup");
     await commit(2, "before first backup");

@@ -11,6 +11,15 @@ import { validateManifest, type ManifestObject } from "../k8s/schemas";
 import { bundleSignatureRequiredAnnotation, bundleSignatureRequiredValue } from "../../app/policy/annotations";
 
 /** tools/ci/slo_gate.js: the file the analysis Job runs, shipped in a ConfigMap byte for byte. */
+
+/** Every container this construct makes: non-root, read-only root filesystem, no privilege, no capabilities. */
+const hardenedContainer = {
+  runAsNonRoot: true,
+  readOnlyRootFilesystem: true,
+  allowPrivilegeEscalation: false,
+  privileged: false,
+  capabilities: { drop: ["ALL"] },
+} as const;
 export const sloGateScriptPath = join(__dirname, "..", "..", "tools", "ci", "slo_gate.js");
 
 /** Where the analysis Job mounts the ConfigMap that carries slo_gate.js. */
@@ -272,13 +281,7 @@ export class BlueGreenRollout extends Construct {
       },
       // The kubelet's own sleep (no shell in the image needed): keep serving while endpoints drop the pod.
       lifecycle: { preStop: { sleep: { seconds: preStop } } },
-      securityContext: {
-        runAsNonRoot: true,
-        readOnlyRootFilesystem: true,
-        allowPrivilegeEscalation: false,
-        privileged: false,
-        capabilities: { drop: ["ALL"] },
-      },
+      securityContext: hardenedContainer,
       volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
     };
 
@@ -448,13 +451,7 @@ export class BlueGreenRollout extends Construct {
                             "json",
                           ],
                           resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "128Mi" } },
-                          securityContext: {
-                            runAsNonRoot: true,
-                            readOnlyRootFilesystem: true,
-                            allowPrivilegeEscalation: false,
-                            privileged: false,
-                            capabilities: { drop: ["ALL"] },
-                          },
+                          securityContext: hardenedContainer,
                           volumeMounts: [{ name: "slo-gate", mountPath: sloGateMountPath, readOnly: true }],
                         },
                       ],

@@ -263,15 +263,7 @@ export async function pitrDrill(ctx: CheckContext): Promise<Outcome> {
   for (const dir of [ctx.scratch, work]) chmodSync(dir, 0o755); // the server user must reach the archive
   pg.giveToServerUser(archive);
   const env = { PATH: `${pg.postgresBinDir}:${process.env.PATH}`, TZ: "UTC" };
-  const source = await pg.startPostgres({
-    settings: {
-      wal_level: "replica",
-      archive_mode: "on",
-      archive_command: `test ! -f '${archive}/wal/%f' && cp '%p' '${archive}/wal/%f'`,
-      track_commit_timestamp: "on",
-      max_wal_senders: 4,
-    },
-  });
+  const source = await pg.startPostgres({ settings: pg.localArchiveSettings(archive) });
   try {
     await source.query("create table drill (id int primary key)");
     const backup = await exec(
