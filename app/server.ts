@@ -13,7 +13,8 @@ import { registerComplianceAuditRoute } from "./routes/compliance-audit";
 import { registerScimSyncRoute } from "./scim/routes";
 import { scimSyncProbe } from "./scim/evidence";
 import { bundleSignatureProbe } from "./policy/evidence";
-import { readPolicySettings, startPolicyRuntime, type PolicyRuntime } from "./policy/runtime";
+import { startPolicyRuntime, type PolicyRuntime } from "./policy/runtime";
+import { readPolicySettings } from "./policy/settings";
 import { registerAuditExportRoutes } from "./export/routes";
 import { registerWormSink } from "./audit/worm";
 
@@ -53,7 +54,7 @@ export async function buildService(settings: ServiceSettings, options: { logger?
     audit,
     authz: await createAuthorizer(settings, db, audit),
     compliance: complianceEngineFor({ settings, db, audit }),
-    policy: await startPolicyRuntime(readPolicySettings(process.env, settings.dataDir), server.log, audit),
+    policy: await startPolicyRuntime(settings.policy ?? readPolicySettings({}, settings.dataDir), server.log, audit),
   };
 
   registerComplianceAuditRoute(server, context);

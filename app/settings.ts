@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { readIdentitySettings, type IdentitySettings } from "./auth/settings";
 import { readComplianceSettings, type ComplianceSettings } from "./compliance/settings";
 import { readAuditSettings, type AuditSettings } from "./audit/settings";
+import { readPolicySettings, type PolicyRuntimeSettings } from "./policy/settings";
 
 /** A setting the service cannot start with; names the variable and what is allowed. */
 export class SettingsError extends Error {
@@ -32,6 +33,8 @@ export interface ServiceSettings {
   compliance?: ComplianceSettings;
   /** WORM sink (S3 Object Lock) and export signing key (app/audit/settings.ts); defaults when absent. */
   audit?: AuditSettings;
+  /** Policy bundle path, verification key, ALLOW_UNSIGNED_POLICY (app/policy/settings.ts); defaults when absent. */
+  policy?: PolicyRuntimeSettings;
 }
 
 export function readBoolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
@@ -70,5 +73,6 @@ export function readServiceSettings(env: NodeJS.ProcessEnv = process.env): Servi
     identity: readIdentitySettings(env, environment),
     compliance: readComplianceSettings(env, resolve(env.MAESTRO_DATA_DIR || ".data")),
     audit: readAuditSettings(env, resolve(env.MAESTRO_DATA_DIR || ".data")),
+    policy: readPolicySettings(env, resolve(env.MAESTRO_DATA_DIR || ".data")),
   };
 }

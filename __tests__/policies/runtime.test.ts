@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { shippedBundlePath } from "../../app/policy/bundle";
 import { normalizeStack, policyParameters } from "../../app/policy/input";
-import { readPolicySettings, startPolicyRuntime } from "../../app/policy/runtime";
+import { startPolicyRuntime } from "../../app/policy/runtime";
+import { readPolicySettings } from "../../app/policy/settings";
 import { signBundle } from "../../app/policy/sign";
 import { readTarGz, writeTarGz } from "../../app/policy/tar";
 import { buildService, type BuiltService } from "../../app/server";
@@ -110,15 +111,16 @@ test("a bundle signed by another key is refused at start: nothing is in force", 
 
 describe("the compliance service loads its bundle at start", () => {
   let service: BuiltService;
-  const saved = { ...process.env };
   beforeAll(async () => {
     copyFileSync(shippedBundlePath, join(dir, "unsigned.tar.gz"));
-    Object.assign(process.env, { POLICY_BUNDLE_PATH: join(dir, "unsigned.tar.gz"), POLICY_VERIFICATION_KEY: join(dir, "key.pub") });
-    delete process.env.ALLOW_UNSIGNED_POLICY;
-    service = await buildService(readServiceSettings({ MAESTRO_DATA_DIR: join(dir, "data") }), { logger: false });
+    const env = {
+      MAESTRO_DATA_DIR: join(dir, "data"),
+      POLICY_BUNDLE_PATH: join(dir, "unsigned.tar.gz"),
+      POLICY_VERIFICATION_KEY: join(dir, "key.pub"),
+    };
+    service = await buildService(readServiceSettings(env), { logger: false });
   }, 120_000);
   afterAll(async () => {
-    process.env = saved;
     await service?.close();
   });
 

@@ -3,42 +3,13 @@
 // refused; the refusal is logged and audited, and the last good bundle stays in force.
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { AuditLog } from "../audit/types";
-import { SettingsError } from "../settings";
+import type { PolicyRuntimeSettings } from "./settings";
 import { loadPolicyBundle, type PolicyBundle } from "./bundle";
 import { BundleError } from "./errors";
 import { readPublicKey } from "./keys";
 import { readTarGz } from "./tar";
 import { verifyFiles, type VerificationKey } from "./verify";
-
-/** Where the bundle and its key come from (environment variables, see docs/policies.md#runtime). */
-export interface PolicyRuntimeSettings {
-  /** POLICY_BUNDLE_PATH. @default <MAESTRO_DATA_DIR>/policy/bundle.tar.gz */
-  bundlePath: string;
-  /** POLICY_BUNDLE_PATH was set: a missing file is then a refusal, not "no bundle configured". */
-  bundleConfigured: boolean;
-  /** POLICY_VERIFICATION_KEY: PEM public key file. @default none (signed bundles are then refused) */
-  keyPath?: string;
-  /** POLICY_VERIFICATION_KEY_ID: the key's id, as in the JWS kid. @default "default" (what opa build writes) */
-  keyId: string;
-  /** ALLOW_UNSIGNED_POLICY: accept a bundle without .signatures.json. @default false */
-  allowUnsigned: boolean;
-}
-
-export function readPolicySettings(env: NodeJS.ProcessEnv, dataDir: string): PolicyRuntimeSettings {
-  const raw = env.ALLOW_UNSIGNED_POLICY;
-  if (raw !== undefined && raw !== "" && raw !== "true" && raw !== "false") {
-    throw new SettingsError("ALLOW_UNSIGNED_POLICY", `must be 'true' or 'false' (got '${raw}')`);
-  }
-  return {
-    bundlePath: env.POLICY_BUNDLE_PATH || join(dataDir, "policy", "bundle.tar.gz"),
-    bundleConfigured: Boolean(env.POLICY_BUNDLE_PATH),
-    keyPath: env.POLICY_VERIFICATION_KEY || undefined,
-    keyId: env.POLICY_VERIFICATION_KEY_ID || "default",
-    allowUnsigned: raw === "true",
-  };
-}
 
 export interface LoadedBundleInfo {
   revision: string;
