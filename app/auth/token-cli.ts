@@ -3,6 +3,7 @@
 import { resolve } from "node:path";
 import { mintDevToken } from "./dev-issuer";
 import { defaultAudience } from "./settings";
+import { flagValue, UsageError } from "../cli";
 
 const usage = `usage: npm run -s app:token -- --sub SUBJECT [--groups g1,g2] [--audience AUD] [--ttl SECONDS]
 
@@ -17,17 +18,13 @@ platform-admins→admin.
   --ttl SECONDS     lifetime, 1-86400 (default: 3600)
 `;
 
-class UsageError extends Error {}
-
 function parse(argv: string[]): { subject: string; groups: string[]; audience: string; ttlSeconds: number } {
   const values: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const [flag, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
     if (!["--sub", "--groups", "--audience", "--ttl"].includes(flag)) throw new UsageError(`unknown argument '${arg}'`);
-    const value = inline ?? argv[++i];
-    if (value === undefined || value.startsWith("--")) throw new UsageError(`${flag} needs a value`);
-    values[flag] = value;
+    values[flag] = flagValue(flag, inline ?? argv[++i]);
   }
   if (!values["--sub"]) throw new UsageError("--sub is required");
   const ttl = values["--ttl"] ?? "3600";

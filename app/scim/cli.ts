@@ -5,6 +5,7 @@
 import { parseGroupRoles, defaultGroupRoles } from "../auth/settings";
 import { SettingsError } from "../settings";
 import { ScimClient } from "./client";
+import { UsageError } from "../cli";
 
 const usage = `usage: npm run -s scim:sync -- (--push URL | --dry-run) [--page-size N]
 
@@ -20,8 +21,6 @@ environment:
     .map(([g, r]) => `${g}=${r}`)
     .join(",")})
 `;
-
-class UsageError extends Error {}
 
 function isLoopback(url: URL): boolean {
   return url.hostname === "127.0.0.1" || url.hostname === "localhost" || url.hostname === "[::1]";

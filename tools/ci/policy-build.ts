@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { delimiter, dirname, join, relative, resolve } from "node:path";
 import type { RuleInfo } from "../../app/policy/bundle";
 import { readTarGz } from "../../app/policy/tar";
+import { UsageError } from "../../app/cli";
 
 const root = join(__dirname, "..", "..");
 const policiesDir = join(root, "policies");
@@ -26,8 +27,6 @@ Compiles policies/ (without *_test.rego) with opa ${"$"}{policies/bundle.json op
 policies/dist/bundle.tar.gz (or --out).
   --check   build into a temporary file and compare its files with the shipped bundle; exit 1 if they differ
 exit: 0 ok, 1 check failed or opa failed, 2 bad usage or missing/wrong opa`;
-
-class UsageError extends Error {}
 
 /** .tools/bin/opa, then PATH. */
 export function findOpa(): string | undefined {

@@ -6,6 +6,7 @@ import { shippedBundlePath } from "../../app/policy/bundle";
 import { BundleError } from "../../app/policy/errors";
 import { readPrivateKey } from "../../app/policy/keys";
 import { signBundle } from "../../app/policy/sign";
+import { flagValue, UsageError } from "../../app/cli";
 
 const usage = `usage: npm run -s policy:sign -- --key <private.pem> --out <signed.tar.gz> [options]
 
@@ -17,8 +18,6 @@ Signs a policy bundle (default policies/dist/bundle.tar.gz) in OPA's bundle-sign
   --scope S       scope claim (default none)
 exit: 0 signed, 1 signing failed, 2 bad usage or unreadable input`;
 
-class UsageError extends Error {}
-
 async function main(argv: string[]): Promise<number> {
   const o: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
@@ -28,9 +27,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (!["--key", "--out", "--bundle", "--key-id", "--scope"].includes(arg)) throw new UsageError(`unknown argument '${arg}'`);
-    const value = argv[++i];
-    if (value === undefined || value.startsWith("--")) throw new UsageError(`${arg} needs a value`);
-    o[arg.slice(2)] = value;
+    o[arg.slice(2)] = flagValue(arg, argv[++i]);
   }
   if (!o.key) throw new UsageError("--key <private.pem> is required");
   if (!o.out) throw new UsageError("--out <signed.tar.gz> is required");

@@ -9,6 +9,7 @@ import { readPublicKey } from "../../app/policy/keys";
 import { formatReport, reportFormats, type ReportFormat } from "../../app/policy/report";
 import { verifyBundle } from "../../app/policy/verify";
 import { ConfigError, loadEnvironment } from "../../config/load";
+import { flagValue, UsageError } from "../../app/cli";
 
 const usage = `usage: npm run -s policy:check -- <synth-output-dir> [options]
 
@@ -19,8 +20,6 @@ Evaluates every policy over every stack in <synth-output-dir> (cdktf.out, or its
   --bundle FILE                    policy bundle (default policies/dist/bundle.tar.gz)
   --key PUBLIC.pem                 verify --bundle's signature first (refuses unsigned bundles)
 exit: 0 no violations, 1 violations, 2 bad usage or unreadable input`;
-
-class UsageError extends Error {}
 
 interface Options {
   dir: string;
@@ -35,11 +34,7 @@ function parseArgs(argv: string[]): Options | "help" {
   const options: Partial<Options> = { format: "text" };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    const value = () => {
-      const next = argv[++i];
-      if (next === undefined || next.startsWith("--")) throw new UsageError(`${arg} needs a value`);
-      return next;
-    };
+    const value = () => flagValue(arg, argv[++i]);
     if (arg === "--help" || arg === "-h") return "help";
     else if (arg === "--format") {
       const format = value();

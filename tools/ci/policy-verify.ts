@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { BundleError } from "../../app/policy/errors";
 import { readPublicKey } from "../../app/policy/keys";
 import { verifyBundle } from "../../app/policy/verify";
+import { flagValue, UsageError } from "../../app/cli";
 
 const usage = `usage: npm run -s policy:verify -- <bundle.tar.gz> --key <public.pem> [options]
 
@@ -15,8 +16,6 @@ exit: 0 valid; 1 invalid, printing "<CODE>: <message>" (BUNDLE_UNSIGNED, SIGNATU
 FILE_HASH_MISMATCH, FILE_NOT_SIGNED, FILE_MISSING, KEY_UNKNOWN, ALGORITHM_MISMATCH, ...);
 2 bad usage or unreadable files`;
 
-class UsageError extends Error {}
-
 async function main(argv: string[]): Promise<number> {
   const positional: string[] = [];
   const keySpecs: string[] = [];
@@ -24,11 +23,7 @@ async function main(argv: string[]): Promise<number> {
   let scope: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith("--")) throw new UsageError(`${arg} needs a value`);
-      return v;
-    };
+    const value = () => flagValue(arg, argv[++i]);
     if (arg === "--help" || arg === "-h") {
       process.stdout.write(`${usage}\n`);
       return 0;

@@ -3,6 +3,7 @@
 // proofs, the hash chain. Exit 0 valid, 1 invalid (each failure printed), 2 bad usage or unreadable input.
 import { readFileSync } from "node:fs";
 import { parsePublicKey, verifySignedPack } from "../../app/export/verify";
+import { flagValue, UsageError } from "../../app/cli";
 
 const usage = `usage: npm run -s verify:export -- <pack.json> --key <public.pem> [--previous <earlier-pack.json>] [--json]
 
@@ -17,8 +18,6 @@ Verifies a pack from GET /api/compliance/export/signed offline:
   --json            print the result as JSON
 Exit codes: 0 valid, 1 invalid (what failed is printed), 2 bad usage or unreadable input.`;
 
-class UsageError extends Error {}
-
 function parseArgs(argv: string[]): { pack: string; key: string; previous?: string; json: boolean } {
   let pack: string | undefined;
   let key: string | undefined;
@@ -26,11 +25,7 @@ function parseArgs(argv: string[]): { pack: string; key: string; previous?: stri
   let json = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith("--")) throw new UsageError(`${arg} needs a file`);
-      return v;
-    };
+    const value = () => flagValue(arg, argv[++i], "a file");
     if (arg === "--key") key = value();
     else if (arg === "--previous") previous = value();
     else if (arg === "--json") json = true;

@@ -88,10 +88,5 @@ export interface SynthDiff {
   policyUnavailable?: string;
 }
 
-/** Bad input or usage: the CLI exits 2 with this message. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
+/** Bad input or usage: the CLI exits 2 with this message (the project's one UsageError). */
+export { UsageError } from "../../../app/cli";

@@ -5,6 +5,7 @@ import { checklist } from "./checks";
 import { sections, type Check } from "./model";
 import { formatJson, formatJunit, formatText } from "./report";
 import { runChecklist } from "./runner";
+import { flagValue, UsageError } from "../../../app/cli";
 
 const usage = `usage: npm run verify:ga [-- options]
 
@@ -22,8 +23,6 @@ each check PASS / FAIL / NEEDS CLUSTER (with the exact command that checks it th
 
 Exit: 0 nothing FAILed (NEEDS CLUSTER does not fail), 1 a check failed, 2 bad usage.`;
 
-class UsageError extends Error {}
-
 interface Options {
   env: string;
   cluster: boolean;
@@ -37,11 +36,7 @@ export function parseArgs(argv: string[]): Options | "help" {
   const o: Options = { env: "staging", cluster: false, format: "text", list: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith("--")) throw new UsageError(`${arg} needs a value`);
-      return v;
-    };
+    const value = () => flagValue(arg, argv[++i]);
     if (arg === "-h" || arg === "--help") return "help";
     else if (arg === "--env") o.env = value();
     else if (arg === "--cluster") o.cluster = true;
