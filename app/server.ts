@@ -1,4 +1,5 @@
-import Fastify, { type FastifyInstance } from "fastify";
+import { createRequire } from "node:module";
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { migrate, openDb, type Db } from "./db";
 import type { ServiceSettings } from "./settings";
 import { createAuditLog } from "./audit/log";
@@ -40,13 +41,35 @@ export interface BuiltService {
 }
 
 /**
+ * Fastify builds Ajv and fast-json-stringify when the server is constructed (~150 ms of a cold
+ * start); these routes validate their input by hand and declare no JSON schemas, so the
+ * compilers are loaded the first time a route asks for one, and never otherwise.
+ */
+function onDemandSchemaCompilers(): NonNullable<FastifyServerOptions["schemaController"]> {
+  const fromFastify = createRequire(require.resolve("fastify"));
+  type Factory = (...args: unknown[]) => unknown;
+  let validator: Factory | undefined;
+  let serializer: Factory | undefined;
+  return {
+    compilersFactory: {
+      buildValidator: (...args: unknown[]) => (validator ??= (fromFastify("@fastify/ajv-compiler") as () => Factory)())(...args),
+      buildSerializer: (...args: unknown[]) =>
+        (serializer ??= (fromFastify("@fastify/fast-json-stringify-compiler") as () => Factory)())(...args),
+    },
+  } as NonNullable<FastifyServerOptions["schemaController"]>;
+}
+
+/**
  * Builds the compliance service: opens the database, runs migrations, registers every route
  * module. Listening is the caller's choice (app/main.ts listens; tests use inject or port 0).
  */
 export async function buildService(settings: ServiceSettings, options: { logger?: boolean } = {}): Promise<BuiltService> {
   const db = await openDb({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir });
   await migrate(db);
-  const server = Fastify({ logger: options.logger === false ? false : { level: settings.logLevel } });
+  const server = Fastify({
+    logger: options.logger === false ? false : { level: settings.logLevel },
+    schemaController: onDemandSchemaCompilers(),
+  });
   const audit = createAuditLog(db);
   const context: ServiceContext = {
     settings,

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { migrate } from "../../app/db";
+import { embeddedSharedBuffers, migrate } from "../../app/db";
 import { buildService, type BuiltService } from "../../app/server";
 import { readServiceSettings, SettingsError } from "../../app/settings";
 
@@ -23,6 +23,16 @@ describe("compliance service on embedded PGlite", () => {
   test("health and readiness answer", async () => {
     expect((await service.server.inject({ url: "/healthz" })).json()).toEqual({ status: "ok" });
     expect((await service.server.inject({ url: "/readyz" })).json()).toMatchObject({ status: "ready" });
+  });
+
+  test("the embedded database starts with the small buffer pool, not Postgres' 128 MB default", async () => {
+    const { rows } = await service.context.db.query<{ shared_buffers: string }>("show shared_buffers");
+    expect(rows[0].shared_buffers).toBe(embeddedSharedBuffers);
+  });
+
+  test("no JSON-schema compiler is loaded: routes validate by hand, so Ajv never costs a start", async () => {
+    await service.server.inject({ url: "/healthz" });
+    expect(Object.keys(require.cache).filter((m) => /ajv-compiler|fast-json-stringify-compiler/.test(m))).toEqual([]);
   });
 
   test("migrations are recorded, in order, and a second run applies none", async () => {

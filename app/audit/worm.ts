@@ -1,4 +1,4 @@
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import type { FastifyInstance } from "fastify";
 import type { Db } from "../db";
 import type { ServiceContext } from "../server";
@@ -50,6 +50,8 @@ export function retainUntil(now: Date, days: number): Date {
  * the write and the watermark lands as a new version of the same key, with the same bytes.
  */
 export function startWormSink(db: Db, audit: AuditLog, settings: WormSettings, client?: S3Client): WormSink {
+  // Loaded here, not at import: the SDK is a tenth of a cold start and only this sink needs it.
+  const { PutObjectCommand, S3Client } = require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
   const s3 =
     client ??
     new S3Client({
