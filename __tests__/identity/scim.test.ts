@@ -195,13 +195,17 @@ describe("the CronJob's command: scim:sync --push to POST /api/scim/sync", () =>
       (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
     );
 
-  test("pushes the snapshot; the service grants the role", async () => {
+  test("pushes the snapshot; the service grants the role, at once, even to a token it already verified", async () => {
+    const token = await mintDevToken(dir, { subject: "alice", groups: [] });
+    const asAlice = () =>
+      service.server.inject({ url: "/api/compliance/audit", headers: { authorization: `Bearer ${token}`, "x-rfa": "SCIM test" } });
+    expect((await asAlice()).statusCode).toBe(403); // verified and remembered without the role
     scim.setMembers("g-auditors", ["u-alice"]);
     const res = await run({}, ["--push", url]);
     expect(res.stderr).toBe("");
     expect(res.code).toBe(0);
     expect(JSON.parse(res.stdout)).toMatchObject({ ok: true, granted: 1, users: 250, groups: 2 });
-    expect((await readAuditLog("alice")).statusCode).toBe(200);
+    expect((await asAlice()).statusCode).toBe(200);
   }, 60_000);
 
   test("a wrong sync token → exit 1, 401 from the service; bad usage → exit 2", async () => {

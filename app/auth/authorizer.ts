@@ -21,6 +21,51 @@ export class TokenRejectedError extends Error {
 /** Verifies a bearer token and returns its principal; throws TokenRejectedError. */
 export type TokenVerifier = (token: string) => Promise<Principal>;
 
+/** A verifier that remembers what it verified; forget() drops it all (after a role change, say). */
+export type CachingTokenVerifier = TokenVerifier & { forget(): void };
+
+/** A principal and the time (ms since the epoch) its token stops being valid. */
+interface Verified {
+  principal: Principal;
+  expiresAt: number;
+}
+
+/** Entries kept at most; past it the oldest go first. */
+const principalCacheEntries = 10_000;
+
+/**
+ * Reuses each token's verified principal until min(token exp, first verification + maxAgeMs).
+ * Concurrent requests with the same token share one verification; a refused token is never
+ * remembered, so it is refused (and checked) again every time.
+ */
+export function cachingVerifier(
+  verify: (token: string) => Promise<Verified>,
+  maxAgeMs: number,
+  now: () => number = Date.now,
+): CachingTokenVerifier {
+  const entries = new Map<string, { until: number; verified: Promise<Verified> }>();
+  const cached = async (token: string): Promise<Principal> => {
+    const at = now();
+    const hit = entries.get(token);
+    if (hit && hit.until > at) {
+      const { principal, expiresAt } = await hit.verified;
+      if (expiresAt > now()) return principal;
+    }
+    if (hit) entries.delete(token);
+    const verified = verify(token);
+    if (maxAgeMs > 0) {
+      if (entries.size >= principalCacheEntries) entries.delete(entries.keys().next().value as string);
+      const entry = { until: at + maxAgeMs, verified };
+      entries.set(token, entry);
+      verified.catch(() => {
+        if (entries.get(token) === entry) entries.delete(token);
+      });
+    }
+    return (await verified).principal;
+  };
+  return Object.assign(cached, { forget: () => entries.clear() });
+}
+
 /** The largest x-rfa reason kept (it goes into the audit log verbatim). */
 export const maxReasonLength = 500;
 const realm = "maestro";
@@ -72,7 +117,7 @@ function groupsOf(payload: JWTPayload, claim: string): string[] {
  * algorithms only, keys from the issuer's JWKS. Roles come from the token's groups and/or the
  * SCIM-synced role bindings, per identity.roleSource.
  */
-export function createTokenVerifier(identity: IdentitySettings, dataDir: string, db: Db): TokenVerifier {
+export function createTokenVerifier(identity: IdentitySettings, dataDir: string, db: Db): CachingTokenVerifier {
   let source: Promise<{ issuer: string; getKey: JWTVerifyGetKey }> | undefined;
   const resolveSource = () => {
     source ??= keySource(identity, dataDir).catch((err: unknown) => {
@@ -81,7 +126,7 @@ export function createTokenVerifier(identity: IdentitySettings, dataDir: string,
     });
     return source;
   };
-  return async (token) => {
+  const verify = async (token: string): Promise<Verified> => {
     const jose = await loadJose();
     // A token for another issuer (a development token in production, say) is refused before any
     // JWKS fetch: arbitrary tokens must not make us call the IdP. jwtVerify checks iss again, signed.
@@ -99,8 +144,12 @@ export function createTokenVerifier(identity: IdentitySettings, dataDir: string,
       );
     const { issuer, getKey } = await resolveSource();
     let payload: JWTPayload;
+    let kid: string | undefined;
     try {
-      ({ payload } = await jose.jwtVerify(token, getKey, {
+      ({
+        payload,
+        protectedHeader: { kid },
+      } = await jose.jwtVerify(token, getKey, {
         issuer,
         audience: identity.audiences,
         algorithms: identity.algorithms,
@@ -114,6 +163,12 @@ export function createTokenVerifier(identity: IdentitySettings, dataDir: string,
       const detail =
         code === "ERR_JWKS_NO_MATCHING_KEY" ? "no key in the issuer's JWKS matches the token's kid/alg" : (err as Error).message;
       throw new TokenRejectedError("TOKEN_INVALID", detail);
+    }
+    // A key id not seen before means the issuer rotated (and jose refetched its JWKS): principals
+    // remembered under the old key set are dropped, so a withdrawn key's tokens stop at once.
+    if (kid !== undefined && !keyIds.has(kid)) {
+      if (keyIds.size > 0) cache.forget();
+      keyIds.add(kid);
     }
     const subject = payload.sub as string;
     const tokenGroups = groupsOf(payload, identity.groupsClaim);
@@ -136,8 +191,14 @@ export function createTokenVerifier(identity: IdentitySettings, dataDir: string,
         if ((allRoles as readonly string[]).includes(r.role)) granted.add(r.role as Role);
       }
     }
-    return { subject, groups: [...groups].sort(), roles: allRoles.filter((r) => granted.has(r)) };
+    return {
+      principal: { subject, groups: [...groups].sort(), roles: allRoles.filter((r) => granted.has(r)) },
+      expiresAt: (payload.exp as number) * 1000,
+    };
   };
+  const keyIds = new Set<string>();
+  const cache = cachingVerifier(verify, identity.principalCacheSeconds * 1000);
+  return cache;
 }
 
 function resourceOf(request: FastifyRequest): string {
@@ -145,7 +206,11 @@ function resourceOf(request: FastifyRequest): string {
 }
 
 /** Builds the Authorizer from a verifier; split out so tests can drive it with any verifier. */
-export function authorizerFromVerifier(verify: TokenVerifier, identity: IdentitySettings, audit: AuditLog): Authorizer {
+export function authorizerFromVerifier(
+  verify: TokenVerifier & { forget?: () => void },
+  identity: IdentitySettings,
+  audit: AuditLog,
+): Authorizer {
   const restricted = new Set(identity.restrictedLabels);
   const unauthorized = (reply: FastifyReply, error: "invalid_request" | "invalid_token" | undefined, description: string) => {
     const challenge = error
@@ -221,7 +286,7 @@ export function authorizerFromVerifier(verify: TokenVerifier, identity: Identity
     };
   };
 
-  return { authenticate, requireRole, requireReason };
+  return { authenticate, requireRole, requireReason, forgetPrincipals: () => verify.forget?.() };
 }
 
 /**

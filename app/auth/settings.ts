@@ -26,6 +26,11 @@ export interface IdentitySettings {
   jwksCacheMaxAgeMs: number;
   /** Allowed clock skew for exp / nbf / iat. */
   clockToleranceSeconds: number;
+  /**
+   * How long a verified token's principal (its roles included) is reused before the token is
+   * verified and the role bindings read again; never past the token's exp. 0 turns it off.
+   */
+  principalCacheSeconds: number;
   /** Which SCIM user attribute equals a token's `sub`. */
   scimSubjectAttribute: "userName" | "externalId" | "id";
   /** Bearer token the SCIM sync job presents to POST /api/scim/sync; absent → the route answers 503. */
@@ -132,6 +137,7 @@ export function readIdentitySettings(env: NodeJS.ProcessEnv, environment: "devel
     jwksCooldownMs: integer(env, "OIDC_JWKS_COOLDOWN_MS", 30_000, 0, 3_600_000),
     jwksCacheMaxAgeMs: integer(env, "OIDC_JWKS_CACHE_MAX_AGE_MS", 600_000, 1_000, 86_400_000),
     clockToleranceSeconds: integer(env, "OIDC_CLOCK_TOLERANCE_SECONDS", 5, 0, 300),
+    principalCacheSeconds: integer(env, "AUTHZ_CACHE_SECONDS", 30, 0, 300),
     scimSubjectAttribute,
     ...(scimSyncToken ? { scimSyncToken } : {}),
   };

@@ -26,4 +26,6 @@ export interface Authorizer {
   requireRole(...allowed: Role[]): preHandlerAsyncHookHandler;
   /** 403 without a non-empty x-rfa header when the resource's label is restricted; audits the reason. */
   requireReason(label: string): preHandlerAsyncHookHandler;
+  /** Drops remembered principals, so the next request of every token reads its roles again. */
+  forgetPrincipals(): void;
 }

@@ -25,10 +25,13 @@ export function registerScimSyncRoute(server: FastifyInstance, context: ServiceC
         .send({ error: "unauthorized", message: "the sync token is required" });
     try {
       const snapshot = parseSnapshot(request.body);
-      return await applySnapshot(context.db, context.audit, snapshot, {
+      const result = await applySnapshot(context.db, context.audit, snapshot, {
         groupRoles: identity.groupRoles,
         subjectAttribute: identity.scimSubjectAttribute,
       });
+      // Role bindings may have changed: no request on this replica may act on the old ones.
+      context.authz.forgetPrincipals();
+      return result;
     } catch (err) {
       await recordFailedRun(context.db, context.audit, err as Error);
       if (err instanceof ScimResponseError) return reply.code(422).send({ error: err.code, message: err.message, field: err.field });
