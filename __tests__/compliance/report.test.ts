@@ -214,6 +214,44 @@ describe("control status is derived from evidence", () => {
     await e.collectEvidence({ fresh: true });
     expect(calls).toBe(2);
   });
+
+  test("between one and two TTLs the last reading is served at once while a new one is taken; after two, callers wait", async () => {
+    let clock = Date.parse("2026-11-28T12:00:00Z");
+    let release: (() => void) | undefined;
+    let collected = 0;
+    const e = createComplianceEngine({
+      settings: readComplianceSettings({ COMPLIANCE_EVIDENCE_TTL_SECONDS: "15" }, dir),
+      db,
+      audit: createAuditLog(db),
+      now: () => new Date(clock),
+    });
+    e.registerEvidenceProbe({
+      source: "counter",
+      title: "a slow probe that reports which collection this is",
+      collect: async () => {
+        const n = ++collected;
+        if (n > 1) await new Promise<void>((r) => (release = r));
+        return { source: "counter", origin: "test", state: "missing", collectedAt: new Date(clock).toISOString(), summary: `reading ${n}` };
+      },
+    });
+    const summary = async () => (await e.collectEvidence()).get("counter")!.summary;
+    expect(await summary()).toBe("reading 1");
+    clock += 20_000; // past one TTL: the old reading, at once, and a collection under way
+    expect(await summary()).toBe("reading 1");
+    expect(collected).toBe(2);
+    release!();
+    // The other probes read files and the database; the new reading lands when they are done.
+    for (let i = 0; i < 200 && (await summary()) !== "reading 2"; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(await summary()).toBe("reading 2");
+    expect(collected).toBe(2);
+    clock += 31_000; // past two TTLs: the caller waits for the new reading
+    let answered = false;
+    const waiting = summary().then((s) => ((answered = true), s));
+    await new Promise((r) => setImmediate(r));
+    expect(answered).toBe(false);
+    release!();
+    expect(await waiting).toBe("reading 3");
+  });
 });
 
 test("bad compliance settings name the variable", () => {

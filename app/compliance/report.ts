@@ -1,7 +1,7 @@
 import type { AuditLog } from "../audit/types";
 import type { Db } from "../db";
 import { controlCatalogue } from "./catalogue";
-import { auditChainProbe } from "./probes/audit-chain";
+import { createAuditChainProbe } from "./probes/audit-chain";
 import { mtlsProbe } from "./probes/mtls";
 import { backupProbe, drillProbe } from "./probes/records";
 import { defaultRegisteredProbes } from "./probes/registered";
@@ -21,15 +21,17 @@ import {
   type EvidenceResult,
 } from "./types";
 
-/** The probes the service has from the start; other areas replace the registered stand-ins. */
-export const builtinProbes: EvidenceProbe[] = [
-  verdictsProbe,
-  mtlsProbe,
-  backupProbe,
-  drillProbe,
-  auditChainProbe,
-  ...defaultRegisteredProbes,
-];
+/** The probes an engine has from the start; other areas replace the registered stand-ins. */
+export function builtinProbes(settings: ComplianceSettings): EvidenceProbe[] {
+  return [
+    verdictsProbe,
+    mtlsProbe,
+    backupProbe,
+    drillProbe,
+    createAuditChainProbe({ fullEveryMs: settings.auditFullVerifySeconds * 1000 }),
+    ...defaultRegisteredProbes,
+  ];
+}
 
 /** The compliance part of the service context: its evidence probes and their cached readings. */
 export interface ComplianceEngine {
@@ -41,7 +43,8 @@ export interface ComplianceEngine {
   probes(): ReadonlyMap<string, EvidenceProbe>;
   /**
    * Evidence from every probe, read at most once per evidenceTtlSeconds (concurrent callers share
-   * one collection); `fresh` forces a new reading.
+   * one collection). A reading between one and two TTLs old is returned at once while a new one is
+   * taken in the background; `fresh` waits for a new reading.
    */
   collectEvidence(options?: { fresh?: boolean }): Promise<Map<string, Evidence>>;
 }
@@ -59,7 +62,7 @@ export function createComplianceEngine(
   catalogue: readonly ControlDefinition[] = controlCatalogue,
 ): ComplianceEngine {
   const now = deps.now ?? (() => new Date());
-  const probes = new Map(builtinProbes.map((p) => [p.source, p]));
+  const probes = new Map(builtinProbes(deps.settings).map((p) => [p.source, p]));
   const probeContext: ProbeContext = { settings: deps.settings, db: deps.db, audit: deps.audit, now };
   let cached: { at: number; evidence: Map<string, Evidence> } | undefined;
   let inflight: Promise<Map<string, Evidence>> | undefined;
@@ -88,7 +91,8 @@ export function createComplianceEngine(
     probes: () => probes,
     async collectEvidence(options = {}) {
       const ttlMs = deps.settings.evidenceTtlSeconds * 1000;
-      if (!options.fresh && cached && now().getTime() - cached.at < ttlMs) return cached.evidence;
+      const age = cached ? now().getTime() - cached.at : Infinity;
+      if (!options.fresh && cached && age < ttlMs) return cached.evidence;
       if (!inflight) {
         const started = now().getTime();
         inflight = collectAll()
@@ -98,6 +102,9 @@ export function createComplianceEngine(
           })
           .finally(() => (inflight = undefined));
       }
+      // Within a second TTL the last reading is served while the new one is taken, so requests
+      // never queue behind a collection; older than that, callers wait for the new reading.
+      if (!options.fresh && cached && age < 2 * ttlMs) return cached.evidence;
       return inflight;
     },
   };

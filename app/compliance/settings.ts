@@ -11,8 +11,16 @@ export interface ComplianceSettings {
   backupRecordFile: string;
   /** JSON record of the last disaster-recovery drill, written by tools/db/pitr.sh. */
   drillRecordFile: string;
-  /** Evidence is collected at most this often; reports in between reuse it. */
+  /**
+   * Evidence is collected at most this often; reports in between reuse it. A request after one
+   * TTL gets the last reading while a new one is taken; after two TTLs it waits for the new one.
+   */
   evidenceTtlSeconds: number;
+  /**
+   * The audit-chain probe re-computes the whole chain this often; readings in between verify the
+   * entries appended since the last one. 0: the whole chain at every reading.
+   */
+  auditFullVerifySeconds: number;
   /** The labels this service's metrics carry (the SLO gate selects on them). */
   serviceName: string;
   namespace: string;
@@ -34,6 +42,7 @@ export function readComplianceSettings(env: NodeJS.ProcessEnv, dataDir: string):
     backupRecordFile: resolve(env.COMPLIANCE_BACKUP_RECORD_FILE || join(dataDir, "backup", "last-backup.json")),
     drillRecordFile: resolve(env.COMPLIANCE_DRILL_RECORD_FILE || join(dataDir, "drills", "last-drill.json")),
     evidenceTtlSeconds: readInteger(env, "COMPLIANCE_EVIDENCE_TTL_SECONDS", 15, 0, 3600),
+    auditFullVerifySeconds: readInteger(env, "COMPLIANCE_AUDIT_FULL_VERIFY_SECONDS", 3600, 0, 86_400),
     serviceName: label("SERVICE_NAME", "compliance"),
     namespace: label("POD_NAMESPACE", "maestro"),
   };
