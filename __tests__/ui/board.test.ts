@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { mintDevToken } from "../../app/auth/dev-issuer";
+import { verifySignedPack } from "../../app/export/verify";
 import { buildService, type BuiltService } from "../../app/server";
 import { readServiceSettings } from "../../app/settings";
 import { cleanVerdicts, hoursAgo, writeEvidence } from "../compliance/fixtures";
@@ -137,6 +138,45 @@ describeWithService(
       execFileSync(pdftoppm!, ["-png", "-r", "40", "-f", "1", "-singlefile", file, join(dir, "export-page")]);
       expect(existsSync(join(dir, "export-page.png"))).toBe(true);
       expect(readFileSync(join(dir, "export-page.png")).subarray(1, 4).toString()).toBe("PNG");
+    });
+
+    test("the audit log view asks for a reason, then lists the log with the reason's own entry", async () => {
+      const panel = page.getByTestId("audit-panel");
+      await panel.getByRole("button", { name: "Load audit log" }).click();
+      await panel.getByText(/a reason is required/).waitFor();
+      expect(await panel.locator("tbody tr").count()).toBe(0);
+      await panel.getByPlaceholder(/Reason for access/).fill("SOC 2 audit 2026");
+      await panel.getByRole("button", { name: "Load audit log" }).click();
+      await panel.locator("tbody tr").first().waitFor();
+      const rows = await panel.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => Array.from(tr.children, (td) => td.textContent)));
+      const api = (await (
+        await fetch(`${base}/api/compliance/audit?limit=50`, { headers: { authorization: `Bearer ${token}`, "x-rfa": "check" } })
+      ).json()) as { entries: Array<{ id: number; type: string; actor: string }> };
+      // The page's rows are the API's entries (the API call above appended one more).
+      expect(rows.map((r) => Number(r[0]))).toEqual(api.entries.slice(0, rows.length).map((e) => e.id));
+      expect(rows).toContainEqual([
+        expect.any(String),
+        expect.any(String),
+        "access.reason",
+        "alice",
+        expect.stringMatching(/^[0-9a-f]{16}…$/),
+      ]);
+    });
+
+    test("Signed pack downloads the pack, shows its Merkle root, and the pack verifies offline", async () => {
+      const panel = page.getByTestId("audit-panel");
+      const [download] = await Promise.all([page.waitForEvent("download"), panel.getByRole("button", { name: "Signed pack" }).click()]);
+      const file = join(dir, "signed-pack.json");
+      await download.saveAs(file);
+      const signed = JSON.parse(readFileSync(file, "utf8")) as { pack: { merkle: { root: string; treeSize: number } } };
+      await panel.getByTestId("merkle-root").waitFor();
+      expect(await panel.getByTestId("merkle-root").textContent()).toBe(
+        `${signed.pack.merkle.root} (${signed.pack.merkle.treeSize} entries)`,
+      );
+      const key = await (await fetch(`${base}/api/compliance/export/key`, { headers: { authorization: `Bearer ${token}` } })).text();
+      const result = verifySignedPack(signed, key);
+      expect(result.failures).toEqual([]);
+      expect(result.ok).toBe(true);
     });
 
     test("a signed-in user without a role sees the no-access state", async () => {
