@@ -4,6 +4,7 @@ import { HelmProvider } from "@cdktf/provider-helm/lib/provider";
 import { loadEnvironment } from "../../config/load";
 import { resourcesOf, synthAll } from "../support/synth";
 import { OidcGateway, ScimSync, scimSchedule, serviceIdentityEnv } from "../../constructs/gateway";
+import { scimSyncCommand } from "../../constructs/gateway/scim-sync";
 import { readIdentitySettings } from "../../app/auth/settings";
 
 // The gateway stack as Terraform JSON: oauth2-proxy pinned by Helm with secrets by reference, the
@@ -57,6 +58,10 @@ describe.each(["staging", "production"])("gateway stack (%s)", (envName) => {
     expect(cron.spec.concurrency_policy).toBe("Forbid");
     expect(cron.spec.job_template.spec.active_deadline_seconds).toBeLessThan(n * 60);
     expect(stack.output.scim_max_propagation_minutes.value).toBeLessThan(5 + 1);
+    // The image's compiled CLI, which __tests__/app/image.test.ts runs inside the built image.
+    const [container] = cron.spec.job_template.spec.template.spec.container;
+    expect(container.command.slice(0, scimSyncCommand.length)).toEqual([...scimSyncCommand]);
+    expect(container.command.slice(scimSyncCommand.length)).toEqual(["--push", expect.stringMatching(/^http:\/\/.+\/api\/scim\/sync$/)]);
   });
 
   test("the sync job's ServiceAccount has no token and no RBAC binding at all", () => {

@@ -5,12 +5,15 @@ import type { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider
 import type { ITerraformDependable } from "cdktf";
 import type { Role } from "../../app/auth/types";
 
+/** The sync's command in the compliance service image (WORKDIR /app, app/ compiled to JavaScript). */
+export const scimSyncCommand = ["node", "app/scim/cli.js"] as const;
+
 export interface ScimSyncProps {
   readonly provider: KubernetesProvider;
   readonly namespace: string;
   /** The sync job's own ServiceAccount (no token mounted, no RBAC bindings). */
   readonly serviceAccountName: string;
-  /** Image that carries `npm run scim:sync` (the compliance service image). */
+  /** Image that carries the compiled `app/scim/cli.js` (the compliance service image). */
   readonly image: string;
   /** https:// base URL of the IdP's SCIM 2.0 API. */
   readonly scimEndpoint: string;
@@ -98,7 +101,8 @@ export class ScimSync extends Construct {
                   {
                     name: "scim-sync",
                     image: props.image,
-                    command: ["npm", "run", "-s", "scim:sync", "--", "--push", props.pushUrl],
+                    // The image's compiled CLI (what `npm run scim:sync` runs from a checkout).
+                    command: [...scimSyncCommand, "--push", props.pushUrl],
                     env: [
                       { name: "SCIM_ENDPOINT", value: props.scimEndpoint },
                       {
@@ -107,7 +111,6 @@ export class ScimSync extends Construct {
                           .map(([g, r]) => `${g}=${r}`)
                           .join(","),
                       },
-                      { name: "npm_config_cache", value: "/tmp/npm" },
                       secretEnv("SCIM_TOKEN", "token"),
                       secretEnv("SCIM_SYNC_TOKEN", "sync-token"),
                     ],

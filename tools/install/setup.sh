@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-packages=(postgresql prometheus shellcheck chromium poppler-utils time wrk)
+packages=(postgresql prometheus shellcheck chromium poppler-utils time wrk bubblewrap)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
