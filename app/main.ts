@@ -12,6 +12,14 @@ async function main(): Promise<void> {
   };
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
   process.once("SIGINT", () => void shutdown("SIGINT"));
+  // SIGHUP re-reads the policy bundle (a rotated bundle without a restart); the runtime logs and
+  // audits the outcome, and a refused bundle leaves the one in force.
+  process.on("SIGHUP", () => {
+    service.context.policy.reload().then(
+      (outcome) => service.server.log.info({ signal: "SIGHUP", outcome }, "policy bundle reload"),
+      (err: unknown) => service.server.log.error({ signal: "SIGHUP", err }, "policy bundle reload failed"),
+    );
+  });
   await service.server.listen({ port: settings.port, host: settings.host });
 }
 

@@ -1,5 +1,6 @@
 // The service's policy runtime: "with ALLOW_UNSIGNED_POLICY=false an unsigned or tampered bundle is
 // refused, the refusal is logged and audited, and the last good bundle stays in force".
+import { spawn } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,6 +15,8 @@ import { buildService, type BuiltService } from "../../app/server";
 import { readServiceSettings, SettingsError } from "../../app/settings";
 import type { AuditEntry, AuditEventInput, AuditLog } from "../../app/audit/types";
 import { loadEnvironment } from "../../config/load";
+import { mintDevToken } from "../../app/auth/dev-issuer";
+import { freePort, waitFor } from "../support/net";
 
 const keys = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
 const shipped = readFileSync(shippedBundlePath);
@@ -134,4 +137,53 @@ describe("the compliance service loads its bundle at start", () => {
       ["policy.bundle.loaded", "system", undefined],
     ]);
   });
+});
+
+describe("the running service re-reads its bundle on SIGHUP", () => {
+  test("refused at start, loaded after the signed bundle is put in place and the process gets SIGHUP", async () => {
+    const data = join(dir, "sighup-data");
+    const bundle = join(dir, "sighup.tar.gz");
+    copyFileSync(shippedBundlePath, bundle);
+    const port = await freePort();
+    const child = spawn(process.execPath, ["-r", "./tools/register.js", "app/main.ts"], {
+      cwd: join(__dirname, "..", ".."),
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        LOG_LEVEL: "warn",
+        MAESTRO_DATA_DIR: data,
+        POLICY_BUNDLE_PATH: bundle,
+        POLICY_VERIFICATION_KEY: join(dir, "key.pub"),
+      },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      await waitFor("service /readyz", async () => (await fetch(`${base}/readyz`)).ok, 90_000, 50);
+      const token = await mintDevToken(data, { subject: "auditor-1", groups: ["auditors"] });
+      const bundleEvents = async () => {
+        const res = await fetch(`${base}/api/compliance/audit?limit=1000`, {
+          headers: { authorization: `Bearer ${token}`, "x-rfa": "SIGHUP test" },
+        });
+        const { entries } = (await res.json()) as { entries: AuditEntry[] };
+        return entries.filter((e) => e.type.startsWith("policy.bundle.")).map((e) => [e.type, e.details?.code ?? e.details?.signed]);
+      };
+      expect(await bundleEvents()).toEqual([["policy.bundle.refused", "BUNDLE_UNSIGNED"]]);
+      writeFileSync(bundle, signed);
+      child.kill("SIGHUP");
+      await waitFor("the reload", async () => (await bundleEvents()).length === 2, 10_000, 50);
+      expect(await bundleEvents()).toEqual([
+        ["policy.bundle.refused", "BUNDLE_UNSIGNED"],
+        ["policy.bundle.loaded", true],
+      ]);
+      expect(child.exitCode).toBeNull();
+    } finally {
+      child.kill("SIGTERM");
+      await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once("exit", r)));
+    }
+    expect(stderr).not.toMatch(/fatal/);
+  }, 120_000);
 });
