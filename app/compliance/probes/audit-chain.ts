@@ -41,10 +41,13 @@ export function createAuditChainProbe(options: { fullEveryMs: number }): Evidenc
         const fullAt = full ? now.getTime() : checkpoint!.fullAt;
         if (!full) {
           const [anchor] = await ctx.audit.list({ fromId: checkpoint!.id, toId: checkpoint!.id, limit: 1 });
-          if (!anchor || !intact(anchor, anchor.prevHash) || anchor.hash !== checkpoint!.hash) brokenAt = checkpoint!.id;
           prev = checkpoint!.hash;
           count = checkpoint!.count;
           fromId = checkpoint!.id + 1;
+          if (!anchor || !intact(anchor, anchor.prevHash) || anchor.hash !== checkpoint!.hash) {
+            brokenAt = checkpoint!.id;
+            count--; // the anchor itself no longer counts as verified
+          }
         }
         let last: AuditEntry | undefined;
         while (brokenAt === undefined) {
