@@ -98,12 +98,19 @@ describeWithService("WORM sink: audit events to an Object Lock bucket (moto)", m
     const evidence = await service.context.compliance.collectEvidence({ fresh: true });
     expect(evidence.get("worm-backlog")).toMatchObject({ state: "available", data: { pending: 5 } });
 
-    // moto keeps buckets in memory: the restarted server is empty, so the bucket is made again.
+    // moto keeps buckets in memory: the restarted server is empty, so the bucket is made again,
+    // Object Lock enabled at creation. No default-retention rule this time: the sink may write the
+    // moment the bucket exists, moto refuses a lock configuration on a non-empty bucket, and the
+    // sink sets each object's COMPLIANCE retention itself.
     await s3.start();
-    await createLockedBucket(client);
+    await client.send(new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: true }));
     await waitFor("backlog to drain after S3 returns", async () => (await status()).pending === 0, 60_000);
     expect(await shippedIds()).toEqual([13, 14, 15, 16, 17]);
     expect((await status()).lastError).toBeNull();
+    for (const v of (await objects()).filter((o) => o.IsLatest)) {
+      const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: v.Key, VersionId: v.VersionId }));
+      expect(head.ObjectLockMode).toBe("COMPLIANCE");
+    }
   }, 120_000);
 });
 
