@@ -140,6 +140,23 @@ describeWithService(
       expect(readFileSync(join(dir, "export-page.png")).subarray(1, 4).toString()).toBe("PNG");
     });
 
+    test("Export JSON and Export OSCAL download the report the API serves", async () => {
+      const [json] = await Promise.all([page.waitForEvent("download"), page.click("text=Export JSON")]);
+      expect(json.suggestedFilename()).toMatch(/^maestro-compliance-development-\d{14}\.json$/);
+      await json.saveAs(join(dir, "board-export.json"));
+      const report = JSON.parse(readFileSync(join(dir, "board-export.json"), "utf8")) as {
+        controls: Array<{ id: string; status: string }>;
+      };
+      const api = (await (await fetch(`${base}/api/compliance/controls`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+        controls: Array<{ id: string; status: string }>;
+      };
+      expect(report.controls.map((c) => [c.id, c.status])).toEqual(api.controls.map((c) => [c.id, c.status]));
+      const [oscal] = await Promise.all([page.waitForEvent("download"), page.click("text=Export OSCAL")]);
+      await oscal.saveAs(join(dir, "board-export.oscal.json"));
+      const results = JSON.parse(readFileSync(join(dir, "board-export.oscal.json"), "utf8")) as Record<string, unknown>;
+      expect(Object.keys(results)).toEqual(["assessment-results"]);
+    });
+
     test("the audit log view asks for a reason, then lists the log with the reason's own entry", async () => {
       const panel = page.getByTestId("audit-panel");
       await panel.getByRole("button", { name: "Load audit log" }).click();
