@@ -1,6 +1,5 @@
 // The service's policy runtime: "with ALLOW_UNSIGNED_POLICY=false an unsigned or tampered bundle is
 // refused, the refusal is logged and audited, and the last good bundle stays in force".
-import { spawn } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,7 +15,8 @@ import { readServiceSettings, SettingsError } from "../../app/settings";
 import type { AuditEntry, AuditEventInput, AuditLog } from "../../app/audit/types";
 import { loadEnvironment } from "../../config/load";
 import { mintDevToken } from "../../app/auth/dev-issuer";
-import { freePort, waitFor } from "../support/net";
+import { waitFor } from "../support/net";
+import { startServiceProcess } from "../support/service-process";
 
 const keys = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
 const shipped = readFileSync(shippedBundlePath);
@@ -144,28 +144,15 @@ describe("the running service re-reads its bundle on SIGHUP", () => {
     const data = join(dir, "sighup-data");
     const bundle = join(dir, "sighup.tar.gz");
     copyFileSync(shippedBundlePath, bundle);
-    const port = await freePort();
-    const child = spawn(process.execPath, ["-r", "./tools/register.js", "app/main.ts"], {
-      cwd: join(__dirname, "..", ".."),
-      env: {
-        ...process.env,
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        LOG_LEVEL: "warn",
-        MAESTRO_DATA_DIR: data,
-        POLICY_BUNDLE_PATH: bundle,
-        POLICY_VERIFICATION_KEY: join(dir, "key.pub"),
-      },
-      stdio: ["ignore", "ignore", "pipe"],
+    const service = await startServiceProcess({
+      dataDir: data,
+      env: { POLICY_BUNDLE_PATH: bundle, POLICY_VERIFICATION_KEY: join(dir, "key.pub") },
+      timeoutMs: 90_000,
     });
-    let stderr = "";
-    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
     try {
-      const base = `http://127.0.0.1:${port}`;
-      await waitFor("service /readyz", async () => (await fetch(`${base}/readyz`)).ok, 90_000, 50);
       const token = await mintDevToken(data, { subject: "auditor-1", groups: ["auditors"] });
       const bundleEvents = async () => {
-        const res = await fetch(`${base}/api/compliance/audit?limit=1000`, {
+        const res = await fetch(`${service.base}/api/compliance/audit?limit=1000`, {
           headers: { authorization: `Bearer ${token}`, "x-rfa": "SIGHUP test" },
         });
         const { entries } = (await res.json()) as { entries: AuditEntry[] };
@@ -173,17 +160,16 @@ describe("the running service re-reads its bundle on SIGHUP", () => {
       };
       expect(await bundleEvents()).toEqual([["policy.bundle.refused", "BUNDLE_UNSIGNED"]]);
       writeFileSync(bundle, signed);
-      child.kill("SIGHUP");
+      service.child.kill("SIGHUP");
       await waitFor("the reload", async () => (await bundleEvents()).length === 2, 10_000, 50);
       expect(await bundleEvents()).toEqual([
         ["policy.bundle.refused", "BUNDLE_UNSIGNED"],
         ["policy.bundle.loaded", true],
       ]);
-      expect(child.exitCode).toBeNull();
+      expect(service.child.exitCode).toBeNull();
     } finally {
-      child.kill("SIGTERM");
-      await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once("exit", r)));
+      await service.stop();
     }
-    expect(stderr).not.toMatch(/fatal/);
+    expect(service.stderr()).not.toMatch(/fatal/);
   }, 120_000);
 });

@@ -211,6 +211,15 @@ export async function buildImage(options: ImageBuildOptions): Promise<BuiltImage
   return { stages, runtime: { ...last, volumes: last.volumes ?? [], exposed: last.exposed ?? [] } };
 }
 
+/** stdout and stderr of a child, interleaved as they arrive. */
+function captured(child: ChildProcess): () => string {
+  let text = "";
+  const add = (d: Buffer) => (text += d.toString());
+  child.stdout!.on("data", add);
+  child.stderr!.on("data", add);
+  return () => text;
+}
+
 export interface RunningContainer {
   child: ChildProcess;
   output(): string;
@@ -252,19 +261,15 @@ export function runImage(
     return spawn(bwrapPath!, [...args, ...command], { stdio: ["ignore", "pipe", "pipe"] });
   };
   const child = spawnIn(runtime.cmd, {});
-  let output = "";
-  child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+  const output = captured(child);
   return {
     child,
-    output: () => output,
+    output,
     exec: (command, env = {}) =>
       new Promise((resolve) => {
         const c = spawnIn(command, env);
-        let out = "";
-        c.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-        c.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-        c.on("exit", (code) => resolve({ code, output: out }));
+        const out = captured(c);
+        c.on("exit", (code) => resolve({ code, output: out() }));
       }),
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;

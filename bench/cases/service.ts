@@ -1,41 +1,15 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mintDevToken } from "../../app/auth/dev-issuer";
-import { freePort, waitFor } from "../../__tests__/support/net";
 import { findBinary } from "../../__tests__/support/services";
 import { startPostgres } from "../../__tests__/support/postgres";
+import { startServiceProcess } from "../../__tests__/support/service-process";
 import { cleanVerdicts, hoursAgo, writeEvidence } from "../../__tests__/compliance/fixtures";
 import { measureAsync, measureCommand, median, ms, ratio, type BenchSuite } from "../harness";
 
 const root = join(__dirname, "..", "..");
-
-/** `npm run app`'s entry (tools/register.js: esbuild, cached). */
-const tsEntry = ["-r", "./tools/register.js", "app/main.ts"];
-
-/** Starts the service on a free port; resolves once /readyz answers 200, with the time it took. */
-async function startService(
-  dataDir: string,
-  options: { args?: string[]; cwd?: string; env?: Record<string, string> } = {},
-): Promise<{ child: ChildProcess; base: string; startMs: number }> {
-  const port = await freePort();
-  const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, options.args ?? tsEntry, {
-    cwd: options.cwd ?? root,
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", MAESTRO_DATA_DIR: dataDir, LOG_LEVEL: "warn", ...options.env },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  const base = `http://127.0.0.1:${port}`;
-  await waitFor("service /readyz", async () => (await fetch(`${base}/readyz`)).ok, 60_000, 10);
-  return { child, base, startMs: Number(process.hrtime.bigint() - started) / 1e6 };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  child.kill("SIGTERM");
-  await new Promise((r) => child.once("exit", r));
-}
 
 interface WrkResult {
   requests: number;
@@ -92,30 +66,30 @@ export const suite: BenchSuite = {
     const postgres = await startPostgres();
     try {
       // First start creates the embedded database; the cold starts below reuse it, as a restart does.
-      let service = await startService(dataDir);
-      await stop(service.child);
+      let service = await startServiceProcess({ dataDir });
+      await service.stop();
       const devStarts: number[] = [];
       for (let i = 0; i < 5; i++) {
-        const s = await startService(dataDir);
+        const s = await startServiceProcess({ dataDir });
         devStarts.push(s.startMs);
-        await stop(s.child);
+        await s.stop();
       }
       const image = buildImageEntry(imageDir);
       const embeddedStarts: number[] = [];
       const postgresStarts: number[] = [];
       const production = { DATABASE_URL: postgres.url };
-      await stop((await startService(dataDir, { args: image, cwd: imageDir, env: production })).child); // migrations
+      await (await startServiceProcess({ dataDir, args: image, cwd: imageDir, env: production })).stop(); // migrations
       for (let i = 0; i < 5; i++) {
-        const embedded = await startService(dataDir, { args: image, cwd: imageDir });
+        const embedded = await startServiceProcess({ dataDir, args: image, cwd: imageDir });
         embeddedStarts.push(embedded.startMs);
-        await stop(embedded.child);
-        const withPostgres = await startService(dataDir, { args: image, cwd: imageDir, env: production });
+        await embedded.stop();
+        const withPostgres = await startServiceProcess({ dataDir, args: image, cwd: imageDir, env: production });
         postgresStarts.push(withPostgres.startMs);
-        await stop(withPostgres.child);
+        await withPostgres.stop();
       }
       const nodeBare = measureCommand(process.execPath, ["-e", ""], { runs: 5 });
 
-      service = await startService(dataDir);
+      service = await startServiceProcess({ dataDir });
       const token = await mintDevToken(dataDir, { subject: "bench", groups: ["viewers"] });
       const load = { rps: 200, connections: 10, seconds: 10 };
       wrkAt(`${service.base}/api/compliance/controls`, { ...load, seconds: 3, token }); // warm-up: JIT, evidence
@@ -131,7 +105,7 @@ export const suite: BenchSuite = {
       };
       const pdf = await measureAsync(exportOf("pdf"), { runs: 15, warmup: 2 });
       const json = await measureAsync(exportOf("json"), { runs: 15, warmup: 2 });
-      await stop(service.child);
+      await service.stop();
       const p99 = controls.p99Us / 1000;
       const rate = controls.requests / (controls.durationUs / 1e6);
       return [
