@@ -6,6 +6,7 @@ import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { environments, validateEnvironment } from "../../config/load";
 import type { EnvironmentInput } from "../../config/schema";
 import { WalgBackup, backupRetentionDays, type WalgBackupProps } from "../../constructs/backup/walg-backup";
+import { fromTerraformLiteral } from "../../constructs/terraform/literal";
 import { synthAll, resourcesOf, type StackJson } from "../support/synth";
 
 type Resource = Record<string, unknown>;
@@ -149,7 +150,11 @@ describe.each(["staging", "production"] as const)("backup stack (%s)", (env) => 
     ]);
     expect(pod.service_account_name).toBe("postgres-restore");
     const script = byName(stack, "kubernetes_config_map_v1", "postgres-pitr").data as Record<string, string>;
-    expect(script["pitr.sh"]).toBe(readFileSync(join(__dirname, "../../tools/db/pitr.sh"), "utf8"));
+    // Terraform reads ${...} in any string as an interpolation: the script ships escaped, and
+    // what Terraform makes of it is the file byte for byte.
+    const shipped = readFileSync(join(__dirname, "../../tools/db/pitr.sh"), "utf8");
+    expect(fromTerraformLiteral(script["pitr.sh"])).toBe(shipped);
+    expect(script["pitr.sh"]).not.toBe(shipped);
   });
 
   test("outputs carry what a drill needs, and nothing secret", () => {

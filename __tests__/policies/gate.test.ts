@@ -6,6 +6,7 @@ import { policyParameters, type TerraformJson } from "../../app/policy/input";
 import { loadEnvironment } from "../../config/load";
 import { stackIds, type StackId } from "../../stacks";
 import { synthAll } from "../support/synth";
+import { fromTerraformLiteral } from "../../constructs/terraform/literal";
 
 type Stacks = Record<StackId, TerraformJson>;
 // Synth JSON is reached into and rewritten freely by the mutations below.
@@ -377,6 +378,19 @@ const mutations: Mutation[] = [
       const release = first(Object.values(resources(s).helm_release ?? {}), "helm_release");
       const values = JSON.parse((release.values as string[])[0]) as Record<string, unknown>;
       release.values = [JSON.stringify({ ...values, grafana: { adminPassword: "hunter2" } })];
+    },
+  },
+  {
+    rule: "MAESTRO-TF-001",
+    stack: "backup",
+    how: "mutates",
+    what: "pitr.sh embedded in its ConfigMap without escaping (as it once was)",
+    apply: (s) => {
+      const cm = first(
+        Object.values(resources(s).kubernetes_config_map_v1 ?? {}).filter((r) => (r as Obj).data?.["pitr.sh"]),
+        "pitr.sh ConfigMap",
+      ) as Obj;
+      cm.data["pitr.sh"] = fromTerraformLiteral(cm.data["pitr.sh"]);
     },
   },
 ];

@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { loadEnvironment } from "../../config/load";
 import { validateManifest, type ManifestObject } from "../../constructs/k8s/schemas";
 import { sloGateScriptPath } from "../../constructs/rollout";
+import { fromTerraformLiteral } from "../../constructs/terraform/literal";
 import { bundleSignatureRequiredAnnotation } from "../../app/policy/annotations";
 import { manifestsOf, resourcesOf, synthAll, type StackJson } from "../support/synth";
 
@@ -259,7 +260,7 @@ describe.each(["staging", "production"] as const)("app stack (%s)", (env) => {
   test("the ConfigMap carries tools/ci/slo_gate.js byte for byte, escaped for Terraform", () => {
     const cm = typed(app, "kubernetes_config_map_v1", "compliance-slo-gate");
     const shipped: string = cm.data["slo_gate.js"];
-    const unescaped = shipped.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{");
+    const unescaped = fromTerraformLiteral(shipped);
     expect(unescaped).toBe(readFileSync(sloGateScriptPath, "utf8"));
     expect(shipped).not.toBe(unescaped); // the script does use `${`: escaping is exercised
   });

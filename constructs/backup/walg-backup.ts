@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Construct } from "constructs";
 import { CronExpressionParser } from "cron-parser";
@@ -22,6 +21,10 @@ import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { StatefulSetV1 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
 import { CronJobV1 } from "@cdktf/provider-kubernetes/lib/cron-job-v1";
 import { denyInsecureTransport } from "../aws/s3-policy";
+import { embedFile, terraformLiteral } from "../terraform/literal";
+
+/** tools/db/pitr.sh: the restore drill, shipped in a ConfigMap. */
+export const pitrScriptPath = join(__dirname, "..", "..", "tools", "db", "pitr.sh");
 
 /** Object Lock for the backup bucket: every object version is write-once for `retentionDays`. */
 export interface BackupObjectLock {
@@ -575,7 +578,7 @@ export class WalgBackup extends Construct {
     const pitrScript = new ConfigMapV1(this, "pitr-script", {
       provider: k8s,
       metadata: { name: `${name}-pitr`, namespace: ns, labels },
-      data: { "pitr.sh": props.pitrScript ?? readFileSync(join(__dirname, "..", "..", "tools", "db", "pitr.sh"), "utf8") },
+      data: { "pitr.sh": props.pitrScript !== undefined ? terraformLiteral(props.pitrScript) : embedFile(pitrScriptPath) },
     });
     this.restoreJobName = `${name}-restore-drill`;
     this.restoreJobTemplate = new CronJobV1(this, "restore-drill", {

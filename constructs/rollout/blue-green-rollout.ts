@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Construct } from "constructs";
 import type { ITerraformDependable } from "cdktf";
@@ -7,6 +6,7 @@ import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account
 import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
 import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
 import { K8sManifest } from "../k8s/manifest";
+import { embedFile } from "../terraform/literal";
 import { validateManifest, type ManifestObject } from "../k8s/schemas";
 import { bundleSignatureRequiredAnnotation, bundleSignatureRequiredValue } from "../../app/policy/annotations";
 
@@ -24,14 +24,6 @@ export const sloGateScriptPath = join(__dirname, "..", "..", "tools", "ci", "slo
 
 /** Where the analysis Job mounts the ConfigMap that carries slo_gate.js. */
 export const sloGateMountPath = "/opt/maestro/slo-gate";
-
-/**
- * Text as a Terraform string literal: Terraform reads `${` and `%{` in any JSON string as template
- * sequences, so a script shipped verbatim must have them doubled (`$${`, `%%{`).
- */
-export function terraformLiteral(text: string): string {
-  return text.replace(/\$\{/g, "$$${").replace(/%\{/g, "%%{");
-}
 
 /** Argo Rollouts' label on a Service whose selector it rewrites (and on the pods of a revision). */
 const podTemplateHashLabel = "rollouts-pod-template-hash";
@@ -373,7 +365,7 @@ export class BlueGreenRollout extends Construct {
 
     const scriptConfigMap = new ConfigMapV1(this, "slo-gate-script", {
       metadata: { name, namespace: this.namespace, labels },
-      data: { "slo_gate.js": terraformLiteral(readFileSync(sloGateScriptPath, "utf8")) },
+      data: { "slo_gate.js": embedFile(sloGateScriptPath) },
       dependsOn: this.props.dependsOn,
     });
     const serviceAccount = new ServiceAccountV1(this, "slo-gate-service-account", {

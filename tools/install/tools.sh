@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the pinned binaries the tests need into .tools/bin (project-local, git-ignored).
 # Idempotent: a tool already at its pinned version is left alone.
-#   tools/install/tools.sh [opa] [moto]   (default: all)
+#   tools/install/tools.sh [opa] [moto] [tofu]   (default: all)
 # WAL-G and MinIO are not installable here: the Go module proxy refuses both modules (403), so
 # the S3 server with Object Lock in the tests is moto's (PyPI), and see docs/dr.md for WAL-G.
 set -euo pipefail
@@ -29,6 +29,22 @@ install_go() { # name module@version binary-name-after-install
   log "$name built in $((SECONDS - start)) s"
 }
 
+install_go_module() { # name wrapper-dir package: a binary of a wrapper module under tools/install/go/
+  # The wrapper's go.mod and go.sum pin every module (with the replace directives the tool needs);
+  # the stamp is their hash, so a changed pin rebuilds and nothing else does.
+  local name=$1 dir="$root/tools/install/go/$2" package=$3 stamp="$bin/.$1.version" want
+  want=$(cat "$dir/go.mod" "$dir/go.sum" | sha256sum | cut -c1-16)
+  if [ -x "$bin/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+    log "$name already at $(sed -n 's/^require \([^ ]*\) \(v[^ ]*\).*/\1@\2/p' "$dir/go.mod" | head -n1) ($want)"
+    return 0
+  fi
+  log "building $package from tools/install/go/$2 (this can take minutes)"
+  local start=$SECONDS
+  (cd "$dir" && CGO_ENABLED=0 go build -mod=readonly -trimpath -ldflags='-s -w' -o "$bin/$name" "$package")
+  echo "$want" >"$stamp"
+  log "$name built in $((SECONDS - start)) s"
+}
+
 install_moto() { # moto's S3 server (with Object Lock) in a project-local virtualenv
   local venv="$root/.tools/moto" stamp="$bin/.moto.version"
   if [ -x "$bin/moto_server" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$MOTO_VERSION" ]; then
@@ -44,11 +60,12 @@ install_moto() { # moto's S3 server (with Object Lock) in a project-local virtua
 }
 
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(opa moto)
+[ ${#want[@]} -gt 0 ] || want=(opa moto tofu)
 for t in "${want[@]}"; do
   case "$t" in
     opa) install_go opa "github.com/open-policy-agent/opa@$OPA_VERSION" opa ;;
     moto) install_moto ;;
-    *) echo "unknown tool: $t (known: opa moto)" >&2; exit 2 ;;
+    tofu) install_go_module tofu tofu github.com/opentofu/opentofu/cmd/tofu ;;
+    *) echo "unknown tool: $t (known: opa moto tofu)" >&2; exit 2 ;;
   esac
 done
