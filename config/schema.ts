@@ -39,13 +39,16 @@ const chart = z.object({ repository: httpsUrl, version: semver });
 /** The oldest WAL-G release whose base backups of PostgreSQL 15+ restore (wal-g#2044: invalid tar header before). */
 export const minimumWalgVersion = [3, 0, 9] as const;
 const walgImage = image.extend({
-  tag: image.shape.tag.refine((t) => {
-    const m = /^v?(\d+)\.(\d+)\.(\d+)$/.exec(t);
-    if (!m) return false;
-    const [major, minor, patch] = m.slice(1).map(Number);
-    const [wantMajor, wantMinor, wantPatch] = minimumWalgVersion;
-    return major !== wantMajor ? major > wantMajor : minor !== wantMinor ? minor > wantMinor : patch >= wantPatch;
-  }, `must be a WAL-G release vX.Y.Z, v${minimumWalgVersion.join(".")} or newer (older releases write PostgreSQL 15+ base backups that fail with "archive/tar: invalid tar header", wal-g#2044)`),
+  tag: image.shape.tag.refine(
+    (t) => {
+      const m = /^v?(\d+)\.(\d+)\.(\d+)$/.exec(t);
+      if (!m) return false;
+      const [major, minor, patch] = m.slice(1).map(Number);
+      const [wantMajor, wantMinor, wantPatch] = minimumWalgVersion;
+      return major !== wantMajor ? major > wantMajor : minor !== wantMinor ? minor > wantMinor : patch >= wantPatch;
+    },
+    `must be a WAL-G release vX.Y.Z, v${minimumWalgVersion.join(".")} or newer (older releases write PostgreSQL 15+ base backups that fail with "archive/tar: invalid tar header", wal-g#2044)`,
+  ),
 });
 
 export const stateBackendSchema = z.discriminatedUnion("kind", [

@@ -2,6 +2,8 @@ import { Construct } from "constructs";
 import { MaestroStack, type MaestroStackProps } from "./base";
 import { BlueGreenRollout } from "../constructs/rollout";
 import { serviceIdentityEnv } from "../constructs/gateway";
+import { backupRecordName, drillRecordName, recordKey } from "../contracts/records";
+import { complianceServiceRoleName } from "./audit";
 
 /** The compliance service's name in config.mesh.services: Rollout, active Service and pod label. */
 const complianceServiceName = "compliance";
@@ -22,7 +24,7 @@ export class AppStack extends MaestroStack {
 
   constructor(scope: Construct, id: string, props: MaestroStackProps) {
     super(scope, id, props);
-    const { images, rollout, audit, mesh, accountId } = this.config;
+    const { images, rollout, audit, backup, mesh, accountId } = this.config;
     void this.kubernetes; // every object below is applied by this environment's kubernetes provider
 
     const service = mesh.services.find((s) => s.name === complianceServiceName);
@@ -39,7 +41,7 @@ export class AppStack extends MaestroStack {
       serviceAccountName: service.serviceAccount,
       // IRSA: the audit stack's role (maestro-<env>-compliance-audit) trusts exactly this account.
       serviceAccountAnnotations: {
-        "eks.amazonaws.com/role-arn": `arn:aws:iam::${accountId}:role/maestro-${this.config.name}-compliance-audit`,
+        "eks.amazonaws.com/role-arn": `arn:aws:iam::${accountId}:role/${complianceServiceRoleName(this.config.name)}`,
       },
       port,
       env: [
@@ -49,6 +51,11 @@ export class AppStack extends MaestroStack {
         { name: "AUDIT_WORM_ENABLED", value: "true" },
         { name: "AUDIT_WORM_BUCKET", value: audit.bucketName },
         { name: "AUDIT_RETENTION_DAYS", value: String(audit.retentionDays) },
+        // The DR evidence: records the base-backup and drill jobs publish in the backup bucket,
+        // read with this pod's role (the backup stack grants GetObject on exactly these two).
+        { name: "AWS_REGION", value: this.config.region },
+        { name: "COMPLIANCE_BACKUP_RECORD", value: `s3://${backup.bucketName}/${recordKey(backup.prefix, backupRecordName)}` },
+        { name: "COMPLIANCE_DRILL_RECORD", value: `s3://${backup.bucketName}/${recordKey(backup.prefix, drillRecordName)}` },
         ...identity.env,
       ],
       // Only the Secret reference enters the JSON; the Secret itself is created outside Terraform.

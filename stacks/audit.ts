@@ -10,6 +10,11 @@ const complianceServiceName = "compliance";
  * The write-once audit bucket (S3 Object Lock, COMPLIANCE retention from config) and the
  * compliance service's IRSA role, which may only append under the audit prefix.
  */
+/** The compliance service's IRSA role (made here; the backup stack lets it read the DR records). */
+export function complianceServiceRoleName(environment: string): string {
+  return `maestro-${environment}-compliance-audit`;
+}
+
 export class AuditStack extends MaestroStack {
   readonly auditBucket: ObjectLockBucket;
   readonly serviceRole: ServiceAccountRole;
@@ -32,7 +37,7 @@ export class AuditStack extends MaestroStack {
     const service = this.config.mesh.services.find((s) => s.name === complianceServiceName);
     if (!service) throw new Error(`audit stack: mesh.services has no '${complianceServiceName}' service to give the audit role to`);
     this.serviceRole = new ServiceAccountRole(this, "compliance-service-role", {
-      roleName: `maestro-${this.config.name}-compliance-audit`,
+      roleName: complianceServiceRoleName(this.config.name),
       accountId,
       oidcProvider: cluster.oidcProvider,
       namespace: service.namespace,

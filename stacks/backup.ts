@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { MaestroStack, type MaestroStackProps } from "./base";
 import { WalgBackup, backupRetentionDays } from "../constructs/backup/walg-backup";
+import { complianceServiceRoleName } from "./audit";
 
 /** Where a drill finds the stack outputs: `npx cdktf output backup --outputs-file <this>`. */
 export const drillOutputsFile = "backup-outputs.json";
@@ -41,6 +42,9 @@ export class BackupStack extends MaestroStack {
         : undefined,
     });
 
+    // The compliance service (the audit stack's role) reads the two DR records, nothing else.
+    this.walg.grantRecordsRead({ name: complianceServiceRoleName(this.config.name) });
+
     const w = this.walg;
     this.output("environment", this.config.name, "Environment this stack was synthesized for");
     this.output("bucket", backup.bucketName, "Bucket holding the WAL-G archive (base backups and WAL)");
@@ -56,7 +60,7 @@ export class BackupStack extends MaestroStack {
     this.output("restore_job_template", `${w.namespace}/cronjob/${w.restoreJobName}`, "Suspended CronJob a drill job is created from");
     this.output(
       "drill_command",
-      `npx cdktf output backup --outputs-file ${drillOutputsFile} && ISO_TS=<ISO_TS> tools/db/pitr.sh --driver wal-g --outputs ${drillOutputsFile} --target-dir ./pitr-restore --record drill-record.json`,
+      `npx cdktf output backup --outputs-file ${drillOutputsFile} && ISO_TS=<ISO_TS> tools/db/pitr.sh --driver wal-g --outputs ${drillOutputsFile} --target-dir ./pitr-restore --record drill-record.json --publish`,
       "The exact drill command line (replace <ISO_TS>, e.g. 2026-11-28T10:15:00Z)",
     );
     this.output(

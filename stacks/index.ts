@@ -36,7 +36,8 @@ export function buildStacks(app: App, config: EnvironmentConfig): MaestroStacks 
 
   const dependsOn: Array<[TerraformStack, TerraformStack[]]> = [
     [mesh, [platform]],
-    [backup, [platform, mesh]],
+    // The backup stack attaches a read policy to the audit stack's service role.
+    [backup, [platform, mesh, audit]],
     [gateway, [platform, mesh]],
     [appStack, [platform, mesh, audit, backup, gateway]],
   ];

@@ -117,9 +117,21 @@ describe.each(["staging", "production"] as const)("backup stack (%s)", (env) => 
     const cron = byName(stack, "kubernetes_cron_job_v1", "postgres-base-backup");
     expect((cron.spec as Record<string, unknown>).schedule).toBe(cfg.baseBackupSchedule);
     expect((cron.spec as Record<string, unknown>).concurrency_policy).toBe("Forbid");
-    const script = podOf(cron, "cronjob").container[0].command!.join(" ");
-    expect(script).toContain("wal-g backup-push");
-    expect(script).toContain(`wal-g delete retain FULL ${cfg.retainFullBackups} --confirm`);
+    // pitr.sh runs `wal-g backup-push`, then retention, then publishes the record (its tests).
+    const pod = podOf(cron, "cronjob");
+    expect(pod.container[0].command).toEqual([
+      "bash",
+      "/drill/pitr.sh",
+      "base-backup",
+      "--driver",
+      "wal-g",
+      "--retain-full",
+      String(cfg.retainFullBackups),
+      "--publish",
+    ]);
+    const env = Object.fromEntries(pod.container[0].env!.map((e) => [e.name, e.value ?? e.value_from]));
+    expect(env).toMatchObject({ PGUSER: "replicator", PGDATABASE: "postgres", PGPORT: "5432", PGHOST: "postgres.maestro-data.svc" });
+    expect(pod.init_container!.map((c) => c.command)).toEqual([["cp", "/usr/local/bin/wal-g", "/walg/bin/wal-g"]]);
   });
 
   test("a standby replica exactly where config asks", () => {
@@ -147,6 +159,7 @@ describe.each(["staging", "production"] as const)("backup stack (%s)", (env) => 
       "/restore/data",
       "--port",
       "5432",
+      "--publish",
     ]);
     expect(pod.service_account_name).toBe("postgres-restore");
     const script = byName(stack, "kubernetes_config_map_v1", "postgres-pitr").data as Record<string, string>;
@@ -170,7 +183,7 @@ describe.each(["staging", "production"] as const)("backup stack (%s)", (env) => 
     });
     expect(out.drill_command).toBe(
       "npx cdktf output backup --outputs-file backup-outputs.json && ISO_TS=<ISO_TS> tools/db/pitr.sh --driver wal-g" +
-        " --outputs backup-outputs.json --target-dir ./pitr-restore --record drill-record.json",
+        " --outputs backup-outputs.json --target-dir ./pitr-restore --record drill-record.json --publish",
     );
     const text = JSON.stringify(out);
     expect(text).not.toMatch(/password|secret|AKIA|BEGIN [A-Z ]*PRIVATE KEY/i);

@@ -6,7 +6,7 @@ import { mintDevToken } from "../../app/auth/dev-issuer";
 import { buildService, type BuiltService } from "../../app/server";
 import { readServiceSettings } from "../../app/settings";
 import { findBinary } from "../support/services";
-import { cleanVerdicts, hoursAgo, writeEvidence } from "./fixtures";
+import { backupRecord, cleanVerdicts, drillRecord, hoursAgo, writeEvidence } from "./fixtures";
 
 const pdftoppm = findBinary("pdftoppm");
 
@@ -27,8 +27,8 @@ describe("compliance API behind the identity guards (dev issuer tokens, fastify 
           { rule: "app.rollout_gated", severity: "deny", stack: "app", resource: "kubernetes_manifest.rollout", message: "no analysis" },
         ],
       },
-      backup: { finishedAt: hoursAgo(2).toISOString(), backup: "base_000000010000000000000002" },
-      drill: { finishedAt: hoursAgo(100 * 24).toISOString(), result: "pass" },
+      backup: backupRecord(hoursAgo(2), "base_000000010000000000000002"),
+      drill: drillRecord(hoursAgo(100 * 24), "pass"),
     });
     service = await buildService(readServiceSettings({ MAESTRO_DATA_DIR: dir }), { logger: false });
     viewer = await mintDevToken(dir, { subject: "vera", groups: ["viewers"] });
@@ -100,7 +100,11 @@ describe("compliance API behind the identity guards (dev issuer tokens, fastify 
     expect(control).toMatchObject({ id: "database-backup", status: "pass", frameworks: { nist80053: ["CP-9", "CP-9(1)"] } });
     const evidence = await get(control.evidence[1].href);
     expect(evidence.statusCode).toBe(200);
-    expect(evidence.json()).toMatchObject({ source: "last-backup", state: "available", data: { backup: "base_000000010000000000000002" } });
+    expect(evidence.json()).toMatchObject({
+      source: "last-backup",
+      state: "available",
+      data: { backup: { name: "base_000000010000000000000002" } },
+    });
   });
 
   test("JSON export is the report, as an attachment, and is audited", async () => {

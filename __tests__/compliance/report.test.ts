@@ -8,7 +8,8 @@ import { controlCatalogue } from "../../app/compliance/catalogue";
 import { readComplianceSettings } from "../../app/compliance/settings";
 import type { ControlResult, Evidence } from "../../app/compliance/types";
 import { SettingsError } from "../../app/settings";
-import { cleanVerdicts, hoursAgo, writeEvidence } from "./fixtures";
+import { recordsFolder } from "../../contracts/records";
+import { backupRecord, cleanVerdicts, drillRecord, hoursAgo, writeEvidence } from "./fixtures";
 
 describe("control status is derived from evidence", () => {
   let dir: string;
@@ -30,7 +31,7 @@ describe("control status is derived from evidence", () => {
     rmSync(dir, { recursive: true, force: true });
   });
   beforeEach(() => {
-    for (const sub of ["release", "backup", "drills"]) rmSync(join(dir, sub), { recursive: true, force: true });
+    for (const sub of ["release", recordsFolder]) rmSync(join(dir, sub), { recursive: true, force: true });
   });
 
   test("every control maps to SOC 2, ISO 27001 and NIST 800-53, with the runbook's anchors", () => {
@@ -63,8 +64,8 @@ describe("control status is derived from evidence", () => {
   test("clean verdicts pass the policy-only controls; a fresh backup and drill pass theirs", async () => {
     writeEvidence(dir, {
       verdicts: cleanVerdicts(hoursAgo(1)),
-      backup: { finishedAt: hoursAgo(3).toISOString(), backup: "base_000000010000000000000007", tool: "wal-g" },
-      drill: { finishedAt: hoursAgo(24 * 10).toISOString(), result: "pass", targetTime: hoursAgo(24 * 11).toISOString() },
+      backup: backupRecord(hoursAgo(3), "base_000000010000000000000007"),
+      drill: drillRecord(hoursAgo(24 * 10), "pass"),
     });
     const r = await report(engine());
     expect(control(r.controls, "configuration-baseline")).toMatchObject({
@@ -125,22 +126,28 @@ describe("control status is derived from evidence", () => {
     expect(r.summary.every((s) => s.pass === 0)).toBe(true);
   });
 
-  test("an old backup fails CP-9, a failed drill fails CP-10, an old drill is stale", async () => {
+  test("a failed backup fails CP-9 and an old one is stale; a failed drill fails CP-10 and an old one is stale", async () => {
     writeEvidence(dir, {
       verdicts: cleanVerdicts(),
-      backup: { finishedAt: hoursAgo(30).toISOString(), backup: "base_old" },
-      drill: { finishedAt: hoursAgo(2).toISOString(), result: "fail", detail: "row count mismatch" },
+      backup: backupRecord(hoursAgo(1), "base_x", { result: "fail", failure: "wal-g backup-push failed", backup: null }),
+      drill: drillRecord(hoursAgo(2), "fail"),
     });
     let r = await report(engine());
     expect(control(r.controls, "database-backup")).toMatchObject({
       status: "fail",
-      reason: "last base backup base_old is 30 h old (limit 26 h)",
+      reason: expect.stringMatching(/^last base backup failed at .*: wal-g backup-push failed$/),
+    });
+    writeEvidence(dir, { backup: backupRecord(hoursAgo(30), "base_old") });
+    r = await report(engine());
+    expect(control(r.controls, "database-backup")).toMatchObject({
+      status: "stale",
+      reason: "last-backup is 108000 s old (limit 93600 s): last base backup base_old is 30 h old",
     });
     expect(control(r.controls, "recovery-drill")).toMatchObject({
       status: "fail",
-      reason: expect.stringMatching(/failed at .*: row count mismatch$/),
+      reason: expect.stringMatching(/failed at .*: verify-sql \(row count mismatch => f\)$/),
     });
-    writeEvidence(dir, { drill: { finishedAt: hoursAgo(24 * 100).toISOString(), result: "pass" } });
+    writeEvidence(dir, { drill: drillRecord(hoursAgo(24 * 100), "pass") });
     r = await report(engine());
     expect(control(r.controls, "recovery-drill").status).toBe("stale");
   });

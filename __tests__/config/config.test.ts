@@ -53,7 +53,11 @@ describe("bad values are refused with the key and what is allowed", () => {
     ["SCIM interval of 5 minutes", (c) => (c.gateway.scim.intervalMinutes = 5), /^gateway\.scim\.intervalMinutes: must be 1-4 minutes/],
     ["chart version range", (c) => (c.charts.istio.version = "^1.27"), /^charts\.istio\.version: must be a pinned version/],
     ["image tag latest", (c) => (c.images.postgres.tag = "latest"), /^images\.postgres\.tag: must be pinned, not 'latest'/],
-    ["WAL-G older than v3.0.9", (c) => (c.images.walg.tag = "v3.0.8"), /^images\.walg\.tag: must be a WAL-G release vX\.Y\.Z, v3\.0\.9 or newer .*wal-g#2044\) \(got "v3\.0\.8"\)/],
+    [
+      "WAL-G older than v3.0.9",
+      (c) => (c.images.walg.tag = "v3.0.8"),
+      /^images\.walg\.tag: must be a WAL-G release vX\.Y\.Z, v3\.0\.9 or newer .*wal-g#2044\) \(got "v3\.0\.8"\)/,
+    ],
     ["WAL-G v2", (c) => (c.images.walg.tag = "v2.0.1"), /^images\.walg\.tag: must be a WAL-G release/],
     ["WAL-G tag that is no release", (c) => (c.images.walg.tag = "master"), /^images\.walg\.tag: must be a WAL-G release/],
     ["unknown Object Lock mode", (c) => ((c.audit as { mode: string }).mode = "LEGAL"), /^audit\.mode: .*"COMPLIANCE"\|"GOVERNANCE"/],

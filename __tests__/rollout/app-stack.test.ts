@@ -10,6 +10,7 @@ import { bundleSignatureRequiredAnnotation } from "../../app/policy/annotations"
 import { manifestsOf, resourcesOf, synthAll, type StackJson } from "../support/synth";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const backupOf = (env: string) => loadEnvironment(env).backup;
 
 const expected = {
   staging: {
@@ -139,6 +140,10 @@ describe.each(["staging", "production"] as const)("app stack (%s)", (env) => {
       { name: "AUDIT_WORM_ENABLED", value: "true" },
       { name: "AUDIT_WORM_BUCKET", value: want.bucket },
       { name: "AUDIT_RETENTION_DAYS", value: want.retentionDays },
+      // The DR records in the backup bucket, read with the pod's role (granted by the backup stack).
+      { name: "AWS_REGION", value: loadEnvironment(env).region },
+      { name: "COMPLIANCE_BACKUP_RECORD", value: `s3://${backupOf(env).bucketName}/${backupOf(env).prefix}/records/last-backup.json` },
+      { name: "COMPLIANCE_DRILL_RECORD", value: `s3://${backupOf(env).bucketName}/${backupOf(env).prefix}/records/last-drill.json` },
       // The identity the gateway enforces, so the service verifies the same issuer and mapping.
       { name: "OIDC_ISSUER", value: loadEnvironment(env).gateway.oidc.issuer },
       { name: "OIDC_AUDIENCE", value: "maestro-compliance" },

@@ -52,7 +52,7 @@ test("stacks depend on each other in deploy order", async () => {
     platform: [],
     mesh: ["platform"],
     audit: [],
-    backup: ["platform", "mesh"],
+    backup: ["platform", "mesh", "audit"],
     gateway: ["platform", "mesh"],
     app: ["platform", "mesh", "audit", "backup", "gateway"],
   });

@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { backupRecordSchema } from "../../contracts/records";
 import { describeWithService } from "../support/services";
 import { postgresBinDir, postgresMissing } from "../support/postgres";
 
@@ -43,6 +44,11 @@ describeWithService("pitr.sh --driver wal-g: the wal-g commands it runs (recordi
         'case "$1" in',
         '  backup-list) cat "$WALG_STUB_LIST" ;;',
         '  backup-fetch) mkdir -p "$2" && echo 15 >"$2/PG_VERSION" ;;',
+        '  wal-fetch) if [ "$2" = 00000002.history ]; then echo "ERROR: Archive 00000002.history does not exist." >&2; exit 1; fi',
+        '    echo "segment $2" >"$3" ;;',
+        '  backup-push) cp "$WALG_STUB_LIST_AFTER" "$WALG_STUB_LIST" ;;',
+        "  delete) ;;",
+        '  st) mkdir -p "$(dirname "$WALG_STUB_PUT/$6")" && cp "$5" "$WALG_STUB_PUT/$6" ;;',
         "  *) exit 1 ;;",
         "esac",
         "",
@@ -83,11 +89,26 @@ describeWithService("pitr.sh --driver wal-g: the wal-g commands it runs (recordi
         },
       }),
     );
-    const { result, target, calls: seen } = runPitr("outputs", ["--outputs", outputs], {});
+    const { result, target, calls: seen } = runPitr("outputs", ["--outputs", outputs, "--keep-running"], {});
     const env = "WALG_S3_PREFIX=s3://maestro-staging-backups/walg/compliance|AWS_REGION=eu-west-1";
     expect(seen).toEqual([`backup-list --json --detail|${env}`, `backup-fetch ${target} base_000000010000000000000004|${env}`]);
     const conf = readFileSync(join(target, "postgresql.auto.conf"), "utf8");
-    expect(conf).toContain("restore_command = 'wal-g wal-fetch %f %p'");
+    // restore_command runs a wrapper (no archive text reaches a shell or Postgres unquoted)...
+    const wrapper = /restore_command = '(\S+\/pitr-run\.\w+\/restore-wal) %f %p'/.exec(conf)?.[1];
+    expect(wrapper).toBeDefined();
+    // ...which runs wal-g wal-fetch with the archive's settings,
+    writeFileSync(calls, "");
+    const fetched = spawnSync(wrapper!, ["000000010000000000000005", join(work, "segment")], {
+      encoding: "utf8",
+      env: { WALG_STUB_CALLS: calls },
+    });
+    expect(fetched.status).toBe(0);
+    expect(readFileSync(join(work, "segment"), "utf8")).toBe("segment 000000010000000000000005\n");
+    expect(readFileSync(calls, "utf8").trim()).toBe(`wal-fetch 000000010000000000000005 ${join(work, "segment")}|${env}`);
+    // and says "not in the archive" with exit 1 and none of WAL-G's ERROR lines.
+    const absent = spawnSync(wrapper!, ["00000002.history", join(work, "history")], { encoding: "utf8", env: { WALG_STUB_CALLS: calls } });
+    expect(absent).toMatchObject({ status: 1, stderr: "" });
+    rmSync(wrapper!.replace(/\/restore-wal$/, ""), { recursive: true, force: true });
     expect(conf).toContain(`recovery_target_time = '${recoveryTarget}'`);
     expect(conf).toContain("recovery_target_action = 'promote'");
     expect(conf).toContain("archive_mode = off");
@@ -101,5 +122,73 @@ describeWithService("pitr.sh --driver wal-g: the wal-g commands it runs (recordi
     const outputs = join(work, "backup-outputs.json");
     const { calls: seen } = runPitr("env", ["--outputs", outputs], { WALG_S3_PREFIX: "s3://copy/walg", AWS_REGION: "eu-central-1" });
     expect(seen[0]).toBe("backup-list --json --detail|WALG_S3_PREFIX=s3://copy/walg|AWS_REGION=eu-central-1");
+  });
+
+  test("base-backup: remote backup-push, the new backup found in the listing, retention, the record published uncompressed", () => {
+    const list = join(work, "backup-list-base.json");
+    const after = join(work, "backup-list-after.json");
+    const put = join(work, "put");
+    const taken = {
+      backup_name: "base_00000001000000000000000C",
+      start_time: iso(at(1)),
+      finish_time: iso(at(0)),
+      start_lsn: "0/C000028",
+      finish_lsn: "0/C000138",
+    };
+    writeFileSync(list, JSON.stringify(backupList));
+    writeFileSync(after, JSON.stringify([...backupList, taken]));
+    writeFileSync(calls, "");
+    const result = spawnSync("bash", [pitr, "base-backup", "--driver", "wal-g", "--retain-full", "3", "--publish"], {
+      encoding: "utf8",
+      env: {
+        PATH: `${bin}:${postgresBinDir}:${process.env.PATH}`,
+        HOME: process.env.HOME,
+        WALG_S3_PREFIX: "s3://b/walg/compliance",
+        AWS_REGION: "eu-west-1",
+        WALG_STUB_CALLS: calls,
+        WALG_STUB_LIST: list,
+        WALG_STUB_LIST_AFTER: after,
+        WALG_STUB_PUT: put,
+      },
+    });
+    expect({ status: result.status, stderr: result.status === 0 ? "" : result.stderr }).toEqual({ status: 0, stderr: "" });
+    const env = "WALG_S3_PREFIX=s3://b/walg/compliance|AWS_REGION=eu-west-1";
+    const seen = readFileSync(calls, "utf8").trim().split("\n");
+    expect(seen.map((c) => c.replace(/pitr-record\.\w+/, "pitr-record.X"))).toEqual([
+      `backup-list --json|${env}`,
+      `backup-push|${env}`,
+      `backup-list --json --detail|${env}`,
+      `delete retain FULL 3 --confirm|${env}`,
+      `st put --no-compress -f ${tmpdir()}/pitr-record.X records/last-backup.json|${env}`,
+    ]);
+    const record = backupRecordSchema.parse(JSON.parse(result.stdout));
+    expect(record).toMatchObject({
+      result: "pass",
+      tool: "wal-g",
+      retained_full: 3,
+      backup: { name: taken.backup_name, start_lsn: "0/C000028", finish_lsn: "0/C000138" },
+    });
+    expect(JSON.parse(readFileSync(join(put, "records", "last-backup.json"), "utf8"))).toEqual(record);
+  });
+
+  test("base-backup: a failed backup-push writes a failed record (the backup control fails) and exits 1", () => {
+    const put = join(work, "put-failed");
+    const result = spawnSync("bash", [pitr, "base-backup", "--driver", "wal-g", "--publish"], {
+      encoding: "utf8",
+      env: {
+        PATH: `${bin}:${postgresBinDir}:${process.env.PATH}`,
+        HOME: process.env.HOME,
+        WALG_S3_PREFIX: "s3://b/walg/compliance",
+        AWS_REGION: "eu-west-1",
+        WALG_STUB_CALLS: calls,
+        WALG_STUB_LIST: join(work, "backup-list.json"),
+        WALG_STUB_LIST_AFTER: "/nonexistent",
+        WALG_STUB_PUT: put,
+      },
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/wal-g backup-push failed/);
+    const record = backupRecordSchema.parse(JSON.parse(readFileSync(join(put, "records", "last-backup.json"), "utf8")));
+    expect(record).toMatchObject({ result: "fail", backup: null, failure: "wal-g backup-push failed (storage s3://b/walg/compliance)" });
   });
 });

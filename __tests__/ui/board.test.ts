@@ -7,7 +7,7 @@ import { mintDevToken } from "../../app/auth/dev-issuer";
 import { verifySignedPack } from "../../app/export/verify";
 import { buildService, type BuiltService } from "../../app/server";
 import { readServiceSettings } from "../../app/settings";
-import { cleanVerdicts, hoursAgo, writeEvidence } from "../compliance/fixtures";
+import { backupRecord, cleanVerdicts, drillRecord, hoursAgo, writeEvidence } from "../compliance/fixtures";
 import { freePort } from "../support/net";
 import { describeWithService, findBinary } from "../support/services";
 
@@ -45,13 +45,8 @@ describeWithService(
             },
           ],
         },
-        backup: { finishedAt: hoursAgo(5).toISOString(), backup: "base_000000010000000000000009", tool: "wal-g" },
-        drill: {
-          finishedAt: hoursAgo(24 * 20).toISOString(),
-          result: "pass",
-          targetTime: hoursAgo(24 * 21).toISOString(),
-          durationSeconds: 412,
-        },
+        backup: backupRecord(hoursAgo(5), "base_000000010000000000000009"),
+        drill: drillRecord(hoursAgo(24 * 20), "pass"),
       });
       service = await buildService(readServiceSettings({ MAESTRO_DATA_DIR: dir }), { logger: false });
       const port = await freePort();

@@ -6,7 +6,7 @@ import { mintDevToken } from "../../app/auth/dev-issuer";
 import { findBinary } from "../../__tests__/support/services";
 import { startPostgres } from "../../__tests__/support/postgres";
 import { startServiceProcess } from "../../__tests__/support/service-process";
-import { cleanVerdicts, hoursAgo, writeEvidence } from "../../__tests__/compliance/fixtures";
+import { backupRecord, cleanVerdicts, drillRecord, hoursAgo, writeEvidence } from "../../__tests__/compliance/fixtures";
 import { measureAsync, measureCommand, median, ms, ratio, type BenchSuite } from "../harness";
 
 const root = join(__dirname, "..", "..");
@@ -59,8 +59,8 @@ export const suite: BenchSuite = {
     const dataDir = mkdtempSync(join(tmpdir(), "maestro-bench-service-"));
     writeEvidence(dataDir, {
       verdicts: cleanVerdicts(),
-      backup: { finishedAt: hoursAgo(2).toISOString(), backup: "base_bench" },
-      drill: { finishedAt: hoursAgo(48).toISOString(), result: "pass" },
+      backup: backupRecord(hoursAgo(2), "base_bench"),
+      drill: drillRecord(hoursAgo(48), "pass"),
     });
     const imageDir = join(root, ".data", `bench-image-${process.pid}`);
     const postgres = await startPostgres();

@@ -22,6 +22,7 @@ import { StatefulSetV1 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
 import { CronJobV1 } from "@cdktf/provider-kubernetes/lib/cron-job-v1";
 import { denyInsecureTransport } from "../aws/s3-policy";
 import { embedFile, terraformLiteral } from "../terraform/literal";
+import { backupRecordName, drillRecordName, recordKey, recordsFolder } from "../../contracts/records";
 
 /** tools/db/pitr.sh: the restore drill, shipped in a ConfigMap. */
 export const pitrScriptPath = join(__dirname, "..", "..", "tools", "db", "pitr.sh");
@@ -82,6 +83,30 @@ export interface WalgBackupProps {
 }
 
 const postgresUid = 999; // uid/gid of the postgres user in the official image
+/** The database WAL-G's ordinary connection opens (it needs one; the role owns none). */
+export const walgDatabase = "postgres";
+/** The init script (in the image's /docker-entrypoint-initdb.d) that creates the replication role. */
+export const replicatorInitScript = "10-replicator.sh";
+
+/**
+ * The replication role WAL-G and the standby connect as: LOGIN REPLICATION, pg_read_all_settings
+ * (WAL-G reads `data_directory`), and pg_hba lines for its replication connections and for its
+ * ordinary connection to `database` only.
+ */
+export function replicatorInit(database: string): string {
+  return [
+    "#!/bin/sh",
+    "set -eu",
+    // psql interpolates :'pw' (quoted) only in script input, never in -c.
+    `psql -v ON_ERROR_STOP=1 -v pw="$REPLICATION_PASSWORD" -U postgres -d postgres <<'SQL'`,
+    "create role replicator with login replication password :'pw';",
+    "grant pg_read_all_settings to replicator;",
+    "SQL",
+    'echo "host replication replicator all scram-sha-256" >> "$PGDATA/pg_hba.conf"',
+    `echo "host ${database} replicator all scram-sha-256" >> "$PGDATA/pg_hba.conf"`,
+    "",
+  ].join("\n");
+}
 const dataMount = "/var/lib/postgresql/data";
 const pgdata = `${dataMount}/pgdata`;
 const walgDir = "/walg/bin";
@@ -136,6 +161,11 @@ export class WalgBackup extends Construct {
   readonly namespace: string;
   /** Days the bucket's lifecycle keeps noncurrent versions (deleted backups stay recoverable that long). */
   readonly noncurrentVersionDays: number;
+  /** `<prefix>/records`: where the base-backup and drill jobs publish their records. */
+  readonly recordsPrefix: string;
+  /** ARN of one record object (`last-backup.json`, `last-drill.json`). */
+  private readonly recordArn: (record: typeof backupRecordName | typeof drillRecordName) => string;
+  private readonly aws: AwsProvider;
 
   constructor(scope: Construct, id: string, props: WalgBackupProps) {
     super(scope, id);
@@ -182,6 +212,7 @@ export class WalgBackup extends Construct {
     this.namespace = ns;
     this.walgS3Prefix = `s3://${props.bucketName}/${props.prefix}`;
     const aws = props.aws;
+    this.aws = aws;
     const k8s = props.kubernetes;
 
     // ---- storage: a bucket only this archive uses -------------------------------------------
@@ -248,7 +279,14 @@ export class WalgBackup extends Construct {
 
     // ---- roles: IRSA, confined to the prefix ------------------------------------------------
     const objectArn = `${bucketArn}/${props.prefix}/*`;
-    const irsaRole = (roleId: string, serviceAccounts: string[], objectActions: string[], kmsActions: string[], purpose: string) => {
+    const irsaRole = (
+      roleId: string,
+      serviceAccounts: string[],
+      objectActions: string[],
+      kmsActions: string[],
+      purpose: string,
+      extraStatements: object[] = [],
+    ) => {
       const role = new IamRole(this, roleId, {
         provider: aws,
         name: `${props.bucketName}-${roleId}`,
@@ -286,11 +324,14 @@ export class WalgBackup extends Construct {
               Condition: { StringLike: { "s3:prefix": [`${props.prefix}/*`, props.prefix] } },
             },
             { Sid: "ArchiveKey", Effect: "Allow", Action: kmsActions, Resource: this.kmsKey.arn },
+            ...extraStatements,
           ],
         }),
       });
       return role;
     };
+    this.recordsPrefix = `${props.prefix}/${recordsFolder}`;
+    this.recordArn = (record) => `${bucketArn}/${recordKey(props.prefix, record)}`;
     const backupSa = `${name}-backup`;
     const restoreSa = `${name}-restore`;
     this.writerRole = irsaRole(
@@ -300,7 +341,11 @@ export class WalgBackup extends Construct {
       ["kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"],
       `WAL-G archive writer for ${ns}/${name}: ${props.prefix}/ only`,
     );
-    this.restoreRole = irsaRole("restore", [restoreSa], ["s3:GetObject"], ["kms:Decrypt"], `WAL-G restore (read-only) for ${ns}/${name}`);
+    // Read-only, but for its own record: a drill publishes records/last-drill.json (nothing else).
+    this.restoreRole = irsaRole("restore", [restoreSa], ["s3:GetObject"], ["kms:Decrypt"], `WAL-G restore (read-only) for ${ns}/${name}`, [
+      { Sid: "DrillRecord", Effect: "Allow", Action: "s3:PutObject", Resource: this.recordArn(drillRecordName) },
+      { Sid: "DrillRecordKey", Effect: "Allow", Action: "kms:GenerateDataKey", Resource: this.kmsKey.arn },
+    ]);
 
     // ---- kubernetes -------------------------------------------------------------------------
     const labels = { "app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "maestro", "app.kubernetes.io/component": "database" };
@@ -329,20 +374,13 @@ export class WalgBackup extends Construct {
     });
 
     // Runs once, on an empty data directory (the image's initdb hook): the role remote base
-    // backups and the standby connect as, and its pg_hba entry.
+    // backups and the standby connect as, and its pg_hba entries. `wal-g backup-push` opens an
+    // ordinary connection first (server version, system id, `show data_directory`: that setting
+    // needs pg_read_all_settings), then a replication one for BASE_BACKUP (docs/dr.md lists each).
     const initScripts = new ConfigMapV1(this, "init-scripts", {
       provider: k8s,
       metadata: { name: `${name}-init`, namespace: ns, labels },
-      data: {
-        "10-replicator.sh": [
-          "#!/bin/sh",
-          "set -eu",
-          // psql interpolates :'pw' (quoted) only in script input, never in -c.
-          `echo "create role replicator with login replication password :'pw';" | psql -v ON_ERROR_STOP=1 -v pw="$REPLICATION_PASSWORD" -U postgres -d postgres`,
-          'echo "host replication replicator all scram-sha-256" >> "$PGDATA/pg_hba.conf"',
-          "",
-        ].join("\n"),
-      },
+      data: { [replicatorInitScript]: terraformLiteral(replicatorInit(walgDatabase)) },
     });
 
     new ServiceV1(this, "service", {
@@ -521,8 +559,6 @@ export class WalgBackup extends Construct {
       });
     }
 
-    // Remote base backup over the replication protocol, then retention.
-    const backupScript = ["set -eu", "wal-g backup-push", `wal-g delete retain FULL ${props.retainFullBackups} --confirm`].join("\n");
     const jobPod = (saName: string, containers: unknown[], initContainers: unknown[] = [], extraVolumes: unknown[] = []) => ({
       spec: {
         serviceAccountName: saName,
@@ -534,6 +570,27 @@ export class WalgBackup extends Construct {
         volume: extraVolumes as never,
       },
     });
+    // pitr.sh (from a ConfigMap) runs both jobs: the base backup and the restore drill, each
+    // publishing its record into the archive's records/ folder, where the service reads it.
+    const pitrScript = new ConfigMapV1(this, "pitr-script", {
+      provider: k8s,
+      metadata: { name: `${name}-pitr`, namespace: ns, labels },
+      data: { "pitr.sh": props.pitrScript !== undefined ? terraformLiteral(props.pitrScript) : embedFile(pitrScriptPath) },
+    });
+    const drillVolumes = [
+      { name: "walg-bin", emptyDir: {} },
+      { name: "pitr", configMap: { name: pitrScript.metadata.name, defaultMode: "0555" } },
+    ];
+    const drillMounts = [
+      { name: "walg-bin", mountPath: walgDir, readOnly: true },
+      { name: "pitr", mountPath: "/drill", readOnly: true },
+    ];
+    const drillPath = {
+      name: "PATH",
+      value: `${walgDir}:/usr/lib/postgresql/${pgMajor}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+    };
+
+    // Remote base backup over the replication protocol, then retention, then the record.
     this.baseBackupCronJob = new CronJobV1(this, "base-backup", {
       provider: k8s,
       metadata: { name: `${name}-base-backup`, namespace: ns, labels },
@@ -550,22 +607,39 @@ export class WalgBackup extends Construct {
             backoffLimit: 2,
             template: {
               metadata: { labels },
-              ...jobPod(backupSa, [
-                {
-                  name: "backup-push",
-                  image: props.walgImage,
-                  command: ["sh", "-c", backupScript],
-                  resources: heavyJob,
-                  env: [
-                    { name: "PGHOST", value: `${name}.${ns}.svc` },
-                    { name: "PGPORT", value: "5432" },
-                    { name: "PGUSER", value: "replicator" },
-                    secretEnv("PGPASSWORD", "replication-password"),
-                  ],
-                  envFrom: [{ configMapRef: { name: walgEnv.metadata.name } }],
-                  securityContext: hardened,
-                },
-              ]),
+              ...jobPod(
+                backupSa,
+                [
+                  {
+                    name: "backup-push",
+                    image: props.postgresImage,
+                    command: [
+                      "bash",
+                      "/drill/pitr.sh",
+                      "base-backup",
+                      "--driver",
+                      "wal-g",
+                      "--retain-full",
+                      String(props.retainFullBackups),
+                      "--publish",
+                    ],
+                    resources: heavyJob,
+                    env: [
+                      drillPath,
+                      { name: "PGHOST", value: `${name}.${ns}.svc` },
+                      { name: "PGPORT", value: "5432" },
+                      { name: "PGUSER", value: "replicator" },
+                      { name: "PGDATABASE", value: walgDatabase },
+                      secretEnv("PGPASSWORD", "replication-password"),
+                    ],
+                    envFrom: [{ configMapRef: { name: walgEnv.metadata.name } }],
+                    securityContext: hardened,
+                    volumeMount: drillMounts,
+                  },
+                ],
+                [copyWalg],
+                drillVolumes,
+              ),
             },
           },
         },
@@ -573,13 +647,8 @@ export class WalgBackup extends Construct {
       dependsOn: [this.statefulSet],
     });
 
-    // The restore drill: tools/db/pitr.sh (from a ConfigMap) restores into an emptyDir with the
-    // read-only role. Suspended; each drill is `kubectl create job --from=cronjob/<name>-restore-drill`.
-    const pitrScript = new ConfigMapV1(this, "pitr-script", {
-      provider: k8s,
-      metadata: { name: `${name}-pitr`, namespace: ns, labels },
-      data: { "pitr.sh": props.pitrScript !== undefined ? terraformLiteral(props.pitrScript) : embedFile(pitrScriptPath) },
-    });
+    // The restore drill: pitr.sh restores into an emptyDir with the restore role (read-only but
+    // for its record). Suspended; each drill is `kubectl create job --from=cronjob/<name>-restore-drill`.
     this.restoreJobName = `${name}-restore-drill`;
     this.restoreJobTemplate = new CronJobV1(this, "restore-drill", {
       provider: k8s,
@@ -600,35 +669,55 @@ export class WalgBackup extends Construct {
                   {
                     name: "pitr",
                     image: props.postgresImage,
-                    command: ["bash", "/drill/pitr.sh", "--driver", "wal-g", "--target-dir", "/restore/data", "--port", "5432"],
-                    resources: heavyJob,
-                    env: [
-                      {
-                        name: "PATH",
-                        value: `${walgDir}:/usr/lib/postgresql/${pgMajor}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
-                      },
-                      { name: "PITR_DATABASE", value: props.databaseName },
+                    command: [
+                      "bash",
+                      "/drill/pitr.sh",
+                      "--driver",
+                      "wal-g",
+                      "--target-dir",
+                      "/restore/data",
+                      "--port",
+                      "5432",
+                      "--publish",
                     ],
+                    resources: heavyJob,
+                    env: [drillPath, { name: "PITR_DATABASE", value: props.databaseName }],
                     envFrom: [{ configMapRef: { name: walgEnv.metadata.name } }],
                     securityContext: hardened,
-                    volumeMount: [
-                      { name: "walg-bin", mountPath: walgDir, readOnly: true },
-                      { name: "pitr", mountPath: "/drill", readOnly: true },
-                      { name: "restore", mountPath: "/restore" },
-                    ],
+                    volumeMount: [...drillMounts, { name: "restore", mountPath: "/restore" }],
                   },
                 ],
                 [copyWalg],
-                [
-                  { name: "walg-bin", emptyDir: {} },
-                  { name: "pitr", configMap: { name: pitrScript.metadata.name, defaultMode: "0555" } },
-                  { name: "restore", emptyDir: {} },
-                ],
+                [...drillVolumes, { name: "restore", emptyDir: {} }],
               ),
             },
           },
         },
       },
+    });
+  }
+
+  /**
+   * Lets a role (the compliance service's) read the backup and drill records, and nothing else of
+   * the archive: GetObject on the two record objects and Decrypt with the archive's key.
+   */
+  grantRecordsRead(role: { readonly name: string }, id = "records-reader"): IamRolePolicy {
+    return new IamRolePolicy(this, id, {
+      provider: this.aws,
+      role: role.name,
+      name: "dr-records-read",
+      policy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "Records",
+            Effect: "Allow",
+            Action: "s3:GetObject",
+            Resource: [this.recordArn(backupRecordName), this.recordArn(drillRecordName)],
+          },
+          { Sid: "RecordsKey", Effect: "Allow", Action: "kms:Decrypt", Resource: this.kmsKey.arn },
+        ],
+      }),
     });
   }
 }

@@ -1,43 +1,49 @@
 import { readFile } from "node:fs/promises";
-import { z } from "zod";
+import { backupRecordSchema, drillRecordSchema, recordProblems, type BackupRecord, type DrillRecord } from "../../../contracts/records";
+import type { RecordLocation } from "../settings";
 import { failed, missing, type EvidenceProbe } from "./types";
+import type { z } from "zod";
 
-const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), "must be an ISO 8601 time");
+export type { BackupRecord, DrillRecord };
 
-/** The last successful base backup, as the backup job records it. */
-export const backupRecordSchema = z.object({
-  /** When the base backup finished. */
-  finishedAt: isoTime,
-  /** The backup's name in the backup store, e.g. base_000000010000000000000003. */
-  backup: z.string().min(1),
-  /** Which tool made it, e.g. "wal-g", "pg_basebackup". */
-  tool: z.string().min(1).optional(),
-});
-export type BackupRecord = z.infer<typeof backupRecordSchema>;
-
-/** The last disaster-recovery drill, as tools/db/pitr.sh records it. */
-export const drillRecordSchema = z.object({
-  finishedAt: isoTime,
-  /** pass: the database was restored to the target time and verified. */
-  result: z.enum(["pass", "fail"]),
-  /** The point in time the drill restored to. */
-  targetTime: isoTime.optional(),
-  /** Restore duration, for RTO. */
-  durationSeconds: z.number().nonnegative().optional(),
-  detail: z.string().optional(),
-});
-export type DrillRecord = z.infer<typeof drillRecordSchema>;
-
-function formatIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+/** Where a record is, for people and evidence origins: a path or s3://bucket/key. */
+export function describeLocation(location: RecordLocation): string {
+  return location.kind === "file" ? location.path : `s3://${location.bucket}/${location.key}`;
 }
 
-/** A probe over a JSON record file: missing file → missing; unreadable or malformed → error. */
-function recordProbe<T extends { finishedAt: string }>(
+/** The record's text, or undefined when there is none (no file, no object). */
+async function readRecord(location: RecordLocation): Promise<string | undefined> {
+  if (location.kind === "file") {
+    try {
+      return await readFile(location.path, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw err;
+    }
+  }
+  // Loaded on use, like the WORM sink: most runs read files and never pay for the SDK.
+  const { GetObjectCommand, S3Client } = require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
+  const client = new S3Client({
+    region: location.region,
+    ...(location.endpoint ? { endpoint: location.endpoint, forcePathStyle: true } : {}),
+  });
+  try {
+    const object = await client.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key }));
+    return await object.Body!.transformToString("utf8");
+  } catch (err) {
+    if ((err as { name?: string }).name === "NoSuchKey") return undefined;
+    throw err;
+  } finally {
+    client.destroy();
+  }
+}
+
+/** A probe over a JSON record (a file, or an object in the backup bucket): none → missing; unreadable or malformed → error. */
+function recordProbe<T extends { finished_at: string }>(
   source: string,
   title: string,
   schema: z.ZodType<T>,
-  fileOf: (ctx: Parameters<EvidenceProbe["collect"]>[0]) => string,
+  locationOf: (ctx: Parameters<EvidenceProbe["collect"]>[0]) => RecordLocation,
   describe: (record: T) => string,
 ): EvidenceProbe {
   return {
@@ -45,30 +51,33 @@ function recordProbe<T extends { finishedAt: string }>(
     title,
     async collect(ctx) {
       const now = ctx.now();
-      const file = fileOf(ctx);
-      let text: string;
+      const location = locationOf(ctx);
+      const origin = describeLocation(location);
+      let text: string | undefined;
       try {
-        text = await readFile(file, "utf8");
+        text = await readRecord(location);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "ENOENT") return missing(source, file, now, `no record at ${file}`);
-        return failed(source, file, now, err);
+        return failed(source, origin, now, err);
       }
+      if (text === undefined) return missing(source, origin, now, `no record at ${origin}`);
+      let json: unknown;
       try {
-        const parsed = schema.safeParse(JSON.parse(text));
-        if (!parsed.success) return failed(source, file, now, new Error(`${file} is malformed: ${formatIssues(parsed.error)}`));
-        const record = parsed.data;
-        return {
-          source,
-          origin: file,
-          state: "available",
-          observedAt: new Date(record.finishedAt).toISOString(),
-          collectedAt: now.toISOString(),
-          summary: describe(record),
-          data: record,
-        };
+        json = JSON.parse(text);
       } catch (err) {
-        return failed(source, file, now, new Error(`${file} is not JSON: ${(err as Error).message}`));
+        return failed(source, origin, now, new Error(`${origin} is not JSON: ${(err as Error).message}`));
       }
+      const parsed = schema.safeParse(json);
+      if (!parsed.success) return failed(source, origin, now, new Error(`${origin} is malformed: ${recordProblems(parsed.error)}`));
+      const record = parsed.data;
+      return {
+        source,
+        origin,
+        state: "available",
+        observedAt: new Date(record.finished_at).toISOString(),
+        collectedAt: now.toISOString(),
+        summary: describe(record),
+        data: record,
+      };
     },
   };
 }
@@ -77,17 +86,20 @@ export const backupProbe = recordProbe(
   "last-backup",
   "Last successful base backup",
   backupRecordSchema,
-  (ctx) => ctx.settings.backupRecordFile,
-  (r) => `base backup ${r.backup}${r.tool ? ` (${r.tool})` : ""} finished ${r.finishedAt}`,
+  (ctx) => ctx.settings.backupRecord,
+  (r) =>
+    r.backup
+      ? `base backup ${r.backup.name} (${r.tool}) consistent at ${r.backup.finish_time}, recorded ${r.finished_at}`
+      : `base backup failed at ${r.finished_at} (${r.tool}): ${r.failure}`,
 );
 
 export const drillProbe = recordProbe(
   "last-drill",
   "Last disaster-recovery drill",
   drillRecordSchema,
-  (ctx) => ctx.settings.drillRecordFile,
+  (ctx) => ctx.settings.drillRecord,
   (r) =>
-    `drill ${r.result === "pass" ? "passed" : "failed"} at ${r.finishedAt}` +
-    (r.targetTime ? `, restored to ${r.targetTime}` : "") +
-    (r.durationSeconds !== undefined ? ` in ${r.durationSeconds} s` : ""),
+    `drill ${r.result === "pass" ? "passed" : "failed"} at ${r.finished_at}, restoring to ${r.target}` +
+    ` from the ${r.source} archive in ${r.duration_seconds} s` +
+    (r.failure ? `: ${r.failure}` : ""),
 );
