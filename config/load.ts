@@ -87,6 +87,20 @@ function crossFieldProblems(cfg: EnvironmentConfig): string[] {
     problems.push(`rollout.replicas: production needs at least 2 replicas for zero-downtime rollouts (got ${cfg.rollout.replicas})`);
   }
   if (cfg.audit.bucketName === cfg.backup.bucketName) problems.push("backup.bucketName: must differ from audit.bucketName");
+  for (const area of ["audit", "backup"] as const) {
+    const { replica, bucketName } = cfg[area];
+    if (replica.region === cfg.region)
+      problems.push(
+        `${area}.replica.region: must be another region than ${cfg.region} (the copy must survive a region) (got "${replica.region}")`,
+      );
+    const others = [
+      cfg.audit.bucketName,
+      cfg.backup.bucketName,
+      area === "audit" ? cfg.backup.replica.bucketName : cfg.audit.replica.bucketName,
+    ];
+    if (replica.bucketName === bucketName || others.includes(replica.bucketName))
+      problems.push(`${area}.replica.bucketName: must differ from every other bucket of the environment (got "${replica.bucketName}")`);
+  }
   return problems;
 }
 

@@ -16,7 +16,13 @@ export const production: EnvironmentInput = {
     ...common.images,
     complianceService: { repository: "ghcr.io/maestro/compliance-service", tag: "1.0.0" },
   },
-  audit: { bucketName: "maestro-production-audit", retentionDays: 2555, mode: "COMPLIANCE", prefix: "audit/" },
+  audit: {
+    bucketName: "maestro-production-audit",
+    retentionDays: 2555,
+    mode: "COMPLIANCE",
+    prefix: "audit/",
+    replica: { region: "eu-west-1", bucketName: "maestro-production-audit-replica" },
+  },
   backup: {
     bucketName: "maestro-production-backups",
     prefix: "walg/compliance",
@@ -27,6 +33,7 @@ export const production: EnvironmentInput = {
     objectLock: true,
     standbyReplica: true,
     storageSize: "100Gi",
+    replica: { region: "eu-west-1", bucketName: "maestro-production-backups-replica" },
   },
   gateway: {
     ...common.gateway,

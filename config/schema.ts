@@ -125,6 +125,8 @@ export const environmentSchema = z.object({
     retentionDays: z.number().int().min(1, "must be at least 1 day").max(36500, "must be at most 36500 days"),
     mode: z.enum(["COMPLIANCE", "GOVERNANCE"]),
     prefix: z.string().regex(/^[a-z0-9-]+\/$/, "must be a key prefix ending in '/' such as audit/"),
+    /** The bucket's copy in a second region (Object Lock as on the source), for a region-wide outage. */
+    replica: z.object({ region: awsRegion, bucketName: s3BucketName }),
   }),
   backup: z.object({
     bucketName: s3BucketName,
@@ -137,6 +139,8 @@ export const environmentSchema = z.object({
     objectLock: z.boolean(),
     standbyReplica: z.boolean(),
     storageSize: z.string().regex(/^\d+(Gi|Ti)$/, "must be a Kubernetes quantity such as 20Gi"),
+    /** The archive's copy in a second region: a drill can restore from it (`pitr.sh --source replica`). */
+    replica: z.object({ region: awsRegion, bucketName: s3BucketName }),
   }),
   gateway: z.object({
     oidc: z.object({

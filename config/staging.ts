@@ -16,7 +16,13 @@ export const staging: EnvironmentInput = {
     ...common.images,
     complianceService: { repository: "ghcr.io/maestro/compliance-service", tag: "1.0.0-rc.3" },
   },
-  audit: { bucketName: "maestro-staging-audit", retentionDays: 30, mode: "COMPLIANCE", prefix: "audit/" },
+  audit: {
+    bucketName: "maestro-staging-audit",
+    retentionDays: 30,
+    mode: "COMPLIANCE",
+    prefix: "audit/",
+    replica: { region: "eu-central-1", bucketName: "maestro-staging-audit-replica" },
+  },
   backup: {
     bucketName: "maestro-staging-backups",
     prefix: "walg/compliance",
@@ -27,6 +33,7 @@ export const staging: EnvironmentInput = {
     objectLock: false,
     standbyReplica: false,
     storageSize: "20Gi",
+    replica: { region: "eu-central-1", bucketName: "maestro-staging-backups-replica" },
   },
   gateway: {
     ...common.gateway,

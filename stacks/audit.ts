@@ -32,6 +32,7 @@ export class AuditStack extends MaestroStack {
       prefix: audit.prefix,
       accountId,
       region,
+      replica: { provider: this.awsIn(audit.replica.region), region: audit.replica.region, bucketName: audit.replica.bucketName },
     });
 
     const service = this.config.mesh.services.find((s) => s.name === complianceServiceName);
@@ -51,6 +52,8 @@ export class AuditStack extends MaestroStack {
     this.output("audit_retention_days", audit.retentionDays, "Default Object Lock retention in days (AUDIT_RETENTION_DAYS)");
     this.output("audit_retention_mode", audit.mode, "Default Object Lock retention mode");
     this.output("audit_kms_key_arn", this.auditBucket.key.arn, "SSE-KMS key of the audit bucket");
+    this.output("audit_replica_bucket", audit.replica.bucketName, "Object Lock copy of the audit bucket in a second region");
+    this.output("audit_replica_region", audit.replica.region, "Region of the audit replica");
     this.output(
       "compliance_service_role_arn",
       this.serviceRole.arn,

@@ -36,6 +36,7 @@ export class BackupStack extends MaestroStack {
       archiveTimeoutSeconds: backup.archiveTimeoutSeconds,
       storageSize: backup.storageSize,
       standbyReplica: backup.standbyReplica,
+      replica: { provider: this.awsIn(backup.replica.region), region: backup.replica.region, bucketName: backup.replica.bucketName },
       // Locked as long as retention keeps a backup, so nothing retention still needs can be erased.
       objectLock: backup.objectLock
         ? { mode: "COMPLIANCE", retentionDays: backupRetentionDays(backup.baseBackupSchedule, backup.retainFullBackups) }
@@ -57,6 +58,9 @@ export class BackupStack extends MaestroStack {
     this.output("base_backup_schedule", backup.baseBackupSchedule, "Cron schedule of wal-g backup-push");
     this.output("retain_full_backups", backup.retainFullBackups, "Full backups kept by wal-g delete retain");
     this.output("restore_role_arn", w.restoreRole.arn, "Read-only role a restore runs with");
+    this.output("replica_bucket", backup.replica.bucketName, "The archive's copy in a second region");
+    this.output("replica_region", backup.replica.region, "Region of the replica (a drill from it: pitr.sh --source replica)");
+    this.output("replica_walg_s3_prefix", w.replicaWalgS3Prefix!, "WALG_S3_PREFIX of the replica");
     this.output("restore_job_template", `${w.namespace}/cronjob/${w.restoreJobName}`, "Suspended CronJob a drill job is created from");
     this.output(
       "drill_command",

@@ -20,6 +20,7 @@ export class MaestroStack extends TerraformStack {
   private kubernetesProvider?: KubernetesProvider;
   private helmProvider?: HelmProvider;
   private awsProvider?: AwsProvider;
+  private readonly regionalProviders = new Map<string, AwsProvider>();
 
   constructor(scope: Construct, id: string, props: MaestroStackProps) {
     super(scope, id);
@@ -60,6 +61,22 @@ export class MaestroStack extends TerraformStack {
       defaultTags: [{ tags: { project: "maestro", environment: this.config.name, "managed-by": "cdktf" } }],
     });
     return this.awsProvider;
+  }
+
+  /** An AWS provider for a second region of the same account (the DR replicas), aliased by region. */
+  awsIn(region: string): AwsProvider {
+    if (region === this.config.region) return this.aws;
+    let provider = this.regionalProviders.get(region);
+    if (!provider) {
+      provider = new AwsProvider(this, `aws-${region}`, {
+        alias: region.replace(/-/g, "_"),
+        region,
+        allowedAccountIds: [this.config.accountId],
+        defaultTags: [{ tags: { project: "maestro", environment: this.config.name, "managed-by": "cdktf" } }],
+      });
+      this.regionalProviders.set(region, provider);
+    }
+    return provider;
   }
 
   /** Declares an output that tools (DR drills, verify scripts) read from `cdktf output`. */

@@ -3,6 +3,7 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { ObjectLockBucket, type ObjectLockBucketProps } from "../../constructs/audit/object-lock-bucket";
 import { resourcesOf, synthAll, type StackJson } from "../support/synth";
+import { loadEnvironment } from "../../config/load";
 
 type Statement = {
   Sid?: string;
@@ -57,9 +58,9 @@ describe.each([
     expect(key.deletion_window_in_days).toBe(30);
   });
 
-  test("all public access is blocked and ACLs are disabled, on both buckets", () => {
+  test("all public access is blocked and ACLs are disabled, on all three buckets (audit, its logs, its replica)", () => {
     const blocks = Object.values(resourcesOf(stack, "aws_s3_bucket_public_access_block"));
-    expect(blocks).toHaveLength(2);
+    expect(blocks).toHaveLength(3);
     for (const b of blocks)
       expect(b).toMatchObject({
         block_public_acls: true,
@@ -107,7 +108,7 @@ describe.each([
     const logs = auditResources(stack, `${bucketName}-access-logs`);
     expect(logging.target_bucket).toBe(`\${aws_s3_bucket.${logs.bucketId}.id}`);
     const policy = statements(logs.on("aws_s3_bucket_policy")[0].policy);
-    expect(policy.find((s) => s.Sid === "AllowLogDeliveryFromTheAuditBucket")).toMatchObject({
+    expect(policy.find((s) => s.Sid === "AllowLogDeliveryFromTheSourceBucket")).toMatchObject({
       Principal: { Service: "logging.s3.amazonaws.com" },
       Action: "s3:PutObject",
     });
@@ -115,7 +116,9 @@ describe.each([
   });
 
   test("the service role is trusted only by the compliance service account (IRSA)", () => {
-    const [role] = Object.values(resourcesOf(stack, "aws_iam_role"));
+    const [role] = Object.entries(resourcesOf(stack, "aws_iam_role"))
+      .filter(([k]) => !k.includes("replica"))
+      .map(([, r]) => r);
     const [trust] = statements(role.assume_role_policy);
     const provider = `oidc.eks.${env === "staging" ? "eu-west-1" : "eu-central-1"}.amazonaws.com/id/${env === "staging" ? "STAGING" : "PRODUCTION"}`;
     expect(trust.Action).toBe("sts:AssumeRoleWithWebIdentity");
@@ -127,7 +130,10 @@ describe.each([
   });
 
   test("grantAppend gives exactly PutObject (+ retention) on the audit prefix, and the KMS data key for it", () => {
-    const policies = Object.values(resourcesOf(stack, "aws_iam_role_policy"));
+    // The replication role's policy is the replica's own (its test is in backup-stack.test.ts).
+    const policies = Object.entries(resourcesOf(stack, "aws_iam_role_policy"))
+      .filter(([k]) => !k.includes("replica"))
+      .map(([, r]) => r);
     expect(policies).toHaveLength(1);
     const [s3, kms] = statements(policies[0].policy);
     expect(list(s3.Action).sort()).toEqual(["s3:PutObject", "s3:PutObjectRetention"]);
@@ -144,6 +150,16 @@ describe.each([
       "kms:Decrypt",
     ])
       expect(actions).not.toContain(forbidden);
+  });
+
+  test("the audit bucket is copied to the second region from config, with Object Lock and the same retention", () => {
+    const replica = loadEnvironment(env).audit.replica;
+    const copy = Object.values(resourcesOf(stack, "aws_s3_bucket")).find((b) => b.bucket === replica.bucketName)!;
+    expect(copy).toMatchObject({ object_lock_enabled: true, provider: `aws.${replica.region.replace(/-/g, "_")}` });
+    const locks = Object.values(resourcesOf(stack, "aws_s3_bucket_object_lock_configuration")).map((l) => l.rule);
+    expect(new Set(locks.map((r) => JSON.stringify(r))).size).toBe(1);
+    expect(locks).toHaveLength(2);
+    expect(stack.output?.audit_replica_bucket.value).toBe(replica.bucketName);
   });
 
   test("outputs name the bucket, retention and role for the service's settings", () => {

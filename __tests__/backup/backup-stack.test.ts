@@ -10,8 +10,11 @@ import { fromTerraformLiteral } from "../../constructs/terraform/literal";
 import { synthAll, resourcesOf, type StackJson } from "../support/synth";
 
 type Resource = Record<string, unknown>;
+/** The one resource of a type that belongs to the archive bucket itself (not its replica or its log bucket). */
 const one = (stack: StackJson, type: string): Resource => {
-  const all = Object.values(resourcesOf(stack, type));
+  const all = Object.entries(resourcesOf(stack, type))
+    .filter(([k]) => k.startsWith("postgres_") && !/replica|access-logs/.test(k))
+    .map(([, r]) => r);
   expect(all).toHaveLength(1);
   return all[0];
 };
@@ -69,11 +72,13 @@ describe.each(["staging", "production"] as const)("backup stack (%s)", (env) => 
     const locks = Object.values(resourcesOf(stack, "aws_s3_bucket_object_lock_configuration"));
     if (cfg.objectLock) {
       expect(one(stack, "aws_s3_bucket").object_lock_enabled).toBe(true);
-      expect(locks).toHaveLength(1);
-      expect((locks[0].rule as Record<string, unknown>).default_retention).toEqual({
-        mode: "COMPLIANCE",
-        days: backupRetentionDays(cfg.baseBackupSchedule, cfg.retainFullBackups),
-      });
+      // The archive and its replica, locked alike.
+      expect(locks).toHaveLength(2);
+      for (const lock of locks)
+        expect((lock.rule as Record<string, unknown>).default_retention).toEqual({
+          mode: "COMPLIANCE",
+          days: backupRetentionDays(cfg.baseBackupSchedule, cfg.retainFullBackups),
+        });
     } else {
       expect(one(stack, "aws_s3_bucket").object_lock_enabled).toBeUndefined();
       expect(locks).toHaveLength(0);
@@ -91,12 +96,51 @@ describe.each(["staging", "production"] as const)("backup stack (%s)", (env) => 
       expect(list).toMatchObject({ Action: "s3:ListBucket", Condition: { StringLike: { "s3:prefix": [`${cfg.prefix}/*`, cfg.prefix] } } });
       expect(JSON.stringify(kms.Action)).not.toContain("*");
     }
-    const trust = Object.values(resourcesOf(stack, "aws_iam_role")).map((r) => JSON.parse(r.assume_role_policy as string));
+    const trust = Object.entries(resourcesOf(stack, "aws_iam_role"))
+      .filter(([k]) => !k.includes("replica"))
+      .map(([, r]) => JSON.parse(r.assume_role_policy as string));
     const subjects = trust.map((t) => Object.values(t.Statement[0].Condition.StringEquals)[0] as string[]);
     expect(subjects.sort((a, b) => b.length - a.length)).toEqual([
       ["system:serviceaccount:maestro-data:postgres", "system:serviceaccount:maestro-data:postgres-backup"],
       ["system:serviceaccount:maestro-data:postgres-restore"],
     ]);
+  });
+
+  test("the archive is replicated to the second region from config, under its own key, locked as the source", () => {
+    const replica = cfg.replica;
+    const buckets = Object.values(resourcesOf(stack, "aws_s3_bucket"));
+    const copy = buckets.find((b) => b.bucket === replica.bucketName)!;
+    expect(copy.provider).toBe(`aws.${replica.region.replace(/-/g, "_")}`);
+    expect(copy.object_lock_enabled).toBe(cfg.objectLock ? true : undefined);
+    const [rule] = Object.values(resourcesOf(stack, "aws_s3_bucket_replication_configuration"))[0].rule as Array<Record<string, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(rule).toMatchObject({
+      status: "Enabled",
+      filter: { prefix: `${cfg.prefix}/` },
+      delete_marker_replication: { status: "Enabled" },
+      source_selection_criteria: { sse_kms_encrypted_objects: { status: "Enabled" } },
+      destination: { storage_class: "STANDARD" },
+    });
+    expect(rule.destination.encryption_configuration.replica_kms_key_id).toMatch(/^\$\{aws_kms_key\.postgres_replica_key_\w+\.arn\}$/);
+    // The restore role may read the replica (pitr.sh --source replica), and the outputs name it.
+    const restore = JSON.stringify(policyOf(stack, "restore"));
+    expect(restore).toContain(`arn:aws:s3:::${replica.bucketName}/${cfg.prefix}/*`);
+    const out = Object.fromEntries(Object.entries(stack.output ?? {}).map(([k, v]) => [k, v.value]));
+    expect(out).toMatchObject({
+      replica_bucket: replica.bucketName,
+      replica_region: replica.region,
+      replica_walg_s3_prefix: `s3://${replica.bucketName}/${cfg.prefix}`,
+    });
+  });
+
+  test("every KMS key has a key policy; the archive's access is logged; interrupted uploads are aborted", () => {
+    for (const key of Object.values(resourcesOf(stack, "aws_kms_key"))) expect(JSON.parse(key.policy as string).Statement).toHaveLength(1);
+    const logging = one(stack, "aws_s3_bucket_logging");
+    expect(logging.target_bucket).toMatch(/^\$\{aws_s3_bucket\.postgres_access-logs_\w+\.id\}$/);
+    const rules = one(stack, "aws_s3_bucket_lifecycle_configuration").rule as Array<Record<string, unknown>>;
+    expect(rules.find((r) => r.id === "abort-incomplete-uploads")).toMatchObject({
+      filter: [{ prefix: "" }],
+      abort_incomplete_multipart_upload: [{ days_after_initiation: 1 }],
+    });
   });
 
   test("Postgres archives through wal-g wal-push with archive_timeout from config", () => {

@@ -18,8 +18,13 @@ describe.each(["staging", "production"])("%s: the six stacks", (env) => {
     for (const id of stackIds) {
       const providers = stacks[id].provider as Record<string, Array<Record<string, unknown>>> | undefined;
       for (const p of providers?.kubernetes ?? []) expect(p.config_context).toBe(config.cluster.context);
+      // The default provider is the environment's region; an aliased one is a DR replica's region.
+      const replicaRegions = [config.audit.replica.region, config.backup.replica.region];
       for (const p of providers?.aws ?? []) {
-        expect(p.region).toBe(config.region);
+        if (p.alias) {
+          expect(replicaRegions).toContain(p.region);
+          expect(p.alias).toBe(String(p.region).replace(/-/g, "_"));
+        } else expect(p.region).toBe(config.region);
         expect(p.allowed_account_ids).toEqual([config.accountId]);
       }
     }

@@ -124,6 +124,49 @@ describeWithService("pitr.sh --driver wal-g: the wal-g commands it runs (recordi
     expect(seen[0]).toBe("backup-list --json --detail|WALG_S3_PREFIX=s3://copy/walg|AWS_REGION=eu-central-1");
   });
 
+  test("--source replica: lists and fetches from the replica in its region; the record goes to the primary", () => {
+    const outputs = join(work, "backup-outputs-replica.json");
+    writeFileSync(
+      outputs,
+      JSON.stringify({
+        backup: {
+          bucket: "maestro-staging-backups",
+          walg_s3_prefix: "s3://maestro-staging-backups/walg/compliance",
+          region: "eu-west-1",
+          replica_walg_s3_prefix: "s3://maestro-staging-backups-replica/walg/compliance",
+          replica_region: "eu-central-1",
+          database_name: "compliance",
+        },
+      }),
+    );
+    const {
+      result,
+      target,
+      calls: seen,
+    } = runPitr("replica", ["--outputs", outputs, "--source", "replica", "--publish"], {
+      WALG_STUB_PUT: join(work, "put-replica"),
+    });
+    const replica = "WALG_S3_PREFIX=s3://maestro-staging-backups-replica/walg/compliance|AWS_REGION=eu-central-1";
+    const primary = "WALG_S3_PREFIX=s3://maestro-staging-backups/walg/compliance|AWS_REGION=eu-west-1";
+    expect(seen.slice(0, 2)).toEqual([
+      `backup-list --json --detail|${replica}`,
+      `backup-fetch ${target} base_000000010000000000000004|${replica}`,
+    ]);
+    // The stub's backup cannot start: a failed drill, whose record still reaches the primary archive.
+    expect(result.status).toBe(1);
+    expect(seen[seen.length - 1]).toMatch(
+      new RegExp(`^st put --no-compress -f \\S+ records/last-drill\\.json\\|${primary.replace(/[.|/]/g, "\\$&")}$`),
+    );
+    const record = JSON.parse(readFileSync(join(work, "put-replica", "records", "last-drill.json"), "utf8"));
+    expect(record).toMatchObject({ result: "fail", source: "replica", storage: "s3://maestro-staging-backups-replica/walg/compliance" });
+  });
+
+  test("--source replica without --outputs, or with the local driver, is bad input (exit 2)", () => {
+    const noOutputs = runPitr("replica-bad", ["--source", "replica"], { WALG_S3_PREFIX: "s3://x/y", AWS_REGION: "eu-west-1" });
+    expect(noOutputs.result.status).toBe(2);
+    expect(noOutputs.result.stderr).toMatch(/--source replica needs --outputs FILE/);
+  });
+
   test("base-backup: remote backup-push, the new backup found in the listing, retention, the record published uncompressed", () => {
     const list = join(work, "backup-list-base.json");
     const after = join(work, "backup-list-after.json");

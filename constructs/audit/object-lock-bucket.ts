@@ -10,7 +10,11 @@ import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucke
 import { S3BucketLoggingA } from "@cdktf/provider-aws/lib/s3-bucket-logging";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { denyInsecureTransport } from "../aws/s3-policy";
+import { accountKeyPolicy } from "../aws/kms-policy";
+import { BucketReplica } from "../aws/bucket-replica";
+import { accessLogBucket } from "../aws/access-log-bucket";
 
 export type ObjectLockMode = "COMPLIANCE" | "GOVERNANCE";
 
@@ -42,6 +46,11 @@ export interface ObjectLockBucketProps {
    * @default undefined: objects are never expired
    */
   readonly expireAfterDays?: number;
+  /**
+   * A copy in a second region, locked the same way (replicated versions keep their retention).
+   * @default none: the records live in one region
+   */
+  readonly replica?: { readonly provider: AwsProvider; readonly region: string; readonly bucketName: string };
 }
 
 /** Anything `grantAppend` can attach an inline policy to: an IAM role. */
@@ -67,6 +76,8 @@ export class ObjectLockBucket extends Construct {
   readonly bucket: S3Bucket;
   readonly key: KmsKey;
   readonly accessLogBucket: S3Bucket;
+  /** The bucket's Object Lock copy in a second region, when configured. */
+  readonly replica?: BucketReplica;
   readonly bucketName: string;
   readonly bucketArn: string;
   readonly retentionDays: number;
@@ -122,9 +133,15 @@ export class ObjectLockBucket extends Construct {
       enableKeyRotation: true,
       rotationPeriodInDays: 365,
       deletionWindowInDays: deletionWindow,
+      policy: JSON.stringify(accountKeyPolicy(props.accountId)),
     });
 
-    this.accessLogBucket = this.hardenedLogBucket(logBucketName, props.accountId);
+    this.accessLogBucket = accessLogBucket(this, "access-logs", {
+      bucketName: logBucketName,
+      sourceBucketArn: this.bucketArn,
+      accountId: props.accountId,
+      retentionDays: props.retentionDays,
+    });
 
     // Object Lock can only be turned on at creation; prevent_destroy keeps `terraform destroy` away.
     this.bucket = new S3Bucket(this, "bucket", {
@@ -145,6 +162,19 @@ export class ObjectLockBucket extends Construct {
       rule: { defaultRetention: { mode, days: props.retentionDays } },
       dependsOn: [versioning],
     });
+    if (props.replica) {
+      this.replica = new BucketReplica(this, "replica", {
+        replicaProvider: props.replica.provider,
+        replicaRegion: props.replica.region,
+        sourceRegion: props.region,
+        accountId: props.accountId,
+        source: this.bucket,
+        sourceVersioning: versioning,
+        sourceKeyArn: this.key.arn,
+        bucketName: props.replica.bucketName,
+        objectLock: { mode, retentionDays: props.retentionDays },
+      });
+    }
     new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
       bucket,
       rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.key.arn }, bucketKeyEnabled: true }],
@@ -233,44 +263,6 @@ export class ObjectLockBucket extends Construct {
         },
       ],
     };
-  }
-
-  /** The bucket that receives server access logs: private, encrypted, TLS-only, versioned. */
-  private hardenedLogBucket(name: string, accountId: string): S3Bucket {
-    const logs = new S3Bucket(this, "access-logs", { bucket: name, forceDestroy: false });
-    new S3BucketVersioningA(this, "access-logs-versioning", { bucket: logs.id, versioningConfiguration: { status: "Enabled" } });
-    // Server access log delivery supports SSE-S3 only, not SSE-KMS.
-    new S3BucketServerSideEncryptionConfigurationA(this, "access-logs-encryption", {
-      bucket: logs.id,
-      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
-    });
-    new S3BucketPublicAccessBlock(this, "access-logs-public-access-block", {
-      bucket: logs.id,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    });
-    new S3BucketOwnershipControls(this, "access-logs-ownership", { bucket: logs.id, rule: { objectOwnership: "BucketOwnerEnforced" } });
-    const arn = `arn:aws:s3:::${name}`;
-    new S3BucketPolicy(this, "access-logs-policy", {
-      bucket: logs.id,
-      policy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [
-          {
-            Sid: "AllowLogDeliveryFromTheAuditBucket",
-            Effect: "Allow",
-            Principal: { Service: "logging.s3.amazonaws.com" },
-            Action: "s3:PutObject",
-            Resource: `${arn}/*`,
-            Condition: { StringEquals: { "aws:SourceAccount": accountId }, ArnLike: { "aws:SourceArn": this.bucketArn } },
-          },
-          denyInsecureTransport(arn),
-        ],
-      }),
-    });
-    return logs;
   }
 
   /**

@@ -21,6 +21,10 @@ import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { StatefulSetV1 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
 import { CronJobV1 } from "@cdktf/provider-kubernetes/lib/cron-job-v1";
 import { denyInsecureTransport } from "../aws/s3-policy";
+import { accountKeyPolicy } from "../aws/kms-policy";
+import { BucketReplica } from "../aws/bucket-replica";
+import { accessLogBucket } from "../aws/access-log-bucket";
+import { S3BucketLoggingA } from "@cdktf/provider-aws/lib/s3-bucket-logging";
 import { embedFile, terraformLiteral } from "../terraform/literal";
 import { backupRecordName, drillRecordName, recordKey, recordsFolder } from "../../contracts/records";
 
@@ -80,6 +84,11 @@ export interface WalgBackupProps {
   readonly credentialsSecretName?: string;
   /** Contents of tools/db/pitr.sh mounted into the restore job. @default the repository's copy */
   readonly pitrScript?: string;
+  /**
+   * A copy of the archive in a second region (its own KMS key, Object Lock as on the source); the
+   * restore role may read it (`pitr.sh --source replica`). @default none: the archive lives in one region
+   */
+  readonly replica?: { readonly provider: AwsProvider; readonly region: string; readonly bucketName: string };
 }
 
 const postgresUid = 999; // uid/gid of the postgres user in the official image
@@ -161,6 +170,10 @@ export class WalgBackup extends Construct {
   readonly namespace: string;
   /** Days the bucket's lifecycle keeps noncurrent versions (deleted backups stay recoverable that long). */
   readonly noncurrentVersionDays: number;
+  /** The archive's copy in a second region, when configured. */
+  readonly replica?: BucketReplica;
+  /** WALG_S3_PREFIX of the replica (`pitr.sh --source replica` reads it from the outputs). */
+  readonly replicaWalgS3Prefix?: string;
   /** `<prefix>/records`: where the base-backup and drill jobs publish their records. */
   readonly recordsPrefix: string;
   /** ARN of one record object (`last-backup.json`, `last-drill.json`). */
@@ -221,6 +234,7 @@ export class WalgBackup extends Construct {
       description: `WAL-G archive of ${ns}/${name}`,
       enableKeyRotation: true,
       deletionWindowInDays: 30,
+      policy: JSON.stringify(accountKeyPolicy(props.accountId)),
     });
     new KmsAlias(this, "kms-alias", { provider: aws, name: `alias/${props.bucketName}`, targetKeyId: this.kmsKey.keyId });
 
@@ -265,10 +279,43 @@ export class WalgBackup extends Construct {
           noncurrentVersionExpiration: [{ noncurrentDays: this.noncurrentVersionDays }],
           abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }],
         },
+        // An interrupted upload anywhere in the bucket (a killed backup-push) is not kept for ever.
+        {
+          id: "abort-incomplete-uploads",
+          status: "Enabled",
+          filter: [{ prefix: "" }],
+          abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }],
+        },
       ],
       dependsOn: [versioning],
     });
     const bucketArn = `arn:aws:s3:::${props.bucketName}`;
+    // Who read or wrote the archive, and when: server access logs into a bucket of their own.
+    const logs = accessLogBucket(this, "access-logs", {
+      provider: aws,
+      bucketName: `${props.bucketName}-access-logs`,
+      sourceBucketArn: bucketArn,
+      accountId: props.accountId,
+      retentionDays: this.noncurrentVersionDays,
+    });
+    new S3BucketLoggingA(this, "access-logging", { ...bucketRef, targetBucket: logs.id, targetPrefix: `${props.bucketName}/` });
+    if (props.replica) {
+      this.replica = new BucketReplica(this, "replica", {
+        replicaProvider: props.replica.provider,
+        sourceProvider: aws,
+        replicaRegion: props.replica.region,
+        sourceRegion: props.region,
+        accountId: props.accountId,
+        source: this.bucket,
+        sourceVersioning: versioning,
+        sourceKeyArn: this.kmsKey.arn,
+        bucketName: props.replica.bucketName,
+        prefix: props.prefix,
+        objectLock: props.objectLock,
+        noncurrentVersionDays: this.noncurrentVersionDays,
+      });
+      this.replicaWalgS3Prefix = `s3://${props.replica.bucketName}/${props.prefix}`;
+    }
     new S3BucketPolicy(this, "bucket-policy", {
       ...bucketRef,
       policy: JSON.stringify({
@@ -345,6 +392,24 @@ export class WalgBackup extends Construct {
     this.restoreRole = irsaRole("restore", [restoreSa], ["s3:GetObject"], ["kms:Decrypt"], `WAL-G restore (read-only) for ${ns}/${name}`, [
       { Sid: "DrillRecord", Effect: "Allow", Action: "s3:PutObject", Resource: this.recordArn(drillRecordName) },
       { Sid: "DrillRecordKey", Effect: "Allow", Action: "kms:GenerateDataKey", Resource: this.kmsKey.arn },
+      ...(this.replica
+        ? [
+            {
+              Sid: "ReplicaObjects",
+              Effect: "Allow",
+              Action: "s3:GetObject",
+              Resource: `arn:aws:s3:::${this.replica.bucketName}/${props.prefix}/*`,
+            },
+            {
+              Sid: "ReplicaList",
+              Effect: "Allow",
+              Action: "s3:ListBucket",
+              Resource: `arn:aws:s3:::${this.replica.bucketName}`,
+              Condition: { StringLike: { "s3:prefix": [`${props.prefix}/*`, props.prefix] } },
+            },
+            { Sid: "ReplicaKey", Effect: "Allow", Action: "kms:Decrypt", Resource: this.replica.key.arn },
+          ]
+        : []),
     ]);
 
     // ---- kubernetes -------------------------------------------------------------------------

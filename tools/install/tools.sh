@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the pinned binaries the tests need into .tools/bin (project-local, git-ignored).
 # Idempotent: a tool already at its pinned version is left alone.
-#   tools/install/tools.sh [opa] [moto] [tofu]   (default: all)
+#   tools/install/tools.sh [opa] [moto] [tofu] [checkov]   (default: all)
 # WAL-G and MinIO are not installable here: the Go module proxy refuses both modules (403), so
 # the S3 server with Object Lock in the tests is moto's (PyPI), and see docs/dr.md for WAL-G.
 set -euo pipefail
@@ -12,6 +12,7 @@ mkdir -p "$bin"
 
 OPA_VERSION=v1.22.3
 MOTO_VERSION=5.2.5
+CHECKOV_VERSION=3.3.30
 
 log() { printf '[tools] %s\n' "$*" >&2; }
 
@@ -59,13 +60,28 @@ install_moto() { # moto's S3 server (with Object Lock) in a project-local virtua
   log "moto $MOTO_VERSION installed in $((SECONDS - start)) s"
 }
 
+install_checkov() { # checkov (PyPI) in a project-local virtualenv: the second opinion on the synth output
+  local venv="$root/.tools/checkov" stamp="$bin/.checkov.version"
+  if [ -x "$bin/checkov" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$CHECKOV_VERSION" ]; then
+    log "checkov already at $CHECKOV_VERSION"
+    return 0
+  fi
+  local start=$SECONDS
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION"
+  ln -sf "$venv/bin/checkov" "$bin/checkov"
+  echo "$CHECKOV_VERSION" >"$stamp"
+  log "checkov $CHECKOV_VERSION installed in $((SECONDS - start)) s"
+}
+
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(opa moto tofu)
+[ ${#want[@]} -gt 0 ] || want=(opa moto tofu checkov)
 for t in "${want[@]}"; do
   case "$t" in
     opa) install_go opa "github.com/open-policy-agent/opa@$OPA_VERSION" opa ;;
     moto) install_moto ;;
     tofu) install_go_module tofu tofu github.com/opentofu/opentofu/cmd/tofu ;;
-    *) echo "unknown tool: $t (known: opa moto tofu)" >&2; exit 2 ;;
+    checkov) install_checkov ;;
+    *) echo "unknown tool: $t (known: opa moto tofu checkov)" >&2; exit 2 ;;
   esac
 done

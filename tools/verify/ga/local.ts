@@ -1,5 +1,6 @@
 // The checks that run on this machine. Each calls the project's real tool (the CLI the runbook
 // names) or its real service, and the other engineers' harnesses for the servers they need.
+import { drillRecordSchema, recordProblems } from "../../../contracts/records";
 import { generateKeyPairSync } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -292,10 +293,12 @@ export async function pitrDrill(ctx: CheckContext): Promise<Outcome> {
       { env: { ...env, ISO_TS: target }, timeoutMs: 120000 },
     );
     if (drill.code !== 0) return fail(`pitr.sh exited ${String(drill.code)}: ${tail(drill)}`);
-    const record = JSON.parse(drill.stdout) as { verification?: { verified?: boolean }; duration_seconds?: number };
-    return record.verification?.verified
-      ? pass(`restored to ${target}: row committed before it present, row after it absent; ${record.duration_seconds ?? "?"} s`)
-      : fail(`drill record says not verified: ${drill.stdout.slice(0, 300)}`);
+    const parsed = drillRecordSchema.safeParse(JSON.parse(drill.stdout));
+    if (!parsed.success) return fail(`the drill record breaks contracts/records.ts: ${recordProblems(parsed.error)}`);
+    const record = parsed.data;
+    return record.result === "pass"
+      ? pass(`restored to ${target}: row committed before it present, row after it absent; ${record.duration_seconds} s`)
+      : fail(`drill record says ${record.result}: ${record.failure ?? drill.stdout.slice(0, 300)}`);
   } finally {
     await source.stop();
   }
