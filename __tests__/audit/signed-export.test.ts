@@ -120,6 +120,20 @@ describe("signed compliance export (service on PGlite, dev-issuer tokens)", () =
     expect(codes(badProof)).toEqual(expect.arrayContaining(["INCLUSION_INVALID"]));
   });
 
+  test("a '__proto__' member added to an entry or to the pack is not covered by the signature and is refused", () => {
+    // JSON.parse turns "__proto__" into an ordinary member, which Python, jq and every reader see.
+    const inject = (text: string, at: string) => text.replace(at, `${at}"__proto__":{"reason":"approved by CISO"},`);
+    const text = JSON.stringify(first);
+    const inPack = JSON.parse(inject(text, '"pack":{')) as SignedPack;
+    expect(codes(inPack)).toEqual(expect.arrayContaining(["DIGEST_MISMATCH", "SIGNATURE_MISMATCH"]));
+    const inEntry = JSON.parse(inject(text, '"details":{')) as SignedPack;
+    expect(codes(inEntry)).toEqual(expect.arrayContaining(["DIGEST_MISMATCH", "SIGNATURE_MISMATCH", "CHAIN_BROKEN"]));
+    if (jq) {
+      const blob = execFileSync(jq, ["-cjS", ".pack"], { input: JSON.stringify(inPack) });
+      expect(blob.equals(Buffer.from(canonicalJson(inPack.pack)))).toBe(true);
+    }
+  });
+
   test("a signature from another key is refused", () => {
     const other = signerFromKey(generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey);
     const forged = buildSignedPack({ entries: first.pack.audit.entries, environment: "development" }, other);

@@ -7,6 +7,16 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(sortDeep(value));
 }
 
+/**
+ * An own, enumerable data property: `out[key] = v` on a plain object would call the
+ * `__proto__` setter instead (a "__proto__" member from JSON.parse would set the prototype and
+ * fall out of the signed bytes).
+ */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__") Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}
+
 /** The value with every object's keys in sorted order; parts already in order are reused, not copied. */
 export function sortDeep(value: unknown): unknown {
   if (Array.isArray(value)) {
@@ -26,11 +36,11 @@ export function sortDeep(value: unknown): unknown {
     let copy: Record<string, unknown> | undefined;
     for (const key of keys) {
       const v = sortDeep(record[key]);
-      if (v !== record[key]) (copy ??= { ...record })[key] = v;
+      if (v !== record[key]) setOwn((copy ??= { ...record }), key, v);
     }
     return copy ?? value;
   }
   const out: Record<string, unknown> = {};
-  for (const key of keys.sort()) if (record[key] !== undefined) out[key] = sortDeep(record[key]);
+  for (const key of keys.sort()) if (record[key] !== undefined) setOwn(out, key, sortDeep(record[key]));
   return out;
 }
