@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from "fastify";
 import type { JWTPayload, JWTVerifyGetKey } from "jose" with { "resolution-mode": "import" };
 import type { Db } from "../db";
 import type { AuditLog } from "../audit/types";
@@ -6,6 +6,7 @@ import { SettingsError, type ServiceSettings } from "../settings";
 import { loadDevIssuerKeys, loadJose } from "./dev-issuer";
 import { devIssuer, readIdentitySettings, type IdentitySettings } from "./settings";
 import { roles as allRoles, type Authorizer, type Principal, type Role } from "./types";
+import { tagGuard } from "./guards";
 
 /** Why a token was refused; the code is stable, the message says what to fix. */
 export class TokenRejectedError extends Error {
@@ -219,7 +220,7 @@ export function authorizerFromVerifier(
     return reply.code(401).header("www-authenticate", challenge).send({ error: "unauthorized", message: description });
   };
 
-  const authenticate: preHandlerAsyncHookHandler = async (request, reply) => {
+  const authenticate: onRequestAsyncHookHandler = async (request, reply) => {
     const header = request.headers.authorization;
     if (!header) return unauthorized(reply, undefined, "a bearer token is required (Authorization: Bearer <token>)");
     const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/.exec(header);
@@ -239,23 +240,25 @@ export function authorizerFromVerifier(
     }
     return undefined;
   };
+  tagGuard(authenticate, { kind: "authenticate" });
 
-  const requireRole = (...allowed: Role[]): preHandlerAsyncHookHandler => {
+  const requireRole = (...allowed: Role[]): onRequestAsyncHookHandler => {
     for (const role of allowed)
       if (!allRoles.includes(role)) throw new Error(`requireRole: unknown role '${role}' (allowed: ${allRoles.join(", ")})`);
     if (allowed.length === 0) throw new Error("requireRole: name at least one role");
-    return async (request, reply) => {
+    const hook: onRequestAsyncHookHandler = async (request, reply) => {
       const principal = request.principal;
       if (!principal) return unauthorized(reply, undefined, "a bearer token is required (Authorization: Bearer <token>)");
       if (!principal.roles.some((r) => allowed.includes(r)))
         return reply.code(403).send({ error: "forbidden", message: `requires role ${allowed.join(" or ")}`, required: allowed });
       return undefined;
     };
+    return tagGuard(hook, { kind: "role", roles: [...allowed] });
   };
 
-  const requireReason = (label: string): preHandlerAsyncHookHandler => {
+  const requireReason = (label: string): onRequestAsyncHookHandler => {
     if (!label) throw new Error("requireReason: a resource label is required");
-    return async (request, reply) => {
+    const hook: onRequestAsyncHookHandler = async (request, reply) => {
       const principal = request.principal;
       if (!principal) return unauthorized(reply, undefined, "a bearer token is required (Authorization: Bearer <token>)");
       if (!restricted.has(label)) return undefined;
@@ -284,6 +287,7 @@ export function authorizerFromVerifier(
       });
       return undefined;
     };
+    return tagGuard(hook, { kind: "reason", label });
   };
 
   return { authenticate, requireRole, requireReason, forgetPrincipals: () => verify.forget?.() };

@@ -124,7 +124,8 @@ function AuditLogPanel() {
   };
   const signedPack = async () => {
     try {
-      const blob = await download("/api/compliance/export/signed", "maestro-signed-pack.json");
+      // The pack holds the whole audit log, so it needs the same reason as reading the log.
+      const blob = await download("/api/compliance/export/signed", "maestro-signed-pack.json", { "x-rfa": reason });
       const pack = JSON.parse(await blob.text()) as { pack?: { merkle?: { root?: string; treeSize?: number } } };
       setState((s) => ({
         ...s,

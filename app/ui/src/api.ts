@@ -50,8 +50,8 @@ export async function apiJson<T>(path: string, headers?: Record<string, string>)
 }
 
 /** Downloads an API answer as a file (a fetch, so the bearer token goes with it). */
-export async function download(path: string, fallbackName: string): Promise<Blob> {
-  const res = await apiFetch(path);
+export async function download(path: string, fallbackName: string, headers?: Record<string, string>): Promise<Blob> {
+  const res = await apiFetch(path, headers);
   const blob = await res.blob();
   const disposition = res.headers.get("content-disposition") ?? "";
   const name = /filename="([^"]+)"/.exec(disposition)?.[1] ?? fallbackName;
