@@ -98,12 +98,18 @@ function registerErrorBodies(server: FastifyInstance): void {
  * Builds the compliance service: opens the database, runs migrations, registers every route
  * module. Listening is the caller's choice (app/main.ts listens; tests use inject or port 0).
  */
-export async function buildService(settings: ServiceSettings, options: { logger?: boolean } = {}): Promise<BuiltService> {
+export async function buildService(
+  settings: ServiceSettings,
+  options: {
+    logger?: boolean;
+    /** Where log lines go instead of stdout (tests read them). */ logStream?: { write(line: string): void };
+  } = {},
+): Promise<BuiltService> {
   const db = await openDb({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir });
   await migrate(db);
   const http = settings.http ?? readHttpSettings({});
   const server = Fastify({
-    logger: options.logger === false ? false : { level: settings.logLevel },
+    logger: options.logger === false ? false : { level: settings.logLevel, ...(options.logStream ? { stream: options.logStream } : {}) },
     schemaController: onDemandSchemaCompilers(),
     genReqId: () => randomUUID(),
     bodyLimit: defaultBodyLimit,

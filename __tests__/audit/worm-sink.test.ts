@@ -13,7 +13,7 @@ import {
 import { buildService, type BuiltService } from "../../app/server";
 import { readServiceSettings, SettingsError } from "../../app/settings";
 import { retainUntil } from "../../app/audit/worm";
-import type { WormStatus } from "../../app/audit/worm";
+import type { WormHealth } from "../../app/audit/worm";
 import { describeWithService } from "../support/services";
 import { motoBinary, s3Client, s3TestEnv, startS3, stopS3, type RunningS3 } from "../support/s3";
 import { waitFor } from "../support/net";
@@ -36,7 +36,7 @@ describeWithService("WORM sink: audit events to an Object Lock bucket (moto)", m
   let dir: string;
   let service: BuiltService;
   const saved = { ...process.env };
-  const status = async () => (await service.server.inject({ url: "/healthz/audit-worm" })).json() as WormStatus;
+  const status = async () => (await service.server.inject({ url: "/healthz/audit-worm" })).json() as WormHealth;
   const objects = async () => (await client.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: "audit/" }))).Versions ?? [];
   const shippedIds = async () => {
     const ids: number[] = [];
@@ -91,12 +91,15 @@ describeWithService("WORM sink: audit events to an Object Lock bucket (moto)", m
   test("with S3 down, events queue durably and health reports the backlog; when it is back, the backlog drains", async () => {
     await s3.stop();
     for (let i = 0; i < 5; i++) await service.context.audit.append({ type: "policy.bundle.refused", actor: "system", details: { i } });
-    await waitFor("a failed write", async () => (await status()).lastError !== null, 30_000);
+    await waitFor("a failed write", async () => (await status()).failing, 30_000);
     const down = await service.server.inject({ url: "/healthz/audit-worm" });
     expect(down.statusCode).toBe(503);
-    expect(down.json()).toMatchObject({ pending: 5, shippedThrough: 12 });
+    expect(down.json()).toMatchObject({ failing: true, pending: 5, shippedThrough: 12 });
+    // Unauthenticated health says neither the bucket nor what S3 (or the SDK) answered.
+    expect(Object.keys(down.json()).sort()).toEqual(["enabled", "failing", "lastErrorAt", "oldestPendingAt", "pending", "shippedThrough"]);
+    expect(down.body).not.toContain(bucket);
     const evidence = await service.context.compliance.collectEvidence({ fresh: true });
-    expect(evidence.get("worm-backlog")).toMatchObject({ state: "available", data: { pending: 5 } });
+    expect(evidence.get("worm-backlog")).toMatchObject({ state: "available", data: { pending: 5, lastError: expect.any(String) } });
 
     // moto keeps buckets in memory: the restarted server is empty, so the bucket is made again,
     // Object Lock enabled at creation. No default-retention rule this time: the sink may write the
@@ -106,7 +109,7 @@ describeWithService("WORM sink: audit events to an Object Lock bucket (moto)", m
     await client.send(new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: true }));
     await waitFor("backlog to drain after S3 returns", async () => (await status()).pending === 0, 60_000);
     expect(await shippedIds()).toEqual([13, 14, 15, 16, 17]);
-    expect((await status()).lastError).toBeNull();
+    expect((await status()).failing).toBe(false);
     for (const v of (await objects()).filter((o) => o.IsLatest)) {
       const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: v.Key, VersionId: v.VersionId }));
       expect(head.ObjectLockMode).toBe("COMPLIANCE");

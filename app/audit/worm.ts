@@ -150,9 +150,25 @@ export function startWormSink(db: Db, audit: AuditLog, settings: WormSettings, c
   };
 }
 
+/** What GET /healthz/audit-worm tells anyone who asks: no bucket name, no key, no error text. */
+export interface WormHealth {
+  enabled: boolean;
+  /** The last write failed (the status code is 503 then). */
+  failing: boolean;
+  pending: number;
+  shippedThrough: number;
+  oldestPendingAt: string | null;
+  lastErrorAt: string | null;
+}
+
+export function wormHealth(status: WormStatus): WormHealth {
+  const { enabled, pending, shippedThrough, oldestPendingAt, lastErrorAt } = status;
+  return { enabled, failing: status.lastError !== null, pending, shippedThrough, oldestPendingAt, lastErrorAt };
+}
+
 /**
  * Starts the WORM sink when AUDIT_WORM_ENABLED=true, reports it at GET /healthz/audit-worm
- * (503 while a write is failing) and as the compliance evidence "worm-backlog", and stops it
+ * (counts only; 503 while a write is failing) and as the compliance evidence "worm-backlog", and stops it
  * when the server closes.
  */
 export function registerWormSink(server: FastifyInstance, context: ServiceContext): WormSink | undefined {
@@ -163,9 +179,12 @@ export function registerWormSink(server: FastifyInstance, context: ServiceContex
   }
   const sink = startWormSink(context.db, context.audit, settings);
   server.addHook("onClose", async () => sink.stop());
-  server.get("/healthz/audit-worm", async (_req, reply) => {
+  // Unauthenticated: counts and times only. The bucket, object keys and the S3 error text are in
+  // the log and in the evidence "worm-backlog" (behind authentication).
+  server.get("/healthz/audit-worm", async (request, reply) => {
     const status = await sink.status();
-    return reply.code(status.lastError ? 503 : 200).send(status);
+    if (status.lastError) request.log.warn({ bucket: status.bucket, lastError: status.lastError }, "WORM sink: the last write failed");
+    return reply.code(status.lastError ? 503 : 200).send(wormHealth(status));
   });
   context.compliance.registerEvidenceProbe({
     source: "worm-backlog",
