@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,7 +13,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { buildService, type BuiltService } from "../../app/server";
 import { readServiceSettings, SettingsError } from "../../app/settings";
-import { retainUntil } from "../../app/audit/worm";
+import { jsonLine, retainUntil } from "../../app/audit/worm";
 import type { WormHealth } from "../../app/audit/worm";
 import { describeWithService } from "../support/services";
 import { motoBinary, s3Client, s3TestEnv, startS3, stopS3, type RunningS3 } from "../support/s3";
@@ -115,6 +116,41 @@ describeWithService("WORM sink: audit events to an Object Lock bucket (moto)", m
       expect(head.ObjectLockMode).toBe("COMPLIANCE");
     }
   }, 120_000);
+
+  test("an entry whose actor and details hold NEL, LS and PS is one line of its object for Python's splitlines", async () => {
+    const entry = await service.context.audit.append({ type: "auth.login", actor: "eve\u0085x", details: { note: "a\u2028b\u2029c" } });
+    await waitFor("backlog to drain", async () => (await status()).pending === 0, 30_000);
+    const latest = (await objects()).filter((o) => o.IsLatest && o.Key!.endsWith(`${String(entry.id).padStart(12, "0")}.jsonl`));
+    expect(latest).toHaveLength(1);
+    const text = await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: latest[0].Key }))).Body!.transformToString();
+    const records = pythonRecords(text) as Array<{ id: number; actor: string; hash: string }>;
+    expect(records.at(-1)).toMatchObject({ id: entry.id, actor: "eve\u0085x", hash: entry.hash });
+    expect(records).toHaveLength(text.trim().split("\n").length);
+  });
+});
+
+/** How many records Python's str.splitlines() (every Unicode line break) sees in a JSON Lines text, each parsed. */
+function pythonRecords(text: string): unknown[] {
+  const out = execFileSync(
+    "python3",
+    ["-c", "import sys, json; print(json.dumps([json.loads(l) for l in sys.stdin.read().splitlines()]))"],
+    {
+      input: text,
+    },
+  );
+  return JSON.parse(out.toString("utf8")) as unknown[];
+}
+
+test("one WORM record per line for every reader: NEL, LS and PS inside values are escaped, the value is unchanged", () => {
+  const entries = [
+    { id: 1, actor: "eve\u0085forged: approved", details: { note: "a\u2028b\u2029c" } },
+    { id: 2, actor: "plain", details: {} },
+  ];
+  const text = entries.map(jsonLine).join("\n") + "\n";
+  expect(text).not.toMatch(/[\u0085\u2028\u2029]/);
+  expect(pythonRecords(text)).toEqual(entries);
+  // What JSON.stringify alone wrote: Python saw four records, two of them broken.
+  expect(() => pythonRecords(entries.map((e) => JSON.stringify(e)).join("\n"))).toThrow();
 });
 
 describe("WORM settings", () => {

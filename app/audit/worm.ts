@@ -34,6 +34,16 @@ export const batchKey = (prefix: string, first: number, last: number) =>
   `${prefix}${String(first).padStart(12, "0")}-${String(last).padStart(12, "0")}.jsonl`;
 
 /**
+ * One JSON Lines record: JSON.stringify escapes every C0 control but leaves NEL (U+0085) and the
+ * line and paragraph separators (U+2028, U+2029) raw, and readers that split on every Unicode line
+ * break (Python's splitlines, many log tools) would cut the record there. Escaped, the line parses
+ * to the same value.
+ */
+export function jsonLine(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/**
  * Retain-until for a batch: the start of the next UTC day plus the retention, so a bucket policy
  * that denies fewer remaining days than the default never sees a fraction of a day short.
  */
@@ -85,7 +95,7 @@ export function startWormSink(db: Db, audit: AuditLog, settings: WormSettings, c
       new PutObjectCommand({
         Bucket: settings.bucket,
         Key: key,
-        Body: batch.map((e) => JSON.stringify(e)).join("\n") + "\n",
+        Body: batch.map(jsonLine).join("\n") + "\n",
         ContentType: "application/x-ndjson",
         ObjectLockMode: "COMPLIANCE",
         ObjectLockRetainUntilDate: retainUntil(new Date(), settings.retentionDays),

@@ -7,6 +7,7 @@ import { loadDevIssuerKeys, loadJose } from "./dev-issuer";
 import { devIssuer, readIdentitySettings, type IdentitySettings } from "./settings";
 import { roles as allRoles, type Authorizer, type Principal, type Role } from "./types";
 import { tagGuard } from "./guards";
+import { forbiddenCharacter, headerText } from "./text";
 
 /** Why a token was refused; the code is stable, the message says what to fix. */
 export class TokenRejectedError extends Error {
@@ -263,20 +264,19 @@ export function authorizerFromVerifier(
       if (!principal) return unauthorized(reply, undefined, "a bearer token is required (Authorization: Bearer <token>)");
       if (!restricted.has(label)) return undefined;
       const raw = request.headers["x-rfa"];
-      const reason = (Array.isArray(raw) ? raw.join(", ") : (raw ?? "")).trim();
+      const text = headerText(Array.isArray(raw) ? raw.join(", ") : (raw ?? ""));
+      const invalid = (message: string) => reply.code(400).send({ error: "reason_invalid", message, label });
+      if (text === undefined) return invalid("x-rfa must be UTF-8 text");
+      const reason = text.trim();
       if (reason === "")
         return reply.code(403).send({
           error: "reason_required",
           message: `a reason is required: resources labelled '${label}' need a non-empty x-rfa header`,
           label,
         });
-      // eslint-disable-next-line no-control-regex
-      if (reason.length > maxReasonLength || /[\u0000-\u001f\u007f]/.test(reason))
-        return reply.code(400).send({
-          error: "reason_invalid",
-          message: `x-rfa must be at most ${maxReasonLength} printable characters`,
-          label,
-        });
+      if ([...reason].length > maxReasonLength) return invalid(`x-rfa must be at most ${maxReasonLength} characters`);
+      const bad = forbiddenCharacter(reason);
+      if (bad) return invalid(`x-rfa must be printable text: ${bad} (a control, bidirectional or line separator character) is not allowed`);
       // Durable before the handler runs: no restricted read without its recorded reason.
       await audit.append({
         type: "access.reason",
