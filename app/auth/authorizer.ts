@@ -68,6 +68,9 @@ export function cachingVerifier(
   return Object.assign(cached, { forget: () => entries.clear() });
 }
 
+/** The longest token subject accepted (it is the audit log's actor). */
+const maxSubjectLength = 255;
+
 /** The largest x-rfa reason kept (it goes into the audit log verbatim). */
 export const maxReasonLength = 500;
 const realm = "maestro";
@@ -119,13 +122,30 @@ function groupsOf(payload: JWTPayload, claim: string): string[] {
  * algorithms only, keys from the issuer's JWKS. Roles come from the token's groups and/or the
  * SCIM-synced role bindings, per identity.roleSource.
  */
-export function createTokenVerifier(identity: IdentitySettings, dataDir: string, db: Db): CachingTokenVerifier {
+export function createTokenVerifier(
+  identity: IdentitySettings,
+  dataDir: string,
+  db: Db,
+  now: () => number = Date.now,
+): CachingTokenVerifier {
   let source: Promise<{ issuer: string; getKey: JWTVerifyGetKey }> | undefined;
+  // A failed discovery is remembered: until the backoff has passed, requests get the same
+  // failure without asking the issuer again (so forged tokens cannot make us hammer it).
+  let failure: { error: unknown; retryAt: number; backoffMs: number } | undefined;
   const resolveSource = () => {
-    source ??= keySource(identity, dataDir).catch((err: unknown) => {
-      source = undefined; // retry discovery on the next request
-      throw err;
-    });
+    if (!source && failure && now() < failure.retryAt) return Promise.reject(failure.error);
+    source ??= keySource(identity, dataDir).then(
+      (found) => {
+        failure = undefined;
+        return found;
+      },
+      (err: unknown) => {
+        const backoffMs = failure ? Math.min(identity.discoveryRetryMaxMs, failure.backoffMs * 2) : identity.discoveryRetryMinMs;
+        failure = { error: err, retryAt: now() + backoffMs, backoffMs };
+        source = undefined; // retried once the backoff has passed
+        throw err;
+      },
+    );
     return source;
   };
   const verify = async (token: string): Promise<Verified> => {
@@ -172,7 +192,28 @@ export function createTokenVerifier(identity: IdentitySettings, dataDir: string,
       if (keyIds.size > 0) cache.forget();
       keyIds.add(kid);
     }
-    const subject = payload.sub as string;
+    // Bounded lifetime: a token valid for years is a stolen credential that never expires.
+    const exp = payload.exp as number;
+    const maxLifetime = identity.maxTokenLifetimeSeconds;
+    const left = exp - Math.floor(now() / 1000);
+    if (left > maxLifetime + identity.clockToleranceSeconds)
+      throw new TokenRejectedError(
+        "TOKEN_INVALID",
+        `"exp" is ${left} s away, more than the longest accepted lifetime (${maxLifetime} s, OIDC_MAX_TOKEN_LIFETIME_SECONDS)`,
+      );
+    if (typeof payload.iat === "number" && exp - payload.iat > maxLifetime)
+      throw new TokenRejectedError(
+        "TOKEN_INVALID",
+        `the token's lifetime ("exp" - "iat") is ${exp - payload.iat} s, more than ${maxLifetime} s (OIDC_MAX_TOKEN_LIFETIME_SECONDS)`,
+      );
+    const subject = payload.sub;
+    if (typeof subject !== "string" || subject.trim() === "")
+      throw new TokenRejectedError("TOKEN_INVALID", `"sub" claim must be a non-empty string`);
+    if (subject.length > maxSubjectLength || forbiddenCharacter(subject))
+      throw new TokenRejectedError(
+        "TOKEN_INVALID",
+        `"sub" claim must be at most ${maxSubjectLength} printable characters${forbiddenCharacter(subject) ? ` (it holds ${forbiddenCharacter(subject)})` : ""}`,
+      );
     const tokenGroups = groupsOf(payload, identity.groupsClaim);
     const granted = new Set<Role>();
     const groups = new Set<string>();
@@ -195,11 +236,11 @@ export function createTokenVerifier(identity: IdentitySettings, dataDir: string,
     }
     return {
       principal: { subject, groups: [...groups].sort(), roles: allRoles.filter((r) => granted.has(r)) },
-      expiresAt: (payload.exp as number) * 1000,
+      expiresAt: exp * 1000,
     };
   };
   const keyIds = new Set<string>();
-  const cache = cachingVerifier(verify, identity.principalCacheSeconds * 1000);
+  const cache = cachingVerifier(verify, identity.principalCacheSeconds * 1000, now);
   return cache;
 }
 
