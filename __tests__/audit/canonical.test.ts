@@ -37,3 +37,10 @@ test("the bundle file digest (OPA's structured hash) covers a '__proto__' member
 test("synth-diff's canonical form covers a '__proto__' member", () => {
   expect(canonical(withProto('{"a":1,"__proto__":{"x":1}}'))).toBe('{"__proto__":{"x":1},"a":1}');
 });
+
+test("canonical JSON is jq's bytes: keys in code point order, DEL escaped (found by the jq property test)", () => {
+  // U+10000 (a surrogate pair in UTF-16) sorts after U+FFFF by code point, before it by code unit.
+  expect(canonicalJson({ "\u{10000}": 1, "\uffff": 2, a: "\u007f" })).toBe('{"a":"\\u007f","\uffff":2,"\u{10000}":1}');
+  // Entry hashes keep the order they were always computed with, so existing chains still verify.
+  expect(Object.keys(sortDeep({ "\uffff": 2, "\u{10000}": 1 }) as object)).toEqual(["\u{10000}", "\uffff"]);
+});
