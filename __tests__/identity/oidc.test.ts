@@ -72,6 +72,20 @@ describe("bearer tokens from a real OpenID Provider (oidc-provider)", () => {
     ["no exp claim", (sign) => sign({ ...base(), exp: undefined }), /exp/],
     ["no sub claim", (sign) => sign({ ...base(), sub: undefined }), /sub/],
     ["HS256 although only RS256/ES256 are allowed", async () => hs256(base()), /alg/],
+    [
+      "HS256 keyed with the provider's own public key",
+      async () => hs256(base(), new TextEncoder().encode(JSON.stringify({ kty: firstKey.kty, n: firstKey.n, e: firstKey.e }))),
+      /alg/,
+    ],
+    [
+      "the attacker's own key embedded in the header (jwk) under the real kid",
+      async (sign) => {
+        const attacker = await rsaKey("key-1");
+        const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = attacker;
+        return sign(base(), { jwk: publicJwk }, attacker);
+      },
+      /signature verification failed/,
+    ],
     ["groups claim that is not a string array", (sign) => sign({ ...base(), groups: "auditors" }), /groups/],
     ["expiring in the year 3000", (sign) => sign({ ...base(), exp: Date.UTC(3000, 0, 1) / 1000 }), /longest accepted lifetime \(86400 s/],
     [
@@ -201,9 +215,10 @@ function unsecured(claims: Record<string, unknown>): string {
   return `${enc({ alg: "none", typ: "JWT" })}.${enc(claims)}.`;
 }
 
-async function hs256(claims: Record<string, unknown>): Promise<string> {
+async function hs256(
+  claims: Record<string, unknown>,
+  secret = new TextEncoder().encode("a-shared-secret-an-attacker-chose"),
+): Promise<string> {
   const jose = await import("jose");
-  return new jose.SignJWT(claims)
-    .setProtectedHeader({ alg: "HS256", kid: "key-1" })
-    .sign(new TextEncoder().encode("a-shared-secret-an-attacker-chose"));
+  return new jose.SignJWT(claims).setProtectedHeader({ alg: "HS256", kid: "key-1" }).sign(secret);
 }

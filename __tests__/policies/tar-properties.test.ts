@@ -132,3 +132,36 @@ test("an arbitrary tar of ustar headers (names with '..', '//', links, long size
     propertyRuns("tar crafted headers", 400),
   );
 });
+
+/** One ustar entry, checksum made, for the crafted cases below. */
+function entry(name: string, type: string, data = Buffer.alloc(0)): Buffer {
+  const block = Buffer.alloc(512);
+  block.write(name, 0, "utf8");
+  block.write("0000600\0", 100, "latin1");
+  block.write(`${data.length.toString(8).padStart(11, "0")}\0`, 124, "latin1");
+  block.write("00000000000\0", 136, "latin1");
+  block.write(type, 156, "latin1");
+  block.write("ustar\u000000", 257, "latin1");
+  block.fill(32, 148, 156);
+  let sum = 0;
+  for (const b of block) sum += b;
+  block.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "latin1");
+  return Buffer.concat([block, data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
+}
+const archiveOf = (...entries: Buffer[]) => gzipCanonical(Buffer.concat([...entries, Buffer.alloc(1024)]));
+
+test.each([
+  ["a '..' path", archiveOf(entry("../etc/passwd", "0", Buffer.from("x")))],
+  ["a '..' segment inside the path", archiveOf(entry("policy/../../x", "0", Buffer.from("x")))],
+  ["an empty segment", archiveOf(entry("policy//x", "0", Buffer.from("x")))],
+  ["a symbolic link", archiveOf(entry("data.json", "2"))],
+  ["a hard link", archiveOf(entry("data.json", "1"))],
+  ["a directory", archiveOf(entry("policy/", "5"))],
+  ["a PAX extended header", archiveOf(entry("PaxHeader/x", "x", Buffer.from("30 path=../../../../etc/passwd\n")), entry("x", "0"))],
+  ["a PAX global header", archiveOf(entry("pax_global_header", "g", Buffer.from("20 comment=hello\n")), entry("x", "0"))],
+  ["a GNU long name", archiveOf(entry("././@LongLink", "L", Buffer.from("../../evil")), entry("x", "0"))],
+  ["a duplicate file", archiveOf(entry("/data.json", "0", Buffer.from("{}")), entry("data.json", "0", Buffer.from("{}")))],
+  ["one end-of-archive block instead of two", gzipCanonical(Buffer.concat([entry("x", "0", Buffer.from("x")), Buffer.alloc(512)]))],
+])("a crafted archive with %s is refused as BUNDLE_UNREADABLE", (_what, archive) => {
+  expect(outcome(archive)).toBe("BUNDLE_UNREADABLE");
+});
