@@ -15,7 +15,7 @@ import { buildService, type BuiltService } from "../../app/server";
 import { readServiceSettings, SettingsError } from "../../app/settings";
 import { jsonLine, retainUntil } from "../../app/audit/worm";
 import type { WormHealth } from "../../app/audit/worm";
-import { describeWithService } from "../support/services";
+import { describeWithService, findBinary } from "../support/services";
 import { motoBinary, s3Client, s3TestEnv, startS3, stopS3, type RunningS3 } from "../support/s3";
 import { waitFor } from "../support/net";
 
@@ -129,28 +129,26 @@ describeWithService("WORM sink: audit events to an Object Lock bucket (moto)", m
   });
 });
 
+const python = findBinary("python3");
+
 /** How many records Python's str.splitlines() (every Unicode line break) sees in a JSON Lines text, each parsed. */
 function pythonRecords(text: string): unknown[] {
-  const out = execFileSync(
-    "python3",
-    ["-c", "import sys, json; print(json.dumps([json.loads(l) for l in sys.stdin.read().splitlines()]))"],
-    {
-      input: text,
-    },
-  );
-  return JSON.parse(out.toString("utf8")) as unknown[];
+  const script = "import sys, json; print(json.dumps([json.loads(l) for l in sys.stdin.read().splitlines()]))";
+  return JSON.parse(execFileSync(python!, ["-c", script], { input: text, stdio: "pipe" }).toString("utf8")) as unknown[];
 }
 
-test("one WORM record per line for every reader: NEL, LS and PS inside values are escaped, the value is unchanged", () => {
-  const entries = [
-    { id: 1, actor: "eve\u0085forged: approved", details: { note: "a\u2028b\u2029c" } },
-    { id: 2, actor: "plain", details: {} },
-  ];
-  const text = entries.map(jsonLine).join("\n") + "\n";
-  expect(text).not.toMatch(/[\u0085\u2028\u2029]/);
-  expect(pythonRecords(text)).toEqual(entries);
-  // What JSON.stringify alone wrote: Python saw four records, two of them broken.
-  expect(() => pythonRecords(entries.map((e) => JSON.stringify(e)).join("\n"))).toThrow();
+describeWithService("WORM record framing read by Python", python ? undefined : "python3", () => {
+  test("one WORM record per line for every reader: NEL, LS and PS inside values are escaped, the value is unchanged", () => {
+    const entries = [
+      { id: 1, actor: "eve\u0085forged: approved", details: { note: "a\u2028b\u2029c" } },
+      { id: 2, actor: "plain", details: {} },
+    ];
+    const text = entries.map(jsonLine).join("\n") + "\n";
+    expect(text).not.toMatch(/[\u0085\u2028\u2029]/);
+    expect(pythonRecords(text)).toEqual(entries);
+    // What JSON.stringify alone wrote: Python cut the records at NEL, LS and PS and could not parse them.
+    expect(() => pythonRecords(entries.map((e) => JSON.stringify(e)).join("\n"))).toThrow(/JSONDecodeError/);
+  });
 });
 
 describe("WORM settings", () => {
