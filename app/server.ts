@@ -1,7 +1,9 @@
+import { randomUUID } from "node:crypto";
+import { STATUS_CODES } from "node:http";
 import { createRequire } from "node:module";
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { migrate, openDb, type Db } from "./db";
-import type { ServiceSettings } from "./settings";
+import { readHttpSettings, type ServiceSettings } from "./settings";
 import { createAuditLog } from "./audit/log";
 import type { AuditLog } from "./audit/types";
 import { createAuthorizer } from "./auth/authorizer";
@@ -18,6 +20,7 @@ import { startPolicyRuntime, type PolicyRuntime } from "./policy/runtime";
 import { readPolicySettings } from "./policy/settings";
 import { registerAuditExportRoutes } from "./export/routes";
 import { registerWormSink } from "./audit/worm";
+import { routeGuards, type RouteGuards } from "./auth/guards";
 
 /** What route modules receive: the service's shared parts. */
 export interface ServiceContext {
@@ -36,6 +39,8 @@ export interface ServiceContext {
 export interface BuiltService {
   server: FastifyInstance;
   context: ServiceContext;
+  /** Every registered route (HEAD included) with its guards, in registration order. */
+  routes: RouteGuards[];
   /** Closes the server, then the database. */
   close(): Promise<void>;
 }
@@ -59,17 +64,70 @@ function onDemandSchemaCompilers(): NonNullable<FastifyServerOptions["schemaCont
   } as NonNullable<FastifyServerOptions["schemaController"]>;
 }
 
+/** The body limit of every route that does not declare its own (only POST /api/scim/sync does). */
+export const defaultBodyLimit = 64 * 1024;
+
+/** snake_case of an HTTP status text: 413 → payload_too_large. */
+const statusError = (status: number) => (STATUS_CODES[status] ?? "error").toLowerCase().replace(/[^a-z0-9]+/g, "_");
+
+/**
+ * One error body for every error a handler throws: `{ error, message, requestId }`. A client
+ * error (4xx: bad JSON, body too large) says what was wrong; a server error says only that it
+ * happened and the request id, and the details go to the log under that id.
+ */
+function registerErrorBodies(server: FastifyInstance): void {
+  server.setErrorHandler((err: FastifyError, request, reply) => {
+    const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (status >= 500) {
+      request.log.error({ err, requestId: request.id }, "request failed");
+      return reply
+        .code(status)
+        .send({ error: "internal_error", message: "internal error; quote the request id to the operator", requestId: request.id });
+    }
+    request.log.info({ err: { code: err.code, message: err.message }, requestId: request.id }, "request refused");
+    return reply
+      .code(status)
+      .send({ error: statusError(status), ...(err.code ? { code: err.code } : {}), message: err.message, requestId: request.id });
+  });
+  server.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: "not_found", message: `no route ${request.method} ${request.url.split("?")[0]}`, requestId: request.id }),
+  );
+}
+
 /**
  * Builds the compliance service: opens the database, runs migrations, registers every route
  * module. Listening is the caller's choice (app/main.ts listens; tests use inject or port 0).
  */
-export async function buildService(settings: ServiceSettings, options: { logger?: boolean } = {}): Promise<BuiltService> {
+export async function buildService(
+  settings: ServiceSettings,
+  options: {
+    logger?: boolean;
+    /** Where log lines go instead of stdout (tests read them). */ logStream?: { write(line: string): void };
+  } = {},
+): Promise<BuiltService> {
   const db = await openDb({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir });
   await migrate(db);
+  const http = settings.http ?? readHttpSettings({});
   const server = Fastify({
-    logger: options.logger === false ? false : { level: settings.logLevel },
+    logger: options.logger === false ? false : { level: settings.logLevel, ...(options.logStream ? { stream: options.logStream } : {}) },
     schemaController: onDemandSchemaCompilers(),
+    genReqId: () => randomUUID(),
+    bodyLimit: defaultBodyLimit,
+    requestTimeout: http.requestTimeoutMs,
+    keepAliveTimeout: http.keepAliveTimeoutMs,
+    connectionTimeout: http.connectionTimeoutMs,
+    // Node checks request and header deadlines on this interval (30 s by default, which would let
+    // a slow client overstay a short limit by that much).
+    http: { headersTimeout: http.headersTimeoutMs, connectionsCheckingInterval: Math.max(50, Math.min(1000, http.headersTimeoutMs / 4)) },
   });
+  const routes: RouteGuards[] = [];
+  server.addHook("onRoute", (route) => {
+    routes.push(...routeGuards(route));
+  });
+  server.addHook("onSend", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+  registerErrorBodies(server);
   const audit = createAuditLog(db);
   const context: ServiceContext = {
     settings,
@@ -90,12 +148,13 @@ export async function buildService(settings: ServiceSettings, options: { logger?
   registerAuditExportRoutes(server, context);
   registerWormSink(server, context);
   server.get("/healthz", async () => ({ status: "ok" }));
-  server.get("/readyz", async (_req, reply) => {
+  server.get("/readyz", async (request, reply) => {
     try {
       await db.query("select 1");
       return { status: "ready" };
     } catch (err) {
-      return reply.code(503).send({ status: "not-ready", error: (err as Error).message });
+      request.log.error({ err }, "readiness: the database does not answer");
+      return reply.code(503).send({ status: "not-ready", error: "the database does not answer" });
     }
   });
 
@@ -103,6 +162,7 @@ export async function buildService(settings: ServiceSettings, options: { logger?
   return {
     server,
     context,
+    routes,
     close: async () => {
       if (closed) return;
       closed = true;

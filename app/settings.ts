@@ -35,6 +35,35 @@ export interface ServiceSettings {
   audit?: AuditSettings;
   /** Policy bundle path, verification key, ALLOW_UNSIGNED_POLICY (app/policy/settings.ts); defaults when absent. */
   policy?: PolicyRuntimeSettings;
+  /** Time limits on every connection (readHttpSettings); defaults when absent. */
+  http?: HttpSettings;
+}
+
+/** How long a client may take: a slow or silent client is cut off, never held open. */
+export interface HttpSettings {
+  /** HTTP_REQUEST_TIMEOUT_MS: the whole request (headers and body) must arrive within this. */
+  requestTimeoutMs: number;
+  /** HTTP_HEADERS_TIMEOUT_MS: the headers must arrive within this (at most requestTimeoutMs). */
+  headersTimeoutMs: number;
+  /** HTTP_KEEP_ALIVE_TIMEOUT_MS: an idle keep-alive connection is closed after this (above a proxy's usual 60 s idle timeout). */
+  keepAliveTimeoutMs: number;
+  /** HTTP_CONNECTION_TIMEOUT_MS: a socket with no traffic in either direction is closed after this (above keep-alive). */
+  connectionTimeoutMs: number;
+}
+
+export function readHttpSettings(env: NodeJS.ProcessEnv): HttpSettings {
+  const settings = {
+    requestTimeoutMs: readInteger(env, "HTTP_REQUEST_TIMEOUT_MS", 60_000, 100, 600_000),
+    headersTimeoutMs: readInteger(env, "HTTP_HEADERS_TIMEOUT_MS", 10_000, 100, 600_000),
+    keepAliveTimeoutMs: readInteger(env, "HTTP_KEEP_ALIVE_TIMEOUT_MS", 65_000, 100, 600_000),
+    connectionTimeoutMs: readInteger(env, "HTTP_CONNECTION_TIMEOUT_MS", 70_000, 100, 600_000),
+  };
+  if (settings.headersTimeoutMs > settings.requestTimeoutMs)
+    throw new SettingsError(
+      "HTTP_HEADERS_TIMEOUT_MS",
+      `must be at most HTTP_REQUEST_TIMEOUT_MS (${settings.requestTimeoutMs}) (got '${settings.headersTimeoutMs}')`,
+    );
+  return settings;
 }
 
 export function readBoolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
@@ -74,5 +103,6 @@ export function readServiceSettings(env: NodeJS.ProcessEnv = process.env): Servi
     compliance: readComplianceSettings(env, resolve(env.MAESTRO_DATA_DIR || ".data")),
     audit: readAuditSettings(env, resolve(env.MAESTRO_DATA_DIR || ".data")),
     policy: readPolicySettings(env, resolve(env.MAESTRO_DATA_DIR || ".data")),
+    http: readHttpSettings(env),
   };
 }

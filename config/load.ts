@@ -43,9 +43,24 @@ function describeValue(input: unknown, path: readonly PropertyKey[]): string {
   return text && text.length <= 80 ? ` (got ${text})` : "";
 }
 
-/** `mesh.allow[2].from`: the same spelling for schema and cross-field problems. */
+const plainKey = /^[A-Za-z_$][\w$-]*$/;
+
+/**
+ * `mesh.allow[2].from`: the same spelling for schema and cross-field problems. A key that is not
+ * a plain name (empty, spaces, dots) is quoted: `gateway.groupRoles[""]`.
+ */
 function formatPath(path: readonly PropertyKey[]): string {
-  return path.map((k, i) => (typeof k === "number" ? `[${k}]` : `${i === 0 ? "" : "."}${String(k)}`)).join("") || "(root)";
+  return (
+    path
+      .map((k, i) =>
+        typeof k === "number"
+          ? `[${k}]`
+          : plainKey.test(String(k))
+            ? `${i === 0 ? "" : "."}${String(k)}`
+            : `[${JSON.stringify(String(k))}]`,
+      )
+      .join("") || "(root)"
+  );
 }
 
 /** Cross-field rules that a per-field schema cannot express. */

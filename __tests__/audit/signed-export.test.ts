@@ -25,8 +25,9 @@ describe("signed compliance export (service on PGlite, dev-issuer tokens)", () =
   let viewer: string;
   let pem: string;
   let first: SignedPack;
+  // The pack reveals the audit log (label audit-log), so it needs a reason like the log itself.
   const get = (url: string, token?: string) =>
-    service.server.inject({ method: "GET", url, headers: token ? { authorization: `Bearer ${token}` } : {} });
+    service.server.inject({ method: "GET", url, headers: token ? { authorization: `Bearer ${token}`, "x-rfa": "INC-9 export test" } : {} });
   const codes = (doc: unknown, previous?: unknown) => verifySignedPack(doc, pem, { previous }).failures.map((f) => f.code);
 
   beforeAll(async () => {
@@ -46,11 +47,14 @@ describe("signed compliance export (service on PGlite, dev-issuer tokens)", () =
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test("both routes need an authenticated auditor or admin", async () => {
+  test("both routes need an authenticated auditor or admin; the pack also needs an x-rfa reason", async () => {
     expect((await get("/api/compliance/export/signed")).statusCode).toBe(401);
     expect((await get("/api/compliance/export/key")).statusCode).toBe(401);
     expect((await get("/api/compliance/export/signed", viewer)).statusCode).toBe(403);
     expect((await get("/api/compliance/export/key", viewer)).statusCode).toBe(403);
+    const noReason = await service.server.inject({ url: "/api/compliance/export/signed", headers: { authorization: `Bearer ${auditor}` } });
+    expect(noReason.statusCode).toBe(403);
+    expect(noReason.json()).toMatchObject({ error: "reason_required", label: "audit-log" });
   });
 
   test("the key route serves the PEM public key; the pack carries controls, entries, root, proofs and a signature", async () => {
@@ -118,6 +122,20 @@ describe("signed compliance export (service on PGlite, dev-issuer tokens)", () =
     const badProof = clone(first);
     badProof.pack.proofs.inclusion[0].path[0] = "f".repeat(64);
     expect(codes(badProof)).toEqual(expect.arrayContaining(["INCLUSION_INVALID"]));
+  });
+
+  test("a '__proto__' member added to an entry or to the pack is not covered by the signature and is refused", () => {
+    // JSON.parse turns "__proto__" into an ordinary member, which Python, jq and every reader see.
+    const inject = (text: string, at: string) => text.replace(at, `${at}"__proto__":{"reason":"approved by CISO"},`);
+    const text = JSON.stringify(first);
+    const inPack = JSON.parse(inject(text, '"pack":{')) as SignedPack;
+    expect(codes(inPack)).toEqual(expect.arrayContaining(["DIGEST_MISMATCH", "SIGNATURE_MISMATCH"]));
+    const inEntry = JSON.parse(inject(text, '"details":{')) as SignedPack;
+    expect(codes(inEntry)).toEqual(expect.arrayContaining(["DIGEST_MISMATCH", "SIGNATURE_MISMATCH", "CHAIN_BROKEN"]));
+    if (jq) {
+      const blob = execFileSync(jq, ["-cjS", ".pack"], { input: JSON.stringify(inPack) });
+      expect(blob.equals(Buffer.from(canonicalJson(inPack.pack)))).toBe(true);
+    }
   });
 
   test("a signature from another key is refused", () => {

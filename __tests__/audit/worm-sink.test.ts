@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,9 +13,9 @@ import {
 } from "@aws-sdk/client-s3";
 import { buildService, type BuiltService } from "../../app/server";
 import { readServiceSettings, SettingsError } from "../../app/settings";
-import { retainUntil } from "../../app/audit/worm";
-import type { WormStatus } from "../../app/audit/worm";
-import { describeWithService } from "../support/services";
+import { jsonLine, retainUntil } from "../../app/audit/worm";
+import type { WormHealth } from "../../app/audit/worm";
+import { describeWithService, findBinary } from "../support/services";
 import { motoBinary, s3Client, s3TestEnv, startS3, stopS3, type RunningS3 } from "../support/s3";
 import { waitFor } from "../support/net";
 
@@ -36,7 +37,7 @@ describeWithService("WORM sink: audit events to an Object Lock bucket (moto)", m
   let dir: string;
   let service: BuiltService;
   const saved = { ...process.env };
-  const status = async () => (await service.server.inject({ url: "/healthz/audit-worm" })).json() as WormStatus;
+  const status = async () => (await service.server.inject({ url: "/healthz/audit-worm" })).json() as WormHealth;
   const objects = async () => (await client.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: "audit/" }))).Versions ?? [];
   const shippedIds = async () => {
     const ids: number[] = [];
@@ -91,12 +92,15 @@ describeWithService("WORM sink: audit events to an Object Lock bucket (moto)", m
   test("with S3 down, events queue durably and health reports the backlog; when it is back, the backlog drains", async () => {
     await s3.stop();
     for (let i = 0; i < 5; i++) await service.context.audit.append({ type: "policy.bundle.refused", actor: "system", details: { i } });
-    await waitFor("a failed write", async () => (await status()).lastError !== null, 30_000);
+    await waitFor("a failed write", async () => (await status()).failing, 30_000);
     const down = await service.server.inject({ url: "/healthz/audit-worm" });
     expect(down.statusCode).toBe(503);
-    expect(down.json()).toMatchObject({ pending: 5, shippedThrough: 12 });
+    expect(down.json()).toMatchObject({ failing: true, pending: 5, shippedThrough: 12 });
+    // Unauthenticated health says neither the bucket nor what S3 (or the SDK) answered.
+    expect(Object.keys(down.json()).sort()).toEqual(["enabled", "failing", "lastErrorAt", "oldestPendingAt", "pending", "shippedThrough"]);
+    expect(down.body).not.toContain(bucket);
     const evidence = await service.context.compliance.collectEvidence({ fresh: true });
-    expect(evidence.get("worm-backlog")).toMatchObject({ state: "available", data: { pending: 5 } });
+    expect(evidence.get("worm-backlog")).toMatchObject({ state: "available", data: { pending: 5, lastError: expect.any(String) } });
 
     // moto keeps buckets in memory: the restarted server is empty, so the bucket is made again,
     // Object Lock enabled at creation. No default-retention rule this time: the sink may write the
@@ -106,12 +110,45 @@ describeWithService("WORM sink: audit events to an Object Lock bucket (moto)", m
     await client.send(new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: true }));
     await waitFor("backlog to drain after S3 returns", async () => (await status()).pending === 0, 60_000);
     expect(await shippedIds()).toEqual([13, 14, 15, 16, 17]);
-    expect((await status()).lastError).toBeNull();
+    expect((await status()).failing).toBe(false);
     for (const v of (await objects()).filter((o) => o.IsLatest)) {
       const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: v.Key, VersionId: v.VersionId }));
       expect(head.ObjectLockMode).toBe("COMPLIANCE");
     }
   }, 120_000);
+
+  test("an entry whose actor and details hold NEL, LS and PS is one line of its object for Python's splitlines", async () => {
+    const entry = await service.context.audit.append({ type: "auth.login", actor: "eve\u0085x", details: { note: "a\u2028b\u2029c" } });
+    await waitFor("backlog to drain", async () => (await status()).pending === 0, 30_000);
+    const latest = (await objects()).filter((o) => o.IsLatest && o.Key!.endsWith(`${String(entry.id).padStart(12, "0")}.jsonl`));
+    expect(latest).toHaveLength(1);
+    const text = await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: latest[0].Key }))).Body!.transformToString();
+    const records = pythonRecords(text) as Array<{ id: number; actor: string; hash: string }>;
+    expect(records.at(-1)).toMatchObject({ id: entry.id, actor: "eve\u0085x", hash: entry.hash });
+    expect(records).toHaveLength(text.trim().split("\n").length);
+  });
+});
+
+const python = findBinary("python3");
+
+/** How many records Python's str.splitlines() (every Unicode line break) sees in a JSON Lines text, each parsed. */
+function pythonRecords(text: string): unknown[] {
+  const script = "import sys, json; print(json.dumps([json.loads(l) for l in sys.stdin.read().splitlines()]))";
+  return JSON.parse(execFileSync(python!, ["-c", script], { input: text, stdio: "pipe" }).toString("utf8")) as unknown[];
+}
+
+describeWithService("WORM record framing read by Python", python ? undefined : "python3", () => {
+  test("one WORM record per line for every reader: NEL, LS and PS inside values are escaped, the value is unchanged", () => {
+    const entries = [
+      { id: 1, actor: "eve\u0085forged: approved", details: { note: "a\u2028b\u2029c" } },
+      { id: 2, actor: "plain", details: {} },
+    ];
+    const text = entries.map(jsonLine).join("\n") + "\n";
+    expect(text).not.toMatch(/[\u0085\u2028\u2029]/);
+    expect(pythonRecords(text)).toEqual(entries);
+    // What JSON.stringify alone wrote: Python cut the records at NEL, LS and PS and could not parse them.
+    expect(() => pythonRecords(entries.map((e) => JSON.stringify(e)).join("\n"))).toThrow(/JSONDecodeError/);
+  });
 });
 
 describe("WORM settings", () => {

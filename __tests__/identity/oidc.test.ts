@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { JWK } from "jose" with { "resolution-mode": "import" };
@@ -70,7 +72,30 @@ describe("bearer tokens from a real OpenID Provider (oidc-provider)", () => {
     ["no exp claim", (sign) => sign({ ...base(), exp: undefined }), /exp/],
     ["no sub claim", (sign) => sign({ ...base(), sub: undefined }), /sub/],
     ["HS256 although only RS256/ES256 are allowed", async () => hs256(base()), /alg/],
+    [
+      "HS256 keyed with the provider's own public key",
+      async () => hs256(base(), new TextEncoder().encode(JSON.stringify({ kty: firstKey.kty, n: firstKey.n, e: firstKey.e }))),
+      /alg/,
+    ],
+    [
+      "the attacker's own key embedded in the header (jwk) under the real kid",
+      async (sign) => {
+        const attacker = await rsaKey("key-1");
+        const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = attacker;
+        return sign(base(), { jwk: publicJwk }, attacker);
+      },
+      /signature verification failed/,
+    ],
     ["groups claim that is not a string array", (sign) => sign({ ...base(), groups: "auditors" }), /groups/],
+    ["expiring in the year 3000", (sign) => sign({ ...base(), exp: Date.UTC(3000, 0, 1) / 1000 }), /longest accepted lifetime \(86400 s/],
+    [
+      "issued two days ago, valid for two days and five minutes",
+      (sign) => sign({ ...base(), iat: now() - 172_800 }),
+      /lifetime \("exp" - "iat"\) is 173100 s, more than 86400 s/,
+    ],
+    ["empty sub", (sign) => sign({ ...base(), sub: "" }), /"sub" claim must be a non-empty string/],
+    ["blank sub", (sign) => sign({ ...base(), sub: "   " }), /"sub" claim must be a non-empty string/],
+    ["sub with a NEL", (sign) => sign({ ...base(), sub: "mallory\u0085admin" }), /U\+0085/],
   ];
 
   test.each(badTokens)("%s → 401 invalid_token with WWW-Authenticate", async (_kind, forge, detail) => {
@@ -136,14 +161,64 @@ describe("bearer tokens from a real OpenID Provider (oidc-provider)", () => {
   });
 });
 
+describe("an issuer whose discovery fails is asked again only after a backoff", () => {
+  let dir: string;
+  let idp: Server;
+  let issuer: string;
+  let hits = 0;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "maestro-discovery-"));
+    idp = createServer((_req, res) => {
+      hits++;
+      res.writeHead(500, { "content-type": "text/plain" }).end("internal error");
+    });
+    await new Promise<void>((resolve) => idp.listen(0, "127.0.0.1", resolve));
+    issuer = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => idp.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("50 forged tokens while discovery answers 500: one discovery request, then one per backoff step", async () => {
+    const identity = readIdentitySettings({ OIDC_ISSUER: issuer, OIDC_DISCOVERY_RETRY_MIN_MS: "500" }, "development");
+    const verify = createTokenVerifier(identity, dir, undefined as never);
+    const forged = () => unsecured({ iss: issuer, sub: `x-${Math.random()}`, aud: audience, exp: Math.floor(Date.now() / 1000) + 60 });
+    const refused = async (n: number, concurrently: boolean) => {
+      const attempts = concurrently
+        ? await Promise.allSettled(Array.from({ length: n }, () => verify(forged())))
+        : await (async () => {
+            const out: PromiseSettledResult<unknown>[] = [];
+            for (let i = 0; i < n; i++) out.push(...(await Promise.allSettled([verify(forged())])));
+            return out;
+          })();
+      for (const a of attempts) expect(a).toMatchObject({ status: "rejected", reason: { code: "ISSUER_UNAVAILABLE" } });
+    };
+    await refused(25, true);
+    await refused(25, false);
+    expect(hits).toBe(1);
+    // After the first backoff (500 ms) one more attempt; the next backoff is 1 s.
+    await new Promise((r) => setTimeout(r, 600));
+    await refused(50, false);
+    expect(hits).toBe(2);
+    await new Promise((r) => setTimeout(r, 600));
+    await refused(50, false);
+    expect(hits).toBe(2);
+    await new Promise((r) => setTimeout(r, 600));
+    await refused(1, false);
+    expect(hits).toBe(3);
+  });
+});
+
 function unsecured(claims: Record<string, unknown>): string {
   const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
   return `${enc({ alg: "none", typ: "JWT" })}.${enc(claims)}.`;
 }
 
-async function hs256(claims: Record<string, unknown>): Promise<string> {
+async function hs256(
+  claims: Record<string, unknown>,
+  secret = new TextEncoder().encode("a-shared-secret-an-attacker-chose"),
+): Promise<string> {
   const jose = await import("jose");
-  return new jose.SignJWT(claims)
-    .setProtectedHeader({ alg: "HS256", kid: "key-1" })
-    .sign(new TextEncoder().encode("a-shared-secret-an-attacker-chose"));
+  return new jose.SignJWT(claims).setProtectedHeader({ alg: "HS256", kid: "key-1" }).sign(secret);
 }

@@ -173,3 +173,92 @@ describe("the running service re-reads its bundle on SIGHUP", () => {
     expect(service.stderr()).not.toMatch(/fatal/);
   }, 120_000);
 });
+
+/**
+ * A gzip bomb in the exact header OPA writes: `mib` MiB of zeros from a ~1 KiB deflate segment
+ * repeated (each segment ends on a sync flush and refers only to its own zeros), so it is built
+ * without ever holding the zeros.
+ */
+function zeroBomb(mib: number, claimedSize = mib * 1024 * 1024): Buffer {
+  const { constants, crc32, deflateRawSync } = require("node:zlib") as typeof import("node:zlib");
+  const zeros = Buffer.alloc(1024 * 1024);
+  const segment = deflateRawSync(zeros, { level: 9, finishFlush: constants.Z_SYNC_FLUSH });
+  const final = Buffer.from([0x03, 0x00]); // an empty final fixed-Huffman block
+  let crc = 0;
+  for (let i = 0; i < mib; i++) crc = crc32(zeros, crc);
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc >>> 0, 0);
+  trailer.writeUInt32LE(claimedSize % 2 ** 32, 4);
+  return Buffer.concat([Buffer.from("1f8b08000000000000ff", "hex"), ...Array.from({ length: mib }, () => segment), final, trailer]);
+}
+
+/** CPU milliseconds (this process) and wall milliseconds that fn took. */
+function timed(fn: () => unknown): { cpuMs: number; wallMs: number } {
+  const cpu = process.cpuUsage();
+  const wall = process.hrtime.bigint();
+  fn();
+  const used = process.cpuUsage(cpu);
+  return { cpuMs: (used.user + used.system) / 1000, wallMs: Number(process.hrtime.bigint() - wall) / 1e6 };
+}
+
+describe("a gzip bomb (1.5 GiB of zeros in a ~1.5 MB .tar.gz) is refused as BUNDLE_TOO_LARGE in at most 100 ms", () => {
+  // Honest: its trailer says 1.5 GiB. Lying: its trailer says 0 bytes, so only the inflate bound stops it.
+  const honest = zeroBomb(1536);
+  const lying = zeroBomb(1536, 0);
+
+  test("both are real gzip streams that would unpack far past the limit", async () => {
+    expect(honest.length).toBeLessThan(2 * 1024 * 1024);
+    const { createGunzip } = require("node:zlib") as typeof import("node:zlib");
+    const unpacked = await new Promise<number>((resolve) => {
+      let n = 0;
+      const gunzip = createGunzip();
+      gunzip.on("data", (d: Buffer) => {
+        n += d.length;
+        if (n <= 64 * 1024 * 1024) return;
+        gunzip.destroy();
+        resolve(n);
+      });
+      gunzip.end(lying);
+    });
+    expect(unpacked).toBeGreaterThan(64 * 1024 * 1024);
+  });
+
+  test.each([
+    ["honest", () => honest],
+    ["lying", () => lying],
+  ])("%s: readTarGz refuses it within 100 ms of CPU", (_name, bomb) => {
+    let error: unknown;
+    const took = timed(() => {
+      try {
+        readTarGz(bomb());
+      } catch (err) {
+        error = err;
+      }
+    });
+    // CPU time, not wall time: the machine running the suite is shared; wall time is printed.
+    process.stdout.write(`gzip bomb (${_name}): refused after ${took.cpuMs.toFixed(1)} ms CPU, ${took.wallMs.toFixed(1)} ms wall\n`);
+    expect(error).toMatchObject({ code: "BUNDLE_TOO_LARGE" });
+    expect(took.cpuMs).toBeLessThanOrEqual(100);
+  });
+
+  test("the service's policy runtime refuses and audits it", async () => {
+    writeFileSync(join(dir, "bomb.tar.gz"), lying);
+    const audit = memoryAudit();
+    const runtime = await startPolicyRuntime(settings("bomb.tar.gz"), quiet, audit);
+    const outcome = await runtime.reload();
+    expect(outcome).toEqual({
+      refused: { code: "BUNDLE_TOO_LARGE", message: expect.stringMatching(/unpacks to more than 16777216 bytes/) },
+    });
+    expect(audit.events.map((e) => e.details?.code)).toEqual(["BUNDLE_TOO_LARGE", "BUNDLE_TOO_LARGE"]);
+  });
+});
+
+test("POLICY_BUNDLE_MAX_BYTES bounds the archive file itself, and is bounded", async () => {
+  writeFileSync(join(dir, "big.tar.gz"), Buffer.alloc(2 * 1024 * 1024));
+  const audit = memoryAudit();
+  await startPolicyRuntime(settings("big.tar.gz", { POLICY_BUNDLE_MAX_BYTES: String(1024 * 1024) }), quiet, audit);
+  expect(audit.events[0].details).toMatchObject({ code: "BUNDLE_TOO_LARGE" });
+  expect(() => readPolicySettings({ POLICY_BUNDLE_MAX_BYTES: "10" }, dir)).toThrow(
+    /^POLICY_BUNDLE_MAX_BYTES: must be an integer 1048576-1073741824/,
+  );
+});

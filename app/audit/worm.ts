@@ -34,6 +34,16 @@ export const batchKey = (prefix: string, first: number, last: number) =>
   `${prefix}${String(first).padStart(12, "0")}-${String(last).padStart(12, "0")}.jsonl`;
 
 /**
+ * One JSON Lines record: JSON.stringify escapes every C0 control but leaves NEL (U+0085) and the
+ * line and paragraph separators (U+2028, U+2029) raw, and readers that split on every Unicode line
+ * break (Python's splitlines, many log tools) would cut the record there. Escaped, the line parses
+ * to the same value.
+ */
+export function jsonLine(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/**
  * Retain-until for a batch: the start of the next UTC day plus the retention, so a bucket policy
  * that denies fewer remaining days than the default never sees a fraction of a day short.
  */
@@ -85,7 +95,7 @@ export function startWormSink(db: Db, audit: AuditLog, settings: WormSettings, c
       new PutObjectCommand({
         Bucket: settings.bucket,
         Key: key,
-        Body: batch.map((e) => JSON.stringify(e)).join("\n") + "\n",
+        Body: batch.map(jsonLine).join("\n") + "\n",
         ContentType: "application/x-ndjson",
         ObjectLockMode: "COMPLIANCE",
         ObjectLockRetainUntilDate: retainUntil(new Date(), settings.retentionDays),
@@ -150,9 +160,25 @@ export function startWormSink(db: Db, audit: AuditLog, settings: WormSettings, c
   };
 }
 
+/** What GET /healthz/audit-worm tells anyone who asks: no bucket name, no key, no error text. */
+export interface WormHealth {
+  enabled: boolean;
+  /** The last write failed (the status code is 503 then). */
+  failing: boolean;
+  pending: number;
+  shippedThrough: number;
+  oldestPendingAt: string | null;
+  lastErrorAt: string | null;
+}
+
+export function wormHealth(status: WormStatus): WormHealth {
+  const { enabled, pending, shippedThrough, oldestPendingAt, lastErrorAt } = status;
+  return { enabled, failing: status.lastError !== null, pending, shippedThrough, oldestPendingAt, lastErrorAt };
+}
+
 /**
  * Starts the WORM sink when AUDIT_WORM_ENABLED=true, reports it at GET /healthz/audit-worm
- * (503 while a write is failing) and as the compliance evidence "worm-backlog", and stops it
+ * (counts only; 503 while a write is failing) and as the compliance evidence "worm-backlog", and stops it
  * when the server closes.
  */
 export function registerWormSink(server: FastifyInstance, context: ServiceContext): WormSink | undefined {
@@ -163,9 +189,12 @@ export function registerWormSink(server: FastifyInstance, context: ServiceContex
   }
   const sink = startWormSink(context.db, context.audit, settings);
   server.addHook("onClose", async () => sink.stop());
-  server.get("/healthz/audit-worm", async (_req, reply) => {
+  // Unauthenticated: counts and times only. The bucket, object keys and the S3 error text are in
+  // the log and in the evidence "worm-backlog" (behind authentication).
+  server.get("/healthz/audit-worm", async (request, reply) => {
     const status = await sink.status();
-    return reply.code(status.lastError ? 503 : 200).send(status);
+    if (status.lastError) request.log.warn({ bucket: status.bucket, lastError: status.lastError }, "WORM sink: the last write failed");
+    return reply.code(status.lastError ? 503 : 200).send(wormHealth(status));
   });
   context.compliance.registerEvidenceProbe({
     source: "worm-backlog",

@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from "fastify";
 import type { JWTPayload, JWTVerifyGetKey } from "jose" with { "resolution-mode": "import" };
 import type { Db } from "../db";
 import type { AuditLog } from "../audit/types";
@@ -6,6 +6,8 @@ import { SettingsError, type ServiceSettings } from "../settings";
 import { loadDevIssuerKeys, loadJose } from "./dev-issuer";
 import { devIssuer, readIdentitySettings, type IdentitySettings } from "./settings";
 import { roles as allRoles, type Authorizer, type Principal, type Role } from "./types";
+import { tagGuard } from "./guards";
+import { forbiddenCharacter, headerText } from "./text";
 
 /** Why a token was refused; the code is stable, the message says what to fix. */
 export class TokenRejectedError extends Error {
@@ -66,6 +68,9 @@ export function cachingVerifier(
   return Object.assign(cached, { forget: () => entries.clear() });
 }
 
+/** The longest token subject accepted (it is the audit log's actor). */
+const maxSubjectLength = 255;
+
 /** The largest x-rfa reason kept (it goes into the audit log verbatim). */
 export const maxReasonLength = 500;
 const realm = "maestro";
@@ -117,13 +122,30 @@ function groupsOf(payload: JWTPayload, claim: string): string[] {
  * algorithms only, keys from the issuer's JWKS. Roles come from the token's groups and/or the
  * SCIM-synced role bindings, per identity.roleSource.
  */
-export function createTokenVerifier(identity: IdentitySettings, dataDir: string, db: Db): CachingTokenVerifier {
+export function createTokenVerifier(
+  identity: IdentitySettings,
+  dataDir: string,
+  db: Db,
+  now: () => number = Date.now,
+): CachingTokenVerifier {
   let source: Promise<{ issuer: string; getKey: JWTVerifyGetKey }> | undefined;
+  // A failed discovery is remembered: until the backoff has passed, requests get the same
+  // failure without asking the issuer again (so forged tokens cannot make us hammer it).
+  let failure: { error: unknown; retryAt: number; backoffMs: number } | undefined;
   const resolveSource = () => {
-    source ??= keySource(identity, dataDir).catch((err: unknown) => {
-      source = undefined; // retry discovery on the next request
-      throw err;
-    });
+    if (!source && failure && now() < failure.retryAt) return Promise.reject(failure.error);
+    source ??= keySource(identity, dataDir).then(
+      (found) => {
+        failure = undefined;
+        return found;
+      },
+      (err: unknown) => {
+        const backoffMs = failure ? Math.min(identity.discoveryRetryMaxMs, failure.backoffMs * 2) : identity.discoveryRetryMinMs;
+        failure = { error: err, retryAt: now() + backoffMs, backoffMs };
+        source = undefined; // retried once the backoff has passed
+        throw err;
+      },
+    );
     return source;
   };
   const verify = async (token: string): Promise<Verified> => {
@@ -170,7 +192,28 @@ export function createTokenVerifier(identity: IdentitySettings, dataDir: string,
       if (keyIds.size > 0) cache.forget();
       keyIds.add(kid);
     }
-    const subject = payload.sub as string;
+    // Bounded lifetime: a token valid for years is a stolen credential that never expires.
+    const exp = payload.exp as number;
+    const maxLifetime = identity.maxTokenLifetimeSeconds;
+    const left = exp - Math.floor(now() / 1000);
+    if (left > maxLifetime + identity.clockToleranceSeconds)
+      throw new TokenRejectedError(
+        "TOKEN_INVALID",
+        `"exp" is ${left} s away, more than the longest accepted lifetime (${maxLifetime} s, OIDC_MAX_TOKEN_LIFETIME_SECONDS)`,
+      );
+    if (typeof payload.iat === "number" && exp - payload.iat > maxLifetime)
+      throw new TokenRejectedError(
+        "TOKEN_INVALID",
+        `the token's lifetime ("exp" - "iat") is ${exp - payload.iat} s, more than ${maxLifetime} s (OIDC_MAX_TOKEN_LIFETIME_SECONDS)`,
+      );
+    const subject = payload.sub;
+    if (typeof subject !== "string" || subject.trim() === "")
+      throw new TokenRejectedError("TOKEN_INVALID", `"sub" claim must be a non-empty string`);
+    if (subject.length > maxSubjectLength || forbiddenCharacter(subject))
+      throw new TokenRejectedError(
+        "TOKEN_INVALID",
+        `"sub" claim must be at most ${maxSubjectLength} printable characters${forbiddenCharacter(subject) ? ` (it holds ${forbiddenCharacter(subject)})` : ""}`,
+      );
     const tokenGroups = groupsOf(payload, identity.groupsClaim);
     const granted = new Set<Role>();
     const groups = new Set<string>();
@@ -193,11 +236,11 @@ export function createTokenVerifier(identity: IdentitySettings, dataDir: string,
     }
     return {
       principal: { subject, groups: [...groups].sort(), roles: allRoles.filter((r) => granted.has(r)) },
-      expiresAt: (payload.exp as number) * 1000,
+      expiresAt: exp * 1000,
     };
   };
   const keyIds = new Set<string>();
-  const cache = cachingVerifier(verify, identity.principalCacheSeconds * 1000);
+  const cache = cachingVerifier(verify, identity.principalCacheSeconds * 1000, now);
   return cache;
 }
 
@@ -219,7 +262,7 @@ export function authorizerFromVerifier(
     return reply.code(401).header("www-authenticate", challenge).send({ error: "unauthorized", message: description });
   };
 
-  const authenticate: preHandlerAsyncHookHandler = async (request, reply) => {
+  const authenticate: onRequestAsyncHookHandler = async (request, reply) => {
     const header = request.headers.authorization;
     if (!header) return unauthorized(reply, undefined, "a bearer token is required (Authorization: Bearer <token>)");
     const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/.exec(header);
@@ -239,41 +282,42 @@ export function authorizerFromVerifier(
     }
     return undefined;
   };
+  tagGuard(authenticate, { kind: "authenticate" });
 
-  const requireRole = (...allowed: Role[]): preHandlerAsyncHookHandler => {
+  const requireRole = (...allowed: Role[]): onRequestAsyncHookHandler => {
     for (const role of allowed)
       if (!allRoles.includes(role)) throw new Error(`requireRole: unknown role '${role}' (allowed: ${allRoles.join(", ")})`);
     if (allowed.length === 0) throw new Error("requireRole: name at least one role");
-    return async (request, reply) => {
+    const hook: onRequestAsyncHookHandler = async (request, reply) => {
       const principal = request.principal;
       if (!principal) return unauthorized(reply, undefined, "a bearer token is required (Authorization: Bearer <token>)");
       if (!principal.roles.some((r) => allowed.includes(r)))
         return reply.code(403).send({ error: "forbidden", message: `requires role ${allowed.join(" or ")}`, required: allowed });
       return undefined;
     };
+    return tagGuard(hook, { kind: "role", roles: [...allowed] });
   };
 
-  const requireReason = (label: string): preHandlerAsyncHookHandler => {
+  const requireReason = (label: string): onRequestAsyncHookHandler => {
     if (!label) throw new Error("requireReason: a resource label is required");
-    return async (request, reply) => {
+    const hook: onRequestAsyncHookHandler = async (request, reply) => {
       const principal = request.principal;
       if (!principal) return unauthorized(reply, undefined, "a bearer token is required (Authorization: Bearer <token>)");
       if (!restricted.has(label)) return undefined;
       const raw = request.headers["x-rfa"];
-      const reason = (Array.isArray(raw) ? raw.join(", ") : (raw ?? "")).trim();
+      const text = headerText(Array.isArray(raw) ? raw.join(", ") : (raw ?? ""));
+      const invalid = (message: string) => reply.code(400).send({ error: "reason_invalid", message, label });
+      if (text === undefined) return invalid("x-rfa must be UTF-8 text");
+      const reason = text.trim();
       if (reason === "")
         return reply.code(403).send({
           error: "reason_required",
           message: `a reason is required: resources labelled '${label}' need a non-empty x-rfa header`,
           label,
         });
-      // eslint-disable-next-line no-control-regex
-      if (reason.length > maxReasonLength || /[\u0000-\u001f\u007f]/.test(reason))
-        return reply.code(400).send({
-          error: "reason_invalid",
-          message: `x-rfa must be at most ${maxReasonLength} printable characters`,
-          label,
-        });
+      if ([...reason].length > maxReasonLength) return invalid(`x-rfa must be at most ${maxReasonLength} characters`);
+      const bad = forbiddenCharacter(reason);
+      if (bad) return invalid(`x-rfa must be printable text: ${bad} (a control, bidirectional or line separator character) is not allowed`);
       // Durable before the handler runs: no restricted read without its recorded reason.
       await audit.append({
         type: "access.reason",
@@ -284,6 +328,7 @@ export function authorizerFromVerifier(
       });
       return undefined;
     };
+    return tagGuard(hook, { kind: "reason", label });
   };
 
   return { authenticate, requireRole, requireReason, forgetPrincipals: () => verify.forget?.() };

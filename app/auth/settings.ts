@@ -26,6 +26,12 @@ export interface IdentitySettings {
   jwksCacheMaxAgeMs: number;
   /** Allowed clock skew for exp / nbf / iat. */
   clockToleranceSeconds: number;
+  /** Longest accepted token lifetime: exp may be at most this far from now, and from iat. */
+  maxTokenLifetimeSeconds: number;
+  /** First wait after a failed OIDC discovery before the issuer is asked again; doubles per failure. */
+  discoveryRetryMinMs: number;
+  /** Longest wait between two discovery attempts while the issuer keeps failing. */
+  discoveryRetryMaxMs: number;
   /**
    * How long a verified token's principal (its roles included) is reused before the token is
    * verified and the role bindings read again; never past the token's exp. 0 turns it off.
@@ -66,6 +72,17 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   return Number(raw);
 }
 
+function discoveryRetry(env: NodeJS.ProcessEnv): { discoveryRetryMinMs: number; discoveryRetryMaxMs: number } {
+  const discoveryRetryMinMs = integer(env, "OIDC_DISCOVERY_RETRY_MIN_MS", 1_000, 100, 60_000);
+  const discoveryRetryMaxMs = integer(env, "OIDC_DISCOVERY_RETRY_MAX_MS", 60_000, 100, 3_600_000);
+  if (discoveryRetryMaxMs < discoveryRetryMinMs)
+    throw new SettingsError(
+      "OIDC_DISCOVERY_RETRY_MAX_MS",
+      `must be at least OIDC_DISCOVERY_RETRY_MIN_MS (${discoveryRetryMinMs}) (got '${discoveryRetryMaxMs}')`,
+    );
+  return { discoveryRetryMinMs, discoveryRetryMaxMs };
+}
+
 function isLoopback(host: string): boolean {
   return host === "127.0.0.1" || host === "localhost" || host === "[::1]";
 }
@@ -89,6 +106,7 @@ export function parseGroupRoles(raw: string): Record<string, Role> {
 /**
  * Reads OIDC_ISSUER, OIDC_AUDIENCE, OIDC_ALGORITHMS, OIDC_GROUPS_CLAIM, AUTHZ_ROLE_SOURCE, GROUP_ROLES,
  * RESTRICTED_LABELS, OIDC_JWKS_COOLDOWN_MS, OIDC_JWKS_CACHE_MAX_AGE_MS, OIDC_CLOCK_TOLERANCE_SECONDS,
+ * OIDC_MAX_TOKEN_LIFETIME_SECONDS, OIDC_DISCOVERY_RETRY_MIN_MS, OIDC_DISCOVERY_RETRY_MAX_MS,
  * SCIM_SUBJECT_ATTRIBUTE, SCIM_SYNC_TOKEN. Production requires an issuer: the development issuer never runs there.
  */
 export function readIdentitySettings(env: NodeJS.ProcessEnv, environment: "development" | "staging" | "production"): IdentitySettings {
@@ -137,6 +155,8 @@ export function readIdentitySettings(env: NodeJS.ProcessEnv, environment: "devel
     jwksCooldownMs: integer(env, "OIDC_JWKS_COOLDOWN_MS", 30_000, 0, 3_600_000),
     jwksCacheMaxAgeMs: integer(env, "OIDC_JWKS_CACHE_MAX_AGE_MS", 600_000, 1_000, 86_400_000),
     clockToleranceSeconds: integer(env, "OIDC_CLOCK_TOLERANCE_SECONDS", 5, 0, 300),
+    maxTokenLifetimeSeconds: integer(env, "OIDC_MAX_TOKEN_LIFETIME_SECONDS", 86_400, 60, 604_800),
+    ...discoveryRetry(env),
     principalCacheSeconds: integer(env, "AUTHZ_CACHE_SECONDS", 30, 0, 300),
     scimSubjectAttribute,
     ...(scimSyncToken ? { scimSyncToken } : {}),

@@ -1,4 +1,4 @@
-import type { preHandlerAsyncHookHandler } from "fastify";
+import type { onRequestAsyncHookHandler } from "fastify";
 
 /** Duties, least to most privileged; see docs/identity.md. */
 export const roles = ["viewer", "operator", "auditor", "admin"] as const;
@@ -18,14 +18,18 @@ declare module "fastify" {
   }
 }
 
-/** Request guards, applied as route preHandlers in this order: authenticate, requireRole, requireReason. */
+/**
+ * Request guards, applied as a route's onRequest hooks (before its body is read) in this order:
+ * authenticate, requireRole, requireReason. Each hook is tagged (app/auth/guards.ts), so the
+ * service can list every route's guards.
+ */
 export interface Authorizer {
   /** 401 with WWW-Authenticate unless the bearer token verifies; sets request.principal. */
-  authenticate: preHandlerAsyncHookHandler;
+  authenticate: onRequestAsyncHookHandler;
   /** 403 unless the principal holds one of the roles. */
-  requireRole(...allowed: Role[]): preHandlerAsyncHookHandler;
+  requireRole(...allowed: Role[]): onRequestAsyncHookHandler;
   /** 403 without a non-empty x-rfa header when the resource's label is restricted; audits the reason. */
-  requireReason(label: string): preHandlerAsyncHookHandler;
+  requireReason(label: string): onRequestAsyncHookHandler;
   /** Drops remembered principals, so the next request of every token reads its roles again. */
   forgetPrincipals(): void;
 }

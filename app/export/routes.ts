@@ -5,6 +5,7 @@ import { buildComplianceReport } from "../compliance";
 import type { AuditEntry } from "../audit/types";
 import { buildSignedPack, PackRequestError } from "./pack";
 import { loadOrCreatePackSigner, type PackSigner } from "./signing";
+import { auditLogLabel } from "../routes/compliance-audit";
 
 const pageSize = 50_000;
 
@@ -25,7 +26,8 @@ function parseIds(raw: string | undefined): number[] | undefined {
 }
 
 /**
- * GET /api/compliance/export/signed (auditor, admin): the signed pack. Query: proveIds=1,2
+ * GET /api/compliance/export/signed (auditor, admin, with an x-rfa reason: the pack holds every
+ * audit entry and its reason, the audit log's label): the signed pack. Query: proveIds=1,2
  * (inclusion proofs; default the last entry), since=<earlier tree size> (consistency proof).
  * GET /api/compliance/export/key (auditor, admin): the PEM public key that verifies it.
  */
@@ -33,14 +35,16 @@ export function registerAuditExportRoutes(server: FastifyInstance, context: Serv
   const settings = context.settings.audit ?? readAuditSettings({}, context.settings.dataDir);
   let signer: PackSigner | undefined;
   const getSigner = () => (signer ??= loadOrCreatePackSigner(settings.signingKeyFile));
-  const guard = { preHandler: [context.authz.authenticate, context.authz.requireRole("auditor", "admin")] };
+  const { authz } = context;
+  const guard = { onRequest: [authz.authenticate, authz.requireRole("auditor", "admin")] };
+  const withReason = { onRequest: [...guard.onRequest, authz.requireReason(auditLogLabel)] };
 
   server.get("/api/compliance/export/key", guard, async (_req, reply) => {
     const s = getSigner();
     return reply.header("content-type", "application/x-pem-file").header("x-key-id", s.keyId).send(s.publicKeyPem);
   });
 
-  server.get<{ Querystring: { proveIds?: string; since?: string } }>("/api/compliance/export/signed", guard, async (req, reply) => {
+  server.get<{ Querystring: { proveIds?: string; since?: string } }>("/api/compliance/export/signed", withReason, async (req, reply) => {
     let proveIds: number[] | undefined;
     let sinceSize: number | undefined;
     try {

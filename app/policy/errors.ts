@@ -3,6 +3,8 @@
 export const bundleErrorCodes = [
   /** Not a gzip'd tar as OPA writes it (bad gzip header, checksum, padding, entry type, duplicate name). */
   "BUNDLE_UNREADABLE",
+  /** The archive, or what it unpacks to, is larger than the configured limit (POLICY_BUNDLE_MAX_BYTES). */
+  "BUNDLE_TOO_LARGE",
   /** No .signatures.json in the bundle. */
   "BUNDLE_UNSIGNED",
   /** .signatures.json is not `{"signatures":["<one JWS>"]}` or the JWS is not well-formed. */

@@ -2,7 +2,7 @@
 // as the CLI. With ALLOW_UNSIGNED_POLICY=false (the default) an unsigned or tampered bundle is
 // refused; the refusal is logged and audited, and the last good bundle stays in force.
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import type { AuditLog } from "../audit/types";
 import type { PolicyRuntimeSettings } from "./settings";
 import { loadPolicyBundle, type PolicyBundle } from "./bundle";
@@ -59,10 +59,13 @@ export async function startPolicyRuntime(settings: PolicyRuntimeSettings, log: L
       }
       return refuse("BUNDLE_MISSING", `POLICY_BUNDLE_PATH ${settings.bundlePath} does not exist`);
     }
+    const size = statSync(settings.bundlePath).size;
+    if (size > settings.maxBytes)
+      return refuse("BUNDLE_TOO_LARGE", `${settings.bundlePath} is ${size} bytes (POLICY_BUNDLE_MAX_BYTES ${settings.maxBytes})`);
     const archive = readFileSync(settings.bundlePath);
     const sha256 = createHash("sha256").update(archive).digest("hex");
     try {
-      const entries = readTarGz(archive);
+      const entries = readTarGz(archive, settings.maxBytes);
       let files: Map<string, Buffer>;
       let keyId: string | undefined;
       const signed = entries.some((f) => f.name.replace(/^\/+/, "") === ".signatures.json");

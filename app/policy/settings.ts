@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import { readBoolean } from "../settings";
+import { readBoolean, readInteger } from "../settings";
+import { defaultMaxBundleBytes } from "./tar";
 
 /** Where the bundle and its key come from (environment variables, see docs/policies.md#runtime). */
 export interface PolicyRuntimeSettings {
@@ -13,6 +14,8 @@ export interface PolicyRuntimeSettings {
   keyId: string;
   /** ALLOW_UNSIGNED_POLICY: accept a bundle without .signatures.json. @default false */
   allowUnsigned: boolean;
+  /** POLICY_BUNDLE_MAX_BYTES: the most the archive, and what it unpacks to, may be. @default 16 MiB */
+  maxBytes: number;
 }
 
 export function readPolicySettings(env: NodeJS.ProcessEnv, dataDir: string): PolicyRuntimeSettings {
@@ -22,5 +25,6 @@ export function readPolicySettings(env: NodeJS.ProcessEnv, dataDir: string): Pol
     keyPath: env.POLICY_VERIFICATION_KEY || undefined,
     keyId: env.POLICY_VERIFICATION_KEY_ID || "default",
     allowUnsigned: readBoolean(env, "ALLOW_UNSIGNED_POLICY", false),
+    maxBytes: readInteger(env, "POLICY_BUNDLE_MAX_BYTES", defaultMaxBundleBytes, 1024 * 1024, 1024 * 1024 * 1024),
   };
 }

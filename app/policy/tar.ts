@@ -17,6 +17,13 @@ const block = 512;
 
 const unreadable = (message: string) => new BundleError("BUNDLE_UNREADABLE", message);
 
+/**
+ * The most an archive may unpack to, 16 MiB by default (the shipped bundle is about 0.5 MiB).
+ * OPA bounds each file of a bundle at 1 GiB (bundle.DefaultSizeLimitBytes, `size_limit_bytes`);
+ * this service runs in a 512Mi pod, so its bound is on the whole archive and far lower.
+ */
+export const defaultMaxBundleBytes = 16 * 1024 * 1024;
+
 function field(header: Buffer, offset: number, length: number): string {
   const raw = header.subarray(offset, offset + length);
   const nul = raw.indexOf(0);
@@ -34,15 +41,26 @@ function isZero(buf: Buffer): boolean {
   return true;
 }
 
-/** Reads every file of a .tar.gz; throws BundleError BUNDLE_UNREADABLE on anything non-canonical. */
-export function readTarGz(archive: Buffer): TarFile[] {
+/**
+ * Reads every file of a .tar.gz; throws BundleError BUNDLE_UNREADABLE on anything non-canonical,
+ * BUNDLE_TOO_LARGE when the archive or what it unpacks to exceeds maxBytes (a gzip bomb stops
+ * at maxBytes of output, in milliseconds).
+ */
+export function readTarGz(archive: Buffer, maxBytes: number = defaultMaxBundleBytes): TarFile[] {
+  if (archive.length > maxBytes) throw new BundleError("BUNDLE_TOO_LARGE", `the archive is ${archive.length} bytes (limit ${maxBytes})`);
   if (archive.length < canonicalGzipHeader.length || !archive.subarray(0, 10).equals(canonicalGzipHeader)) {
     throw unreadable(`gzip header is not ${canonicalGzipHeader.toString("hex")} (gzip, no flags, no mtime)`);
   }
+  // The trailer's ISIZE (length mod 2^32) is the archive's own claim: a bomb that tells the truth
+  // is refused without inflating a byte, one that lies stops at maxBytes of output.
+  const claimed = archive.length >= 18 ? archive.readUInt32LE(archive.length - 4) : 0;
+  if (claimed > maxBytes) throw new BundleError("BUNDLE_TOO_LARGE", `the archive says it unpacks to ${claimed} bytes (limit ${maxBytes})`);
   let tar: Buffer;
   try {
-    tar = gunzipSync(archive);
+    tar = gunzipSync(archive, { maxOutputLength: maxBytes, chunkSize: 1024 * 1024 });
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE")
+      throw new BundleError("BUNDLE_TOO_LARGE", `the archive unpacks to more than ${maxBytes} bytes`);
     throw unreadable(`gzip data is corrupt (${(err as Error).message})`);
   }
   if (tar.length % block !== 0) throw unreadable("tar length is not a multiple of 512");

@@ -12,7 +12,7 @@ export function registerComplianceAuditRoute(server: FastifyInstance, context: S
   const { authz } = context;
   server.get<{ Querystring: { fromId?: string; toId?: string; limit?: string } }>(
     "/api/compliance/audit",
-    { preHandler: [authz.authenticate, authz.requireRole("auditor", "admin"), authz.requireReason(auditLogLabel)] },
+    { onRequest: [authz.authenticate, authz.requireRole("auditor", "admin"), authz.requireReason(auditLogLabel)] },
     async (request, reply) => {
       const range: { fromId?: number; toId?: number; limit?: number } = {};
       for (const [key, max] of [

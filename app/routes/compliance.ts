@@ -57,7 +57,7 @@ function attachmentName(report: ComplianceReport, ext: string): string {
  * (viewer or above); exports are recorded in the audit log.
  */
 export function registerComplianceRoutes(server: FastifyInstance, context: ServiceContext): void {
-  const guard = { preHandler: [context.authz.authenticate, context.authz.requireRole(...roles)] };
+  const guard = { onRequest: [context.authz.authenticate, context.authz.requireRole(...roles)] };
 
   server.get("/api/compliance/controls", guard, async (request, reply) => {
     const query = readQuery(request, reply, ["framework", "status"]);

@@ -1,21 +1,25 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, onRequestAsyncHookHandler } from "fastify";
 import type { ServiceContext } from "../server";
 import { readIdentitySettings } from "../auth/settings";
+import { tagGuard } from "../auth/guards";
 import { parseSnapshot, ScimResponseError } from "./snapshot";
 import { applySnapshot, recordFailedRun } from "./sync";
 
 const digest = (s: string) => createHash("sha256").update(s).digest();
 
+/** The largest snapshot accepted, and only from a caller that presented the sync token. */
+export const scimSnapshotMaxBytes = 32 * 1024 * 1024;
+
 /**
  * POST /api/scim/sync: the ScimSync CronJob pushes the directory snapshot it read from the IdP;
  * the service maps groups to roles (GROUP_ROLES) and applies it in one transaction. The job
  * authenticates with SCIM_SYNC_TOKEN (from the `scim` Secret); without one configured the
- * route answers 503, so it is never open.
+ * route answers 503, so it is never open. The token is checked before the body is read.
  */
 export function registerScimSyncRoute(server: FastifyInstance, context: ServiceContext): void {
   const identity = context.settings.identity ?? readIdentitySettings({}, context.settings.environment);
-  server.post("/api/scim/sync", { bodyLimit: 32 * 1024 * 1024 }, async (request, reply) => {
+  const syncToken: onRequestAsyncHookHandler = async (request, reply) => {
     if (!identity.scimSyncToken) return reply.code(503).send({ error: "sync_disabled", message: "SCIM_SYNC_TOKEN is not configured" });
     const presented = /^Bearer (\S+)$/.exec(request.headers.authorization ?? "")?.[1];
     if (!presented || !timingSafeEqual(digest(presented), digest(identity.scimSyncToken)))
@@ -23,6 +27,10 @@ export function registerScimSyncRoute(server: FastifyInstance, context: ServiceC
         .code(401)
         .header("www-authenticate", 'Bearer realm="maestro-scim-sync"')
         .send({ error: "unauthorized", message: "the sync token is required" });
+    return undefined;
+  };
+  tagGuard(syncToken, { kind: "sync-token" });
+  server.post("/api/scim/sync", { bodyLimit: scimSnapshotMaxBytes, onRequest: [syncToken] }, async (request, reply) => {
     try {
       const snapshot = parseSnapshot(request.body);
       const result = await applySnapshot(context.db, context.audit, snapshot, {

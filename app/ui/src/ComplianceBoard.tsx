@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
-import { ApiError, apiJson, download, formatAge, tokenStore, type ControlResult, type ControlsResponse } from "./api";
+import { ApiError, apiJson, download, formatAge, tokenStore, utf8Header, type ControlResult, type ControlsResponse } from "./api";
 
 const frameworkOptions = [
   ["", "All frameworks"],
@@ -116,7 +116,7 @@ function AuditLogPanel() {
   const load = async (e: FormEvent) => {
     e.preventDefault();
     try {
-      const { entries } = await apiJson<{ entries: AuditEntryView[] }>("/api/compliance/audit?limit=50", { "x-rfa": reason });
+      const { entries } = await apiJson<{ entries: AuditEntryView[] }>("/api/compliance/audit?limit=50", { "x-rfa": utf8Header(reason) });
       setState({ entries, message: entries.length === 0 ? "The audit log is empty." : undefined });
     } catch (err) {
       setState({ message: (err as Error).message });
@@ -124,7 +124,8 @@ function AuditLogPanel() {
   };
   const signedPack = async () => {
     try {
-      const blob = await download("/api/compliance/export/signed", "maestro-signed-pack.json");
+      // The pack holds the whole audit log, so it needs the same reason as reading the log.
+      const blob = await download("/api/compliance/export/signed", "maestro-signed-pack.json", { "x-rfa": utf8Header(reason) });
       const pack = JSON.parse(await blob.text()) as { pack?: { merkle?: { root?: string; treeSize?: number } } };
       setState((s) => ({
         ...s,

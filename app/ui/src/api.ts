@@ -49,9 +49,17 @@ export async function apiJson<T>(path: string, headers?: Record<string, string>)
   return (await (await apiFetch(path, headers)).json()) as T;
 }
 
+/**
+ * A header value that carries text as its UTF-8 bytes (the service reads x-rfa as UTF-8; fetch
+ * would send "ü" as the single latin1 byte 0xFC).
+ */
+export function utf8Header(text: string): string {
+  return Array.from(new TextEncoder().encode(text), (b) => String.fromCharCode(b)).join("");
+}
+
 /** Downloads an API answer as a file (a fetch, so the bearer token goes with it). */
-export async function download(path: string, fallbackName: string): Promise<Blob> {
-  const res = await apiFetch(path);
+export async function download(path: string, fallbackName: string, headers?: Record<string, string>): Promise<Blob> {
+  const res = await apiFetch(path, headers);
   const blob = await res.blob();
   const disposition = res.headers.get("content-disposition") ?? "";
   const name = /filename="([^"]+)"/.exec(disposition)?.[1] ?? fallbackName;

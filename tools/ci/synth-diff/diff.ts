@@ -182,8 +182,9 @@ function diffValue(a: unknown, b: unknown, path: string, type: string, out: RawC
   if (isObject(x) && isObject(y)) {
     const keys = [...new Set([...Object.keys(x), ...Object.keys(y)])].sort();
     for (const k of keys) {
-      if (!(k in x)) out.push({ path: child(path, k), action: "added", new: y[k] });
-      else if (!(k in y)) out.push({ path: child(path, k), action: "removed", old: x[k] });
+      // Own keys only: `in` also sees Object.prototype ("constructor", "__proto__", "toString").
+      if (!Object.hasOwn(x, k)) out.push({ path: child(path, k), action: "added", new: y[k] });
+      else if (!Object.hasOwn(y, k)) out.push({ path: child(path, k), action: "removed", old: x[k] });
       else diffValue(x[k], y[k], child(path, k), type, out);
     }
     return;

@@ -386,7 +386,7 @@ export async function signedPackVerifies(ctx: CheckContext): Promise<Outcome> {
   const auth = { authorization: `Bearer ${await svc.token(["auditors"])}` };
   // Reading the audit log (with a reason) writes audit entries, so the pack has something to prove.
   await svc.inject("GET", "/api/compliance/audit", { ...auth, "x-rfa": "GA-verify signed pack" });
-  const pack = await svc.inject("GET", "/api/compliance/export/signed", auth);
+  const pack = await svc.inject("GET", "/api/compliance/export/signed", { ...auth, "x-rfa": "GA-verify signed pack" });
   const key = await svc.inject("GET", "/api/compliance/export/key", auth);
   if (pack.statusCode !== 200 || key.statusCode !== 200) return fail(`export/signed ${pack.statusCode}, export/key ${key.statusCode}`);
   const packFile = join(ctx.scratch, "pack.json");

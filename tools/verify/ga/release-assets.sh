@@ -81,7 +81,8 @@ else
   }
   token=$(npm run -s app:token -- --sub release-bot --groups auditors)
 fi
-curl -fsS -H "Authorization: Bearer $token" "$base/api/compliance/export/signed" -o "$out/compliance-pack.json"
+curl -fsS -H "Authorization: Bearer $token" -H "x-rfa: release $tag signed compliance pack" \
+  "$base/api/compliance/export/signed" -o "$out/compliance-pack.json"
 curl -fsS -H "Authorization: Bearer $token" "$base/api/compliance/export/key" -o "$out/compliance-pack.pub.pem"
 npm run -s verify:export -- "$out/compliance-pack.json" --key "$out/compliance-pack.pub.pem"
 
