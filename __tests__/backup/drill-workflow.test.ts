@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { loadEnvironment } from "../../config/load";
 import { synthAll } from "../support/synth";
 
 type Step = { name?: string; run?: string; uses?: string; with?: Record<string, string> };
@@ -27,4 +28,15 @@ test("drill-restore reads the backup stack outputs, runs the stack's drill_comma
   expect(drill.run).toContain('eval "${drill_command//<ISO_TS>/\\"\\$ISO_TS\\"}"');
   const upload = steps.find((s) => s.uses?.startsWith("actions/upload-artifact"))!;
   expect(upload.with!.path).toContain(drillCommand.match(/--record (\S+)/)![1]);
+});
+
+test("the WAL-G the drill workflow installs is the release the stack deploys", () => {
+  const pin = Object.fromEntries(
+    readFileSync(join(__dirname, "../../tools/db/wal-g.pin"), "utf8")
+      .split("\n")
+      .filter((l) => /^\w+=/.test(l))
+      .map((l) => l.split("=", 2) as [string, string]),
+  );
+  expect(pin.version).toBe(loadEnvironment("staging").images.walg.tag);
+  expect(pin.version).toBe(loadEnvironment("production").images.walg.tag);
 });
