@@ -19,6 +19,9 @@ import { readPolicySettings } from "./policy/settings";
 import { registerAuditExportRoutes } from "./export/routes";
 import { registerWormSink } from "./audit/worm";
 
+/** Longest /readyz waits for the database before it answers 503. */
+const readinessTimeoutMs = 1500;
+
 /** What route modules receive: the service's shared parts. */
 export interface ServiceContext {
   settings: ServiceSettings;
@@ -64,12 +67,18 @@ function onDemandSchemaCompilers(): NonNullable<FastifyServerOptions["schemaCont
  * module. Listening is the caller's choice (app/main.ts listens; tests use inject or port 0).
  */
 export async function buildService(settings: ServiceSettings, options: { logger?: boolean } = {}): Promise<BuiltService> {
-  const db = await openDb({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir });
+  let log: FastifyInstance["log"] | undefined;
+  const db = await openDb({
+    databaseUrl: settings.databaseUrl,
+    dataDir: settings.dataDir,
+    onConnectionError: (err) => log?.warn({ err: err.message }, "database connection lost; the pool reconnects"),
+  });
   await migrate(db);
   const server = Fastify({
     logger: options.logger === false ? false : { level: settings.logLevel },
     schemaController: onDemandSchemaCompilers(),
   });
+  log = server.log;
   const audit = createAuditLog(db);
   const context: ServiceContext = {
     settings,
@@ -92,7 +101,7 @@ export async function buildService(settings: ServiceSettings, options: { logger?
   server.get("/healthz", async () => ({ status: "ok" }));
   server.get("/readyz", async (_req, reply) => {
     try {
-      await db.query("select 1");
+      await db.ping(readinessTimeoutMs);
       return { status: "ready" };
     } catch (err) {
       return reply.code(503).send({ status: "not-ready", error: (err as Error).message });
