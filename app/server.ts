@@ -67,18 +67,16 @@ function onDemandSchemaCompilers(): NonNullable<FastifyServerOptions["schemaCont
  * module. Listening is the caller's choice (app/main.ts listens; tests use inject or port 0).
  */
 export async function buildService(settings: ServiceSettings, options: { logger?: boolean } = {}): Promise<BuiltService> {
-  let log: FastifyInstance["log"] | undefined;
-  const db = await openDb({
-    databaseUrl: settings.databaseUrl,
-    dataDir: settings.dataDir,
-    onConnectionError: (err) => log?.warn({ err: err.message }, "database connection lost; the pool reconnects"),
-  });
-  await migrate(db);
   const server = Fastify({
     logger: options.logger === false ? false : { level: settings.logLevel },
     schemaController: onDemandSchemaCompilers(),
   });
-  log = server.log;
+  const db = await openDb({
+    databaseUrl: settings.databaseUrl,
+    dataDir: settings.dataDir,
+    onConnectionError: (err) => server.log.warn({ err: err.message }, "database connection lost; the pool reconnects"),
+  });
+  await migrate(db);
   const audit = createAuditLog(db);
   const context: ServiceContext = {
     settings,

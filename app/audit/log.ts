@@ -41,6 +41,16 @@ function fromRow(r: Row): AuditEntry {
   };
 }
 
+/** Entries with id in [fromId, toId], in order, read through q (the database, or an open transaction). */
+export async function listEntries(q: Queryable, range: { fromId?: number; toId?: number; limit?: number } = {}): Promise<AuditEntry[]> {
+  const { rows } = await q.query<Row>("select * from audit_log where id >= $1 and id <= $2 order by id limit $3", [
+    range.fromId ?? 1,
+    range.toId ?? Number.MAX_SAFE_INTEGER,
+    range.limit ?? 10000,
+  ]);
+  return rows.map(fromRow);
+}
+
 /** Events written in one transaction at most (group commit). */
 const maxBatch = 200;
 
@@ -146,13 +156,6 @@ export function createAuditLog(db: Db): AuditLog {
         writeNext();
       });
     },
-    async list(range = {}) {
-      const { rows } = await db.query<Row>("select * from audit_log where id >= $1 and id <= $2 order by id limit $3", [
-        range.fromId ?? 1,
-        range.toId ?? Number.MAX_SAFE_INTEGER,
-        range.limit ?? 10000,
-      ]);
-      return rows.map(fromRow);
-    },
+    list: (range) => listEntries(db, range),
   };
 }

@@ -1,10 +1,11 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { FastifyInstance } from "fastify";
-import type { Db } from "../db";
+import { advisoryLocks, type Db } from "../db";
 import type { ServiceContext } from "../server";
-import type { AuditEntry, AuditLog } from "./types";
+import type { AuditEntry } from "./types";
 import type { WormSettings } from "./settings";
 import { readAuditSettings } from "./settings";
+import { listEntries } from "./log";
 
 /** What the sink reports to health checks and to the compliance evidence. */
 export interface WormStatus {
@@ -49,7 +50,7 @@ export function retainUntil(now: Date, days: number): Date {
  * bucket or a crash delays events and never drops them. A batch re-sent after a crash between
  * the write and the watermark lands as a new version of the same key, with the same bytes.
  */
-export function startWormSink(db: Db, audit: AuditLog, settings: WormSettings, client?: S3Client): WormSink {
+export function startWormSink(db: Db, settings: WormSettings, client?: S3Client): WormSink {
   // Loaded here, not at import: the SDK is a tenth of a cold start and only this sink needs it.
   const { PutObjectCommand, S3Client } = require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
   const s3 =
@@ -66,39 +67,51 @@ export function startWormSink(db: Db, audit: AuditLog, settings: WormSettings, c
   let running: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
 
+  const watermarkSql = "select shipped_through, last_object_key from audit_worm_state where id = 1";
   const watermark = async () =>
-    (
-      await db.query<{ shipped_through: string | number; last_object_key: string | null }>(
-        "select shipped_through, last_object_key from audit_worm_state where id = 1",
-      )
-    ).rows[0];
+    (await db.query<{ shipped_through: string | number; last_object_key: string | null }>(watermarkSql)).rows[0];
 
-  /** Ships one batch; returns how many entries it shipped. */
-  const shipBatch = async (): Promise<number> => {
-    const from = Number((await watermark()).shipped_through) + 1;
-    const batch: AuditEntry[] = await audit.list({ fromId: from, limit: maxBatch });
-    if (batch.length === 0) return 0;
-    const first = batch[0].id;
-    const last = batch[batch.length - 1].id;
-    const key = batchKey(settings.prefix, first, last);
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: settings.bucket,
-        Key: key,
-        Body: batch.map((e) => JSON.stringify(e)).join("\n") + "\n",
-        ContentType: "application/x-ndjson",
-        ObjectLockMode: "COMPLIANCE",
-        ObjectLockRetainUntilDate: retainUntil(new Date(), settings.retentionDays),
-        ChecksumAlgorithm: "SHA256",
-        Metadata: { "first-id": String(first), "last-id": String(last), "last-hash": batch[batch.length - 1].hash },
-      }),
+  /**
+   * Ships one batch; returns how many entries it shipped. Every replica runs a sink, and one ships
+   * at a time: the others find the lock taken and try again at their next tick. Entries commit in
+   * id order (the chain lock), so everything above the watermark is a gapless run of the log.
+   */
+  const shipBatch = (): Promise<number> =>
+    db.transaction(
+      async (tx) => {
+        if (db.kind === "postgres") {
+          const lock = await tx.query<{ got: boolean }>(`select pg_try_advisory_xact_lock(${advisoryLocks.wormSink}) as got`);
+          if (!lock.rows[0].got) return 0;
+        }
+        const from = Number((await tx.query<{ shipped_through: string | number }>(watermarkSql)).rows[0].shipped_through) + 1;
+        // Through the transaction: PGlite has one connection, and it is this transaction's.
+        const batch: AuditEntry[] = await listEntries(tx, { fromId: from, limit: maxBatch });
+        if (batch.length === 0) return 0;
+        const first = batch[0].id;
+        const last = batch[batch.length - 1].id;
+        const key = batchKey(settings.prefix, first, last);
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: settings.bucket,
+            Key: key,
+            Body: batch.map((e) => JSON.stringify(e)).join("\n") + "\n",
+            ContentType: "application/x-ndjson",
+            ObjectLockMode: "COMPLIANCE",
+            ObjectLockRetainUntilDate: retainUntil(new Date(), settings.retentionDays),
+            ChecksumAlgorithm: "SHA256",
+            Metadata: { "first-id": String(first), "last-id": String(last), "last-hash": batch[batch.length - 1].hash },
+          }),
+        );
+        await tx.query(
+          "update audit_worm_state set shipped_through = $1, last_object_key = $2, updated_at = now() where id = 1 and shipped_through = $3",
+          [last, key, from - 1],
+        );
+        return batch.length;
+      },
+      // A re-run re-reads the watermark under the lock: at worst a batch is written again, as the
+      // same key with the same bytes (a new version), never skipped.
+      { idempotent: true },
     );
-    await db.query(
-      "update audit_worm_state set shipped_through = $1, last_object_key = $2, updated_at = now() where id = 1 and shipped_through = $3",
-      [last, key, from - 1],
-    );
-    return batch.length;
-  };
 
   const drain = async () => {
     try {
@@ -161,7 +174,7 @@ export function registerWormSink(server: FastifyInstance, context: ServiceContex
     server.get("/healthz/audit-worm", async () => ({ enabled: false }));
     return undefined;
   }
-  const sink = startWormSink(context.db, context.audit, settings);
+  const sink = startWormSink(context.db, settings);
   server.addHook("onClose", async () => sink.stop());
   server.get("/healthz/audit-worm", async (_req, reply) => {
     const status = await sink.status();
