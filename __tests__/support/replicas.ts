@@ -28,8 +28,8 @@ export interface Fleet {
   token(request: DevTokenRequest): Promise<string>;
   /** kill -9 of replica i; resolves once it is gone. */
   killReplica(i: number): Promise<void>;
-  /** Starts replica i again (same data dir, new port); resolves at its first /readyz 200. */
-  startReplica(i: number): Promise<ServiceProcess>;
+  /** Starts replica i again (same data dir, new port, env merged over the fleet's); resolves at its first /readyz 200. */
+  startReplica(i: number, env?: Record<string, string>): Promise<ServiceProcess>;
   /** Processes that exited though no test killed them, with their stderr. */
   unexpectedExits(): string[];
   stop(): Promise<void>;
@@ -53,14 +53,14 @@ export async function startFleet(options: StartFleetOptions): Promise<Fleet> {
   const all: ServiceProcess[] = [];
   const killed = new Set<ServiceProcess>();
 
-  const startReplica = async (i: number) => {
+  const startReplica = async (i: number, env: Record<string, string> = {}) => {
     const dataDir = join(root, `replica-${i}`);
     const keyPath = devIssuerKeyPath(dataDir);
     mkdirSync(dirname(keyPath), { recursive: true, mode: 0o700 });
     copyFileSync(devIssuerKeyPath(idpDir), keyPath);
     const proc = await startServiceProcess({
       dataDir,
-      env: { DATABASE_URL: databaseUrl, ...options.env },
+      env: { DATABASE_URL: databaseUrl, ...options.env, ...env },
       timeoutMs: 120_000,
     });
     current[i] = proc;
@@ -212,8 +212,9 @@ export async function isReady(fleet: Fleet, i: number): Promise<boolean> {
 export function watchReadiness(fleet: Fleet): { stop(): Promise<Array<{ sawNotReady: boolean; last: boolean }>> } {
   const seen = Array.from({ length: fleet.size }, () => ({ sawNotReady: false, last: true }));
   let stopped = false;
+  const deadline = Date.now() + 300_000; // a test that failed before stop() must not poll forever
   const loops = seen.map(async (s, i) => {
-    while (!stopped) {
+    while (!stopped && Date.now() < deadline) {
       const ready = await isReady(fleet, i);
       s.last = ready;
       if (!ready) s.sawNotReady = true;
