@@ -40,6 +40,8 @@ export interface StartFleetOptions {
   /** Extra environment for every replica (AUDIT_WORM_*, SCIM_SYNC_TOKEN, ...). */
   env?: Record<string, string>;
   postgres?: StartPostgresOptions;
+  /** Statements run on the fresh server before any replica starts (roles, say). */
+  setupSql?: string[];
 }
 
 export async function startFleet(options: StartFleetOptions): Promise<Fleet> {
@@ -47,6 +49,7 @@ export async function startFleet(options: StartFleetOptions): Promise<Fleet> {
   const idpDir = join(root, "idp");
   await loadDevIssuerKeys(idpDir); // creates the shared issuer key once
   const pg = await startPostgres(options.postgres);
+  for (const sql of options.setupSql ?? []) await pg.query(sql);
   const proxy = await startTcpProxy({ host: "127.0.0.1", port: pg.port });
   const databaseUrl = `postgres://postgres@127.0.0.1:${proxy.port}/postgres`;
   const current: ServiceProcess[] = [];

@@ -2,10 +2,12 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import type { FastifyInstance } from "fastify";
 import { advisoryLocks, type Db } from "../db";
 import type { ServiceContext } from "../server";
+import { auditChainSource } from "../compliance/probes/audit-chain";
 import type { AuditEntry } from "./types";
 import type { WormSettings } from "./settings";
 import { readAuditSettings } from "./settings";
 import { listEntries } from "./log";
+import type { EvidenceProbe } from "../compliance/probes/types";
 
 /** What the sink reports to health checks and to the compliance evidence. */
 export interface WormStatus {
@@ -20,8 +22,21 @@ export interface WormStatus {
   lastErrorAt: string | null;
 }
 
+/** The chain head as the Object Lock bucket holds it: the last entry of the highest batch. */
+export interface WormAnchor {
+  /** s3://bucket/key of that batch. */
+  object: string;
+  lastId: number;
+  lastHash: string;
+}
+
 export interface WormSink {
   status(): Promise<WormStatus>;
+  /**
+   * The newest batch in the bucket (keys sort in log order), read from S3, not from the database:
+   * what the log must still contain. null while the bucket holds no batch.
+   */
+  anchor(): Promise<WormAnchor | null>;
   /** Ships everything pending now; resolves when the backlog is empty or a write failed. */
   flush(): Promise<void>;
   stop(): Promise<void>;
@@ -52,7 +67,8 @@ export function retainUntil(now: Date, days: number): Date {
  */
 export function startWormSink(db: Db, settings: WormSettings, client?: S3Client): WormSink {
   // Loaded here, not at import: the SDK is a tenth of a cold start and only this sink needs it.
-  const { PutObjectCommand, S3Client } = require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
+  const { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } =
+    require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
   const s3 =
     client ??
     new S3Client({
@@ -133,7 +149,35 @@ export function startWormSink(db: Db, settings: WormSettings, client?: S3Client)
   };
   schedule();
 
+  // The highest batch key seen: later listings start after it, so a reading costs what was added.
+  let anchor: WormAnchor | null = null;
+  let anchorKey: string | undefined;
+  const batchKeyPattern = /^\d{12}-\d{12}\.jsonl$/;
+  const readAnchor = async (): Promise<WormAnchor | null> => {
+    let highest = anchorKey;
+    let token: string | undefined;
+    do {
+      const page = await s3.send(
+        new ListObjectsV2Command({ Bucket: settings.bucket, Prefix: settings.prefix, StartAfter: anchorKey, ContinuationToken: token }),
+      );
+      for (const o of page.Contents ?? [])
+        if (o.Key && batchKeyPattern.test(o.Key.slice(settings.prefix.length)) && (!highest || o.Key > highest)) highest = o.Key;
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    if (highest && highest !== anchorKey) {
+      const head = await s3.send(new HeadObjectCommand({ Bucket: settings.bucket, Key: highest }));
+      const lastId = Number(head.Metadata?.["last-id"]);
+      const lastHash = head.Metadata?.["last-hash"] ?? "";
+      if (!Number.isSafeInteger(lastId) || !/^[0-9a-f]{64}$/.test(lastHash))
+        throw new Error(`s3://${settings.bucket}/${highest} has no valid last-id / last-hash metadata`);
+      anchor = { object: `s3://${settings.bucket}/${highest}`, lastId, lastHash };
+      anchorKey = highest;
+    }
+    return anchor;
+  };
+
   return {
+    anchor: readAnchor,
     flush: () => run(),
     async status() {
       const w = await watermark();
@@ -180,6 +224,8 @@ export function registerWormSink(server: FastifyInstance, context: ServiceContex
     const status = await sink.status();
     return reply.code(status.lastError ? 503 : 200).send(status);
   });
+  const chainProbe = context.compliance.probes().get(auditChainSource);
+  if (chainProbe) context.compliance.registerEvidenceProbe(anchoredChainProbe(chainProbe, sink));
   context.compliance.registerEvidenceProbe({
     source: "worm-backlog",
     title: "WORM sink backlog (audit events not yet in Object Lock)",
@@ -203,4 +249,43 @@ export function registerWormSink(server: FastifyInstance, context: ServiceContex
     },
   });
   return sink;
+}
+
+/**
+ * The audit-chain probe checked against the Object Lock copy: the database must still hold the
+ * anchor's entry with the anchor's hash. A truncated tail (the entry is gone) or a rewritten one
+ * (another hash there) fails the chain control, with the reason, even when what is left of the
+ * log chains correctly. Entries newer than the last shipped batch are covered once it ships.
+ */
+export function anchoredChainProbe(inner: EvidenceProbe, sink: Pick<WormSink, "anchor">): EvidenceProbe {
+  return {
+    source: inner.source,
+    title: `${inner.title}, anchored in the Object Lock bucket`,
+    async collect(ctx) {
+      const reading = await inner.collect(ctx);
+      if (reading.state !== "available") return reading;
+      const base = (reading.data ?? {}) as Record<string, unknown>;
+      let anchor: WormAnchor | null;
+      try {
+        anchor = await sink.anchor();
+      } catch (err) {
+        return {
+          ...reading,
+          summary: `${reading.summary}; anchor unavailable: ${(err as Error).message}`,
+          data: { ...base, anchor: null },
+        };
+      }
+      if (!anchor) return { ...reading, data: { ...base, anchor: null } };
+      const [entry] = await listEntries(ctx.db, { fromId: anchor.lastId, toId: anchor.lastId, limit: 1 });
+      let problem: string | undefined;
+      if (!entry) {
+        const last = Number((await ctx.db.query<{ n: string | number | null }>("select max(id) as n from audit_log")).rows[0].n ?? 0);
+        problem = `audit log truncated: ${anchor.object} (Object Lock) holds entries up to ${anchor.lastId}, the database ends at ${last}`;
+      } else if (entry.hash !== anchor.lastHash)
+        problem = `audit log rewritten: entry ${anchor.lastId}'s hash differs from the one in ${anchor.object} (Object Lock)`;
+      const data = { ...base, anchor };
+      if (!problem) return { ...reading, summary: `${reading.summary}; anchored at entry ${anchor.lastId} in ${anchor.object}`, data };
+      return { ...reading, summary: problem, data: { ...data, intact: false, brokenAt: anchor.lastId, problem } };
+    },
+  };
 }
