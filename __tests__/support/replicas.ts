@@ -106,6 +106,7 @@ export async function startFleet(options: StartFleetOptions): Promise<Fleet> {
         .filter((p) => !killed.has(p) && (p.child.exitCode !== null || p.child.signalCode !== null))
         .map((p) => `${p.base} exited (${p.child.exitCode ?? p.child.signalCode}):\n${p.stderr().slice(-2000)}`),
     async stop() {
+      for (const halt of [...watchers]) halt(); // a test that failed before its watcher's stop()
       for (const p of all) await p.stop();
       await proxy.close();
       await pg.stop();
@@ -211,13 +212,17 @@ export async function isReady(fleet: Fleet, i: number): Promise<boolean> {
   }
 }
 
+/** Readiness watchers not stopped yet; fleet.stop() halts them. */
+const watchers = new Set<() => void>();
+
 /** Polls /readyz of every replica every 100 ms until stopped; records what each one said. */
 export function watchReadiness(fleet: Fleet): { stop(): Promise<Array<{ sawNotReady: boolean; last: boolean }>> } {
   const seen = Array.from({ length: fleet.size }, () => ({ sawNotReady: false, last: true }));
   let stopped = false;
-  const deadline = Date.now() + 300_000; // a test that failed before stop() must not poll forever
+  const halt = () => (stopped = true);
+  watchers.add(halt);
   const loops = seen.map(async (s, i) => {
-    while (!stopped && Date.now() < deadline) {
+    while (!stopped) {
       const ready = await isReady(fleet, i);
       s.last = ready;
       if (!ready) s.sawNotReady = true;
@@ -226,7 +231,8 @@ export function watchReadiness(fleet: Fleet): { stop(): Promise<Array<{ sawNotRe
   });
   return {
     async stop() {
-      stopped = true;
+      halt();
+      watchers.delete(halt);
       await Promise.all(loops);
       return seen;
     },

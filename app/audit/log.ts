@@ -57,6 +57,8 @@ const maxBatch = 200;
 interface Pending {
   event: AuditEventInput;
   eventId: string;
+  /** The caller chose the key (it may already be in the log); otherwise it is fresh. */
+  keyed: boolean;
   resolve(entry: AuditEntry): void;
   reject(err: unknown): void;
 }
@@ -66,13 +68,16 @@ interface Pending {
  * the one committed before it, whichever replica wrote that. Events whose delivery key is already
  * in the log resolve to the stored entry (a retried commit, or a second delivery).
  */
-async function appendBatch(tx: Queryable, kind: Db["kind"], batch: Pending[]): Promise<AuditEntry[]> {
+async function appendBatch(tx: Queryable, kind: Db["kind"], batch: Pending[], mayExist: boolean): Promise<AuditEntry[]> {
   // One writer at a time for the whole fleet; held until commit, so the next writer sees this tail.
   if (kind === "postgres") await tx.query(`select pg_advisory_xact_lock(${advisoryLocks.auditChain})`);
-  const ids = [...new Set(batch.map((p) => p.eventId))];
   const stored = new Map<string, AuditEntry>();
-  for (const r of (await tx.query<Row & { event_id: string }>("select * from audit_log where event_id = any($1)", [ids])).rows)
-    stored.set(r.event_id, fromRow(r));
+  // Fresh random keys cannot be in the log on a first attempt; the unique index backs that up.
+  if (mayExist) {
+    const ids = [...new Set(batch.map((p) => p.eventId))];
+    for (const r of (await tx.query<Row & { event_id: string }>("select * from audit_log where event_id = any($1)", [ids])).rows)
+      stored.set(r.event_id, fromRow(r));
+  }
   const head = (
     await tx.query<{ id: string | number | null; hash: string | null; now: string | Date }>(
       "select t.id, t.hash, date_trunc('milliseconds', clock_timestamp()) as now from (select 1) one left join lateral (select id, hash from audit_log order by id desc limit 1) t on true",
@@ -138,8 +143,10 @@ export function createAuditLog(db: Db): AuditLog {
     if (writing || queue.length === 0) return;
     writing = true;
     const batch = queue.splice(0, maxBatch);
+    let attempts = 0;
+    const keyed = batch.some((p) => p.keyed);
     // idempotent: a re-run after a lost commit finds its own entries by their delivery keys.
-    db.transaction((tx) => appendBatch(tx, db.kind, batch), { idempotent: true })
+    db.transaction((tx) => appendBatch(tx, db.kind, batch, keyed || attempts++ > 0), { idempotent: true })
       .then(
         (entries) => batch.forEach((p, i) => p.resolve(entries[i])),
         (err: unknown) => batch.forEach((p) => p.reject(err)),
@@ -152,7 +159,7 @@ export function createAuditLog(db: Db): AuditLog {
   return {
     append(event) {
       return new Promise<AuditEntry>((resolve, reject) => {
-        queue.push({ event, eventId: event.eventId ?? randomUUID(), resolve, reject });
+        queue.push({ event, eventId: event.eventId ?? randomUUID(), keyed: event.eventId !== undefined, resolve, reject });
         writeNext();
       });
     },
