@@ -11,6 +11,12 @@ export interface TcpProxy {
   cut(): void;
   /** Relays again: connections held while cut are dropped (their clients gave up), new ones pass. */
   heal(): void;
+  /**
+   * The next time a client sends a message containing `marker` (e.g. a simple-query COMMIT), the
+   * message reaches the server, then after `afterMs` that connection is reset before its answer
+   * comes back: "it may or may not have happened", deterministically.
+   */
+  loseAnswerTo(marker: Buffer, afterMs?: number): Promise<void>;
   /** cut(), wait ms, heal(). */
   unreachableFor(ms: number): Promise<void>;
   readonly isCut: boolean;
@@ -22,6 +28,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const open = new Set<Socket>();
   const held = new Set<Socket>();
   let cut = false;
+  let trap: { marker: Buffer; afterMs: number; sprung: () => void } | undefined;
   const server: Server = createServer((client) => {
     client.on("error", () => undefined);
     if (cut) {
@@ -44,8 +51,25 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     };
     client.once("close", forget);
     upstream.once("close", forget);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    let answering = true;
+    client.on("data", (chunk: Buffer) => {
+      const t = trap;
+      if (t && chunk.includes(t.marker)) {
+        trap = undefined;
+        upstream.write(chunk); // the server gets it and acts on it ...
+        answering = false; // ... but nothing it says comes back
+        setTimeout(() => {
+          forget();
+          t.sprung();
+        }, t.afterMs);
+        return;
+      }
+      if (!upstream.write(chunk)) client.pause();
+    });
+    upstream.on("drain", () => client.resume());
+    upstream.on("data", (chunk: Buffer) => {
+      if (answering) client.write(chunk);
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -62,6 +86,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       cut = false;
       for (const s of held) s.destroy();
       held.clear();
+    },
+    loseAnswerTo(marker, afterMs = 300) {
+      return new Promise<void>((resolve) => (trap = { marker, afterMs, sprung: resolve }));
     },
     async unreachableFor(ms) {
       proxy.cut();
