@@ -52,7 +52,9 @@ describeWithService("audit chain anchored in the Object Lock bucket; the service
     );
     fleet = await startFleet({
       replicas: 2,
+      // As in a cluster: the owner migrates, the replicas log in as maestro_service.
       setupSql: ["create role maestro_service login"],
+      serviceRole: "maestro_service",
       env: {
         ...s3TestEnv,
         AUDIT_WORM_ENABLED: "true",
@@ -88,7 +90,9 @@ describeWithService("audit chain anchored in the Object Lock bucket; the service
     await expect(fleet.pg.query("truncate audit_log")).rejects.toThrow(/audit_log is append-only: TRUNCATE refused/);
   });
 
-  test("the service's role (maestro_service) holds exactly SELECT and INSERT on audit_log", async () => {
+  test("the replicas run as maestro_service, which holds exactly SELECT and INSERT on audit_log", async () => {
+    const sessions = await fleet.pg.query<{ n: string }>("select count(*) as n from pg_stat_activity where usename = 'maestro_service'");
+    expect(Number(sessions[0].n)).toBeGreaterThan(0);
     const grants = await fleet.pg.query<{ privilege_type: string }>(
       "select privilege_type from information_schema.role_table_grants where grantee = 'maestro_service' and table_name = 'audit_log' order by 1",
     );

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { devIssuerKeyPath, loadDevIssuerKeys, mintDevToken, type DevTokenRequest } from "../../app/auth/dev-issuer";
 import { entryHash, genesisHash } from "../../app/audit/log";
+import { migrate, openDb } from "../../app/db";
 import type { AuditEntry } from "../../app/audit/types";
 import { startPostgres, type RunningPostgres, type StartPostgresOptions } from "./postgres";
 import { startServiceProcess, type ServiceProcess } from "./service-process";
@@ -42,6 +43,11 @@ export interface StartFleetOptions {
   postgres?: StartPostgresOptions;
   /** Statements run on the fresh server before any replica starts (roles, say). */
   setupSql?: string[];
+  /**
+   * The replicas log in as this role (made by setupSql) instead of the owner; the owner applies
+   * the migrations first, as a migration Job would in a cluster.
+   */
+  serviceRole?: string;
 }
 
 export async function startFleet(options: StartFleetOptions): Promise<Fleet> {
@@ -50,8 +56,13 @@ export async function startFleet(options: StartFleetOptions): Promise<Fleet> {
   await loadDevIssuerKeys(idpDir); // creates the shared issuer key once
   const pg = await startPostgres(options.postgres);
   for (const sql of options.setupSql ?? []) await pg.query(sql);
+  if (options.serviceRole) {
+    const owner = await openDb({ databaseUrl: pg.url, dataDir: root });
+    await migrate(owner);
+    await owner.close();
+  }
   const proxy = await startTcpProxy({ host: "127.0.0.1", port: pg.port });
-  const databaseUrl = `postgres://postgres@127.0.0.1:${proxy.port}/postgres`;
+  const databaseUrl = `postgres://${options.serviceRole ?? "postgres"}@127.0.0.1:${proxy.port}/postgres`;
   const current: ServiceProcess[] = [];
   const all: ServiceProcess[] = [];
   const killed = new Set<ServiceProcess>();

@@ -188,6 +188,15 @@ export const advisoryLocks = {
  * together take turns (an advisory lock), and each re-checks what the one before it applied.
  */
 export async function migrate(db: Db): Promise<string[]> {
+  const files = readdirSync(migrationsDir)
+    .filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f))
+    .sort();
+  // Nothing to apply: no DDL at all, so a service logged in as a role without CREATE (maestro_service,
+  // after the owner migrated) starts.
+  if ((await db.query<{ t: string | null }>("select to_regclass('schema_migrations')::text as t")).rows[0].t !== null) {
+    const done = new Set((await db.query<{ name: string }>("select name from schema_migrations")).rows.map((r) => r.name));
+    if (files.every((f) => done.has(f))) return [];
+  }
   const lock = db.kind === "postgres" ? `select pg_advisory_xact_lock(${advisoryLocks.migrate})` : "select 1";
   await db.transaction(
     async (tx) => {
@@ -196,9 +205,6 @@ export async function migrate(db: Db): Promise<string[]> {
     },
     { idempotent: true },
   );
-  const files = readdirSync(migrationsDir)
-    .filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f))
-    .sort();
   const applied: string[] = [];
   for (const file of files) {
     const sql = readFileSync(join(migrationsDir, file), "utf8");
