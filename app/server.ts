@@ -22,6 +22,9 @@ import { registerAuditExportRoutes } from "./export/routes";
 import { registerWormSink } from "./audit/worm";
 import { routeGuards, type RouteGuards } from "./auth/guards";
 
+/** Longest /readyz waits for the database before it answers 503. */
+const readinessTimeoutMs = 1500;
+
 /** What route modules receive: the service's shared parts. */
 export interface ServiceContext {
   settings: ServiceSettings;
@@ -105,8 +108,6 @@ export async function buildService(
     /** Where log lines go instead of stdout (tests read them). */ logStream?: { write(line: string): void };
   } = {},
 ): Promise<BuiltService> {
-  const db = await openDb({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir });
-  await migrate(db);
   const http = settings.http ?? readHttpSettings({});
   const server = Fastify({
     logger: options.logger === false ? false : { level: settings.logLevel, ...(options.logStream ? { stream: options.logStream } : {}) },
@@ -128,6 +129,12 @@ export async function buildService(
     reply.header("x-request-id", request.id);
   });
   registerErrorBodies(server);
+  const db = await openDb({
+    databaseUrl: settings.databaseUrl,
+    dataDir: settings.dataDir,
+    onConnectionError: (err) => server.log.warn({ err: err.message }, "database connection lost; the pool reconnects"),
+  });
+  await migrate(db);
   const audit = createAuditLog(db);
   const context: ServiceContext = {
     settings,
@@ -150,7 +157,7 @@ export async function buildService(
   server.get("/healthz", async () => ({ status: "ok" }));
   server.get("/readyz", async (request, reply) => {
     try {
-      await db.query("select 1");
+      await db.ping(readinessTimeoutMs);
       return { status: "ready" };
     } catch (err) {
       request.log.error({ err }, "readiness: the database does not answer");

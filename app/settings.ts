@@ -101,7 +101,7 @@ export function readServiceSettings(env: NodeJS.ProcessEnv = process.env): Servi
     logLevel: env.LOG_LEVEL || "info",
     identity: readIdentitySettings(env, environment),
     compliance: readComplianceSettings(env, resolve(env.MAESTRO_DATA_DIR || ".data")),
-    audit: readAuditSettings(env, resolve(env.MAESTRO_DATA_DIR || ".data")),
+    audit: readAuditSettings(env, resolve(env.MAESTRO_DATA_DIR || ".data"), environment),
     policy: readPolicySettings(env, resolve(env.MAESTRO_DATA_DIR || ".data")),
     http: readHttpSettings(env),
   };

@@ -45,6 +45,7 @@ export const production: EnvironmentInput = {
     slo: { window: "5m", maxErrorRatio: 0.005, maxP99Ms: 250, minRequests: 200 },
     scaleDownDelaySeconds: 60,
     databaseUrlSecret: { name: "compliance-database", key: "url" },
+    signingKeySecret: { name: "compliance-audit-signing", key: "signing-key.pem", retiredKey: "retired-public-keys.pem" },
   },
   prometheusUrl: "http://prometheus-server.monitoring.svc:9090",
 };

@@ -175,6 +175,16 @@ export const environmentSchema = z.object({
       name: dnsLabel,
       key: z.string().regex(/^[-._a-zA-Z0-9]+$/, "must be a Secret key (letters, digits, '-', '_', '.')"),
     }),
+    /**
+     * Kubernetes Secret (created outside Terraform) with the fleet's export signing key: `key` holds
+     * the PKCS#8 PEM private key every replica signs with, `retiredKey` the PEM public keys of keys
+     * rotated out whose packs still verify (may be empty). See docs/audit.md.
+     */
+    signingKeySecret: z.object({
+      name: dnsLabel,
+      key: z.string().regex(/^[-._a-zA-Z0-9]+$/, "must be a Secret key (letters, digits, '-', '_', '.')"),
+      retiredKey: z.string().regex(/^[-._a-zA-Z0-9]+$/, "must be a Secret key (letters, digits, '-', '_', '.')"),
+    }),
   }),
   prometheusUrl: z.string().url("must be a URL"),
 });

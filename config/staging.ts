@@ -50,6 +50,7 @@ export const staging: EnvironmentInput = {
     slo: { window: "5m", maxErrorRatio: 0.01, maxP99Ms: 300, minRequests: 50 },
     scaleDownDelaySeconds: 30,
     databaseUrlSecret: { name: "compliance-database", key: "url" },
+    signingKeySecret: { name: "compliance-audit-signing", key: "signing-key.pem", retiredKey: "retired-public-keys.pem" },
   },
   prometheusUrl: "http://prometheus-server.monitoring.svc:9090",
 };

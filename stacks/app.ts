@@ -61,6 +61,13 @@ export class AppStack extends MaestroStack {
       // Only the Secret reference enters the JSON; the Secret itself is created outside Terraform.
       secretEnv: [
         { name: "DATABASE_URL", secretName: rollout.databaseUrlSecret.name, secretKey: rollout.databaseUrlSecret.key },
+        // One export signing key for the fleet, and the retired keys /export/key still serves.
+        { name: "AUDIT_SIGNING_KEY_PEM", secretName: rollout.signingKeySecret.name, secretKey: rollout.signingKeySecret.key },
+        {
+          name: "AUDIT_SIGNING_RETIRED_KEYS_PEM",
+          secretName: rollout.signingKeySecret.name,
+          secretKey: rollout.signingKeySecret.retiredKey,
+        },
         ...identity.secretEnv,
       ],
       scaleDownDelaySeconds: rollout.scaleDownDelaySeconds,

@@ -81,6 +81,10 @@ describeWithService(
           DATABASE_URL: postgres.url,
           OIDC_ISSUER: "https://idp.maestro.invalid",
           SCIM_SYNC_TOKEN: syncToken,
+          // Production requires the fleet's signing key (from the Secret in a cluster).
+          AUDIT_SIGNING_KEY_PEM: generateKeyPairSync("ec", { namedCurve: "P-256" })
+            .privateKey.export({ type: "pkcs8", format: "pem" })
+            .toString(),
           LOG_LEVEL: "warn",
         },
         volumes: { "/var/lib/maestro": dataVolume },

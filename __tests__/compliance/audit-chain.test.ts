@@ -18,6 +18,16 @@ let audit: AuditLog;
 let clock: number;
 let listed: number;
 
+/** Tampering as the table's owner, who must first switch off the append-only triggers (migration 013). */
+const asOwner = async (sql: string) => {
+  await db.query("alter table audit_log disable trigger user");
+  try {
+    await db.query(sql);
+  } finally {
+    await db.query("alter table audit_log enable trigger user");
+  }
+};
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "maestro-audit-chain-"));
   db = await openDb({ dataDir: dir });
@@ -28,7 +38,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 beforeEach(async () => {
-  await db.query("delete from audit_log");
+  await asOwner("delete from audit_log");
   clock = Date.parse("2026-11-28T12:00:00Z");
   const log = createAuditLog(db);
   // Counts the entries the probe reads back, to tell a full pass from an incremental one.
@@ -67,7 +77,7 @@ test("a rewritten last-verified entry is found at the next reading", async () =>
   const probe = createAuditChainProbe({ fullEveryMs: hour });
   await append(5);
   await read(probe);
-  await db.query("update audit_log set actor = 'mallory' where id = 5");
+  await asOwner("update audit_log set actor = 'mallory' where id = 5");
   clock += 60_000;
   const { data, evidence } = await read(probe);
   expect(data).toMatchObject({ intact: false, brokenAt: 5, verified: 4, mode: "incremental" });
@@ -78,7 +88,7 @@ test("an older rewritten entry is found by the next full pass, and the break sta
   const probe = createAuditChainProbe({ fullEveryMs: hour });
   await append(10);
   await read(probe);
-  await db.query("update audit_log set details = '{\"i\": 99}'::jsonb where id = 3");
+  await asOwner("update audit_log set details = '{\"i\": 99}'::jsonb where id = 3");
   clock += 10 * 60_000;
   expect((await read(probe)).data).toMatchObject({ intact: true, mode: "incremental" }); // behind the checkpoint
   clock += hour;

@@ -167,7 +167,10 @@ describe("control status is derived from evidence", () => {
     for (let i = 0; i < 3; i++) await audit.append({ type: "test.event", actor: "tester", details: { i } });
     let evidence = await engine().collectEvidence();
     expect(evidence.get("audit-chain")).toMatchObject({ state: "available", data: { intact: true, verified: 3 } });
+    // As the owner, who must first switch off the append-only triggers (migration 013).
+    await db.query("alter table audit_log disable trigger user");
     await db.query("update audit_log set actor = 'mallory' where id = 2");
+    await db.query("alter table audit_log enable trigger user");
     evidence = await engine().collectEvidence();
     expect(evidence.get("audit-chain")).toMatchObject({
       data: { intact: false, brokenAt: 2 },

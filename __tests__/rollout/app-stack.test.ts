@@ -129,7 +129,7 @@ describe.each(["staging", "production"] as const)("app stack (%s)", (env) => {
     expect(pod.spec.containers).toHaveLength(1);
   });
 
-  test("the container: pinned image, env from config, DATABASE_URL only as a Secret reference", () => {
+  test("the container: pinned image, env from config, DATABASE_URL and the signing key only as Secret references", () => {
     const [c] = rollout.spec.template.spec.containers;
     expect(c.image).toBe(want.image);
     expect(c.ports).toEqual([{ name: "http", containerPort: 8080, protocol: "TCP" }]);
@@ -151,9 +151,15 @@ describe.each(["staging", "production"] as const)("app stack (%s)", (env) => {
       { name: "GROUP_ROLES", value: "viewers=viewer,operators=operator,auditors=auditor,platform-admins=admin" },
       { name: "RESTRICTED_LABELS", value: "audit-log,pii" },
       { name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: "compliance-database", key: "url" } } },
+      { name: "AUDIT_SIGNING_KEY_PEM", valueFrom: { secretKeyRef: { name: "compliance-audit-signing", key: "signing-key.pem" } } },
+      {
+        name: "AUDIT_SIGNING_RETIRED_KEYS_PEM",
+        valueFrom: { secretKeyRef: { name: "compliance-audit-signing", key: "retired-public-keys.pem" } },
+      },
       { name: "SCIM_SYNC_TOKEN", valueFrom: { secretKeyRef: { name: "scim", key: "sync-token" } } },
     ]);
     expect(JSON.stringify(app)).not.toMatch(/postgres(ql)?:\/\//);
+    expect(JSON.stringify(app)).not.toMatch(/-----BEGIN [A-Z ]*KEY-----/); // key material never enters synth
   });
 
   test("zero downtime: probes, preStop drain, requests and limits, hardened security context", () => {

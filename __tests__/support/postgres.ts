@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, appendFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -38,6 +38,16 @@ export interface RunningPostgres {
   readonly dir: string;
   /** One statement on a fresh connection (each call is its own transaction unless it says otherwise). */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * `pg_ctl -m fast` stop then start (what `pg_ctl -m fast restart` does; restart cannot take a log
+   * file): every session is terminated with "administrator command", then the server is back.
+   */
+  restartFast(): Promise<void>;
+  /**
+   * kill -9 of the postmaster; its backends notice and exit (stragglers after 10 s are killed too),
+   * then the server is started again and recovers from its WAL. Resolves when it accepts connections.
+   */
+  crashAndRestart(options?: { downMs?: number }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -46,6 +56,21 @@ export interface StartPostgresOptions {
   settings?: Record<string, string | number>;
   /** Keep the tmp dir after stop() (for a test that still reads it). @default false */
   keepDir?: boolean;
+}
+
+/** Processes whose parent is pid (the postmaster's backends and auxiliary processes). */
+function childPids(pid: number): number[] {
+  const out = execFileSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" }).trim();
+  return out ? out.split(/\s+/).map(Number) : [];
+}
+
+/** Running, not a zombie (PID 1 of a container may never reap the killed postmaster). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
 }
 
 const quote = (v: string | number) => (typeof v === "number" ? String(v) : `'${v.replace(/'/g, "''")}'`);
@@ -94,6 +119,26 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       } finally {
         await client.end();
       }
+    },
+    async restartFast() {
+      await pgCtl(["-m", "fast", "-w", "-t", "30", "stop"]);
+      await pgCtl(["-l", logFile, "-w", "-t", "30", "start"]);
+    },
+    async crashAndRestart({ downMs = 0 } = {}) {
+      const postmaster = Number(readFileSync(join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+      const backends = childPids(postmaster);
+      process.kill(postmaster, "SIGKILL");
+      const deadline = Date.now() + 10_000;
+      while ([postmaster, ...backends].some(alive)) {
+        if (Date.now() > deadline) for (const pid of backends.filter(alive)) process.kill(pid, "SIGKILL");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // The dead postmaster may linger as a zombie (this machine's PID 1 does not reap it), and
+      // Postgres refuses a lock file whose PID still answers kill(0): a new pod would not see it.
+      rmSync(join(dataDir, "postmaster.pid"), { force: true });
+      rmSync(join(dir, `.s.PGSQL.${port}.lock`), { force: true });
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      await pgCtl(["-l", logFile, "-w", "-t", "60", "start"]);
     },
     async stop() {
       await pgCtl(["-m", "immediate", "-w", "stop"]).catch(() => undefined);

@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
-import type { Db } from "../db";
+import { createHash, randomUUID } from "node:crypto";
+import { advisoryLocks, type Db, type Queryable } from "../db";
 import { sortDeep } from "./canonical";
 import type { AuditEntry, AuditEventInput, AuditLog } from "./types";
 
@@ -41,55 +41,128 @@ function fromRow(r: Row): AuditEntry {
   };
 }
 
+/** Entries with id in [fromId, toId], in order, read through q (the database, or an open transaction). */
+export async function listEntries(q: Queryable, range: { fromId?: number; toId?: number; limit?: number } = {}): Promise<AuditEntry[]> {
+  const { rows } = await q.query<Row>("select * from audit_log where id >= $1 and id <= $2 order by id limit $3", [
+    range.fromId ?? 1,
+    range.toId ?? Number.MAX_SAFE_INTEGER,
+    range.limit ?? 10000,
+  ]);
+  return rows.map(fromRow);
+}
+
+/** Events written in one transaction at most (group commit). */
+const maxBatch = 200;
+
+interface Pending {
+  event: AuditEventInput;
+  eventId: string;
+  /** The caller chose the key (it may already be in the log); otherwise it is fresh. */
+  keyed: boolean;
+  resolve(entry: AuditEntry): void;
+  reject(err: unknown): void;
+}
+
 /**
- * The audit log in the service's database. Appends are serialized (one chain, one writer) and
- * each commits in its own transaction before append resolves.
+ * Appends a batch under the chain lock: ids and time come from the database, each entry links to
+ * the one committed before it, whichever replica wrote that. Events whose delivery key is already
+ * in the log resolve to the stored entry (a retried commit, or a second delivery).
+ */
+async function appendBatch(tx: Queryable, kind: Db["kind"], batch: Pending[], mayExist: boolean): Promise<AuditEntry[]> {
+  // One writer at a time for the whole fleet; held until commit, so the next writer sees this tail.
+  if (kind === "postgres") await tx.query(`select pg_advisory_xact_lock(${advisoryLocks.auditChain})`);
+  const stored = new Map<string, AuditEntry>();
+  // Fresh random keys cannot be in the log on a first attempt; the unique index backs that up.
+  if (mayExist) {
+    const ids = [...new Set(batch.map((p) => p.eventId))];
+    for (const r of (await tx.query<Row & { event_id: string }>("select * from audit_log where event_id = any($1)", [ids])).rows)
+      stored.set(r.event_id, fromRow(r));
+  }
+  const head = (
+    await tx.query<{ id: string | number | null; hash: string | null; now: string | Date }>(
+      "select t.id, t.hash, date_trunc('milliseconds', clock_timestamp()) as now from (select 1) one left join lateral (select id, hash from audit_log order by id desc limit 1) t on true",
+    )
+  ).rows[0];
+  let id = head.id === null ? 0 : Number(head.id);
+  let prevHash = head.hash ?? genesisHash;
+  const at = new Date(head.now).toISOString();
+  const fresh: { entry: AuditEntry; eventId: string }[] = [];
+  for (const p of batch) {
+    if (stored.has(p.eventId)) continue;
+    const draft: Omit<AuditEntry, "hash"> = {
+      id: ++id,
+      at,
+      type: p.event.type,
+      actor: p.event.actor,
+      ...(p.event.resource !== undefined ? { resource: p.event.resource } : {}),
+      ...(p.event.reason !== undefined ? { reason: p.event.reason } : {}),
+      details: p.event.details ?? {},
+      prevHash,
+    };
+    const entry: AuditEntry = { ...draft, hash: entryHash(draft) };
+    prevHash = entry.hash;
+    stored.set(p.eventId, entry);
+    fresh.push({ entry, eventId: p.eventId });
+  }
+  if (fresh.length > 0) {
+    const params: unknown[] = [];
+    const rows = fresh.map(({ entry: e, eventId }) => {
+      const at = params.length;
+      params.push(
+        e.id,
+        e.at,
+        e.type,
+        e.actor,
+        e.resource ?? null,
+        e.reason ?? null,
+        JSON.stringify(e.details),
+        e.prevHash,
+        e.hash,
+        eventId,
+      );
+      return `(${Array.from({ length: 10 }, (_, i) => `$${at + i + 1}`).join(",")})`;
+    });
+    await tx.query(
+      `insert into audit_log (id, at, type, actor, resource, reason, details, prev_hash, hash, event_id) values ${rows.join(",")}`,
+      params,
+    );
+  }
+  return batch.map((p) => stored.get(p.eventId)!);
+}
+
+/**
+ * The audit log in the service's database. Appends from every replica form one chain: each
+ * process groups the events waiting while its previous write commits into one transaction (group
+ * commit), and the transactions of all replicas take turns on a database lock. append resolves
+ * only after its transaction committed.
  */
 export function createAuditLog(db: Db): AuditLog {
-  let tail: Promise<unknown> = Promise.resolve();
-  const appendNow = async (event: AuditEventInput): Promise<AuditEntry> =>
-    db.transaction(async (tx) => {
-      const last = (await tx.query<Row>("select * from audit_log order by id desc limit 1")).rows[0];
-      const draft: Omit<AuditEntry, "hash"> = {
-        id: last ? Number(last.id) + 1 : 1,
-        at: new Date().toISOString(),
-        type: event.type,
-        actor: event.actor,
-        ...(event.resource !== undefined ? { resource: event.resource } : {}),
-        ...(event.reason !== undefined ? { reason: event.reason } : {}),
-        details: event.details ?? {},
-        prevHash: last ? last.hash : genesisHash,
-      };
-      const entry: AuditEntry = { ...draft, hash: entryHash(draft) };
-      await tx.query(
-        "insert into audit_log (id, at, type, actor, resource, reason, details, prev_hash, hash) values ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
-        [
-          entry.id,
-          entry.at,
-          entry.type,
-          entry.actor,
-          entry.resource ?? null,
-          entry.reason ?? null,
-          JSON.stringify(entry.details),
-          entry.prevHash,
-          entry.hash,
-        ],
-      );
-      return entry;
-    });
+  const queue: Pending[] = [];
+  let writing = false;
+  const writeNext = () => {
+    if (writing || queue.length === 0) return;
+    writing = true;
+    const batch = queue.splice(0, maxBatch);
+    let attempts = 0;
+    const keyed = batch.some((p) => p.keyed);
+    // idempotent: a re-run after a lost commit finds its own entries by their delivery keys.
+    db.transaction((tx) => appendBatch(tx, db.kind, batch, keyed || attempts++ > 0), { idempotent: true })
+      .then(
+        (entries) => batch.forEach((p, i) => p.resolve(entries[i])),
+        (err: unknown) => batch.forEach((p) => p.reject(err)),
+      )
+      .finally(() => {
+        writing = false;
+        writeNext();
+      });
+  };
   return {
     append(event) {
-      const result = tail.then(() => appendNow(event));
-      tail = result.catch(() => undefined);
-      return result;
+      return new Promise<AuditEntry>((resolve, reject) => {
+        queue.push({ event, eventId: event.eventId ?? randomUUID(), keyed: event.eventId !== undefined, resolve, reject });
+        writeNext();
+      });
     },
-    async list(range = {}) {
-      const { rows } = await db.query<Row>("select * from audit_log where id >= $1 and id <= $2 order by id limit $3", [
-        range.fromId ?? 1,
-        range.toId ?? Number.MAX_SAFE_INTEGER,
-        range.limit ?? 10000,
-      ]);
-      return rows.map(fromRow);
-    },
+    list: (range) => listEntries(db, range),
   };
 }

@@ -1,11 +1,26 @@
 import { join, resolve } from "node:path";
+import { createPrivateKey, createPublicKey } from "node:crypto";
 import { readBoolean, readInteger, SettingsError } from "../settings";
+import { pemBlocks, signerFromKey } from "../export/signing";
 
 /** Settings of the audit trail's copies: the WORM sink (S3 Object Lock) and the export signing key. */
 export interface AuditSettings {
   worm: WormSettings;
-  /** PKCS#8 PEM ECDSA P-256 key that signs exports; created on first use. */
+  /**
+   * AUDIT_SIGNING_KEY_FILE: PKCS#8 PEM ECDSA P-256 key that signs exports; created on first use.
+   * Only when AUDIT_SIGNING_KEY_PEM is not set (development: one process, its own key).
+   */
   signingKeyFile: string;
+  /**
+   * AUDIT_SIGNING_KEY_PEM: the fleet's signing key (PKCS#8 PEM, P-256), from a Kubernetes Secret;
+   * every replica signs with it. Required in production.
+   */
+  signingKeyPem?: string;
+  /**
+   * AUDIT_SIGNING_RETIRED_KEYS_PEM: public keys (PEM, SPKI, any number) of signing keys rotated out
+   * whose packs must still verify; /export/key serves them after the current one.
+   */
+  retiredSigningKeysPem?: string;
 }
 
 export interface WormSettings {
@@ -25,9 +40,42 @@ export interface WormSettings {
   batchDelayMs: number;
 }
 
+/** The fleet key and the retired ones, checked at start so a bad Secret stops the pod naming the variable. */
+function signingKeys(env: NodeJS.ProcessEnv, environment: string): Pick<AuditSettings, "signingKeyPem" | "retiredSigningKeysPem"> {
+  const pem = env.AUDIT_SIGNING_KEY_PEM?.trim() || undefined;
+  const retired = env.AUDIT_SIGNING_RETIRED_KEYS_PEM?.trim() || undefined;
+  if (!pem && environment === "production")
+    throw new SettingsError(
+      "AUDIT_SIGNING_KEY_PEM",
+      "is required in production (the fleet's export signing key, from a Kubernetes Secret): a key per pod makes packs verify against one pod only",
+    );
+  if (pem) {
+    try {
+      signerFromKey(createPrivateKey(pem));
+    } catch (err) {
+      throw new SettingsError("AUDIT_SIGNING_KEY_PEM", `must be a PKCS#8 PEM ECDSA P-256 private key (${(err as Error).message})`);
+    }
+  }
+  if (retired) {
+    const blocks = pemBlocks(retired, "PUBLIC KEY");
+    if (blocks.length === 0)
+      throw new SettingsError("AUDIT_SIGNING_RETIRED_KEYS_PEM", "must hold PEM public keys (-----BEGIN PUBLIC KEY-----)");
+    blocks.forEach((block, i) => {
+      const key = createPublicKey(block);
+      if (key.asymmetricKeyType !== "ec" || key.asymmetricKeyDetails?.namedCurve !== "prime256v1")
+        throw new SettingsError("AUDIT_SIGNING_RETIRED_KEYS_PEM", `key ${i + 1} must be an ECDSA P-256 public key`);
+    });
+  }
+  return { ...(pem ? { signingKeyPem: pem } : {}), ...(retired ? { retiredSigningKeysPem: retired } : {}) };
+}
+
 const bucketPattern = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
-export function readAuditSettings(env: NodeJS.ProcessEnv, dataDir: string): AuditSettings {
+export function readAuditSettings(
+  env: NodeJS.ProcessEnv,
+  dataDir: string,
+  environment: "development" | "staging" | "production" = "development",
+): AuditSettings {
   const enabled = readBoolean(env, "AUDIT_WORM_ENABLED", false);
   const bucket = env.AUDIT_WORM_BUCKET ?? "";
   const prefix = env.AUDIT_WORM_PREFIX || "audit/";
@@ -53,5 +101,6 @@ export function readAuditSettings(env: NodeJS.ProcessEnv, dataDir: string): Audi
       batchDelayMs: readInteger(env, "AUDIT_WORM_BATCH_MS", 1000, 10, 60000),
     },
     signingKeyFile: resolve(env.AUDIT_SIGNING_KEY_FILE || join(dataDir, "keys", "audit-export-signing.pem")),
+    ...signingKeys(env, environment),
   };
 }

@@ -10,10 +10,16 @@ export interface AuditEventInput {
   reason?: string;
   /** Anything else worth keeping; must be JSON. */
   details?: Record<string, unknown>;
+  /**
+   * Delivery key (not hashed, not exported): appending an event whose key is already in the log
+   * returns that entry instead of adding another. Set it where one event may be delivered twice
+   * (an outbox drained by two replicas); every other append gets a fresh key.
+   */
+  eventId?: string;
 }
 
 /** An event as stored: numbered, timed and chained to its predecessor by hash. */
-export interface AuditEntry extends AuditEventInput {
+export interface AuditEntry extends Omit<AuditEventInput, "eventId"> {
   id: number;
   at: string;
   prevHash: string;

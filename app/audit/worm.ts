@@ -1,10 +1,13 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { FastifyInstance } from "fastify";
-import type { Db } from "../db";
+import { advisoryLocks, type Db } from "../db";
 import type { ServiceContext } from "../server";
-import type { AuditEntry, AuditLog } from "./types";
+import { auditChainSource } from "../compliance/probes/audit-chain";
+import type { AuditEntry } from "./types";
 import type { WormSettings } from "./settings";
 import { readAuditSettings } from "./settings";
+import { listEntries } from "./log";
+import type { EvidenceProbe } from "../compliance/probes/types";
 
 /** What the sink reports to health checks and to the compliance evidence. */
 export interface WormStatus {
@@ -19,8 +22,21 @@ export interface WormStatus {
   lastErrorAt: string | null;
 }
 
+/** The chain head as the Object Lock bucket holds it: the last entry of the highest batch. */
+export interface WormAnchor {
+  /** s3://bucket/key of that batch. */
+  object: string;
+  lastId: number;
+  lastHash: string;
+}
+
 export interface WormSink {
   status(): Promise<WormStatus>;
+  /**
+   * The newest batch in the bucket (keys sort in log order), read from S3, not from the database:
+   * what the log must still contain. null while the bucket holds no batch.
+   */
+  anchor(): Promise<WormAnchor | null>;
   /** Ships everything pending now; resolves when the backlog is empty or a write failed. */
   flush(): Promise<void>;
   stop(): Promise<void>;
@@ -59,9 +75,10 @@ export function retainUntil(now: Date, days: number): Date {
  * bucket or a crash delays events and never drops them. A batch re-sent after a crash between
  * the write and the watermark lands as a new version of the same key, with the same bytes.
  */
-export function startWormSink(db: Db, audit: AuditLog, settings: WormSettings, client?: S3Client): WormSink {
+export function startWormSink(db: Db, settings: WormSettings, client?: S3Client): WormSink {
   // Loaded here, not at import: the SDK is a tenth of a cold start and only this sink needs it.
-  const { PutObjectCommand, S3Client } = require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
+  const { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } =
+    require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
   const s3 =
     client ??
     new S3Client({
@@ -76,39 +93,51 @@ export function startWormSink(db: Db, audit: AuditLog, settings: WormSettings, c
   let running: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
 
+  const watermarkSql = "select shipped_through, last_object_key from audit_worm_state where id = 1";
   const watermark = async () =>
-    (
-      await db.query<{ shipped_through: string | number; last_object_key: string | null }>(
-        "select shipped_through, last_object_key from audit_worm_state where id = 1",
-      )
-    ).rows[0];
+    (await db.query<{ shipped_through: string | number; last_object_key: string | null }>(watermarkSql)).rows[0];
 
-  /** Ships one batch; returns how many entries it shipped. */
-  const shipBatch = async (): Promise<number> => {
-    const from = Number((await watermark()).shipped_through) + 1;
-    const batch: AuditEntry[] = await audit.list({ fromId: from, limit: maxBatch });
-    if (batch.length === 0) return 0;
-    const first = batch[0].id;
-    const last = batch[batch.length - 1].id;
-    const key = batchKey(settings.prefix, first, last);
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: settings.bucket,
-        Key: key,
-        Body: batch.map(jsonLine).join("\n") + "\n",
-        ContentType: "application/x-ndjson",
-        ObjectLockMode: "COMPLIANCE",
-        ObjectLockRetainUntilDate: retainUntil(new Date(), settings.retentionDays),
-        ChecksumAlgorithm: "SHA256",
-        Metadata: { "first-id": String(first), "last-id": String(last), "last-hash": batch[batch.length - 1].hash },
-      }),
+  /**
+   * Ships one batch; returns how many entries it shipped. Every replica runs a sink, and one ships
+   * at a time: the others find the lock taken and try again at their next tick. Entries commit in
+   * id order (the chain lock), so everything above the watermark is a gapless run of the log.
+   */
+  const shipBatch = (): Promise<number> =>
+    db.transaction(
+      async (tx) => {
+        if (db.kind === "postgres") {
+          const lock = await tx.query<{ got: boolean }>(`select pg_try_advisory_xact_lock(${advisoryLocks.wormSink}) as got`);
+          if (!lock.rows[0].got) return 0;
+        }
+        const from = Number((await tx.query<{ shipped_through: string | number }>(watermarkSql)).rows[0].shipped_through) + 1;
+        // Through the transaction: PGlite has one connection, and it is this transaction's.
+        const batch: AuditEntry[] = await listEntries(tx, { fromId: from, limit: maxBatch });
+        if (batch.length === 0) return 0;
+        const first = batch[0].id;
+        const last = batch[batch.length - 1].id;
+        const key = batchKey(settings.prefix, first, last);
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: settings.bucket,
+            Key: key,
+            Body: batch.map(jsonLine).join("\n") + "\n",
+            ContentType: "application/x-ndjson",
+            ObjectLockMode: "COMPLIANCE",
+            ObjectLockRetainUntilDate: retainUntil(new Date(), settings.retentionDays),
+            ChecksumAlgorithm: "SHA256",
+            Metadata: { "first-id": String(first), "last-id": String(last), "last-hash": batch[batch.length - 1].hash },
+          }),
+        );
+        await tx.query(
+          "update audit_worm_state set shipped_through = $1, last_object_key = $2, updated_at = now() where id = 1 and shipped_through = $3",
+          [last, key, from - 1],
+        );
+        return batch.length;
+      },
+      // A re-run re-reads the watermark under the lock: at worst a batch is written again, as the
+      // same key with the same bytes (a new version), never skipped.
+      { idempotent: true },
     );
-    await db.query(
-      "update audit_worm_state set shipped_through = $1, last_object_key = $2, updated_at = now() where id = 1 and shipped_through = $3",
-      [last, key, from - 1],
-    );
-    return batch.length;
-  };
 
   const drain = async () => {
     try {
@@ -130,7 +159,35 @@ export function startWormSink(db: Db, audit: AuditLog, settings: WormSettings, c
   };
   schedule();
 
+  // The highest batch key seen: later listings start after it, so a reading costs what was added.
+  let anchor: WormAnchor | null = null;
+  let anchorKey: string | undefined;
+  const batchKeyPattern = /^\d{12}-\d{12}\.jsonl$/;
+  const readAnchor = async (): Promise<WormAnchor | null> => {
+    let highest = anchorKey;
+    let token: string | undefined;
+    do {
+      const page = await s3.send(
+        new ListObjectsV2Command({ Bucket: settings.bucket, Prefix: settings.prefix, StartAfter: anchorKey, ContinuationToken: token }),
+      );
+      for (const o of page.Contents ?? [])
+        if (o.Key && batchKeyPattern.test(o.Key.slice(settings.prefix.length)) && (!highest || o.Key > highest)) highest = o.Key;
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    if (highest && highest !== anchorKey) {
+      const head = await s3.send(new HeadObjectCommand({ Bucket: settings.bucket, Key: highest }));
+      const lastId = Number(head.Metadata?.["last-id"]);
+      const lastHash = head.Metadata?.["last-hash"] ?? "";
+      if (!Number.isSafeInteger(lastId) || !/^[0-9a-f]{64}$/.test(lastHash))
+        throw new Error(`s3://${settings.bucket}/${highest} has no valid last-id / last-hash metadata`);
+      anchor = { object: `s3://${settings.bucket}/${highest}`, lastId, lastHash };
+      anchorKey = highest;
+    }
+    return anchor;
+  };
+
   return {
+    anchor: readAnchor,
     flush: () => run(),
     async status() {
       const w = await watermark();
@@ -187,7 +244,7 @@ export function registerWormSink(server: FastifyInstance, context: ServiceContex
     server.get("/healthz/audit-worm", async () => ({ enabled: false }));
     return undefined;
   }
-  const sink = startWormSink(context.db, context.audit, settings);
+  const sink = startWormSink(context.db, settings);
   server.addHook("onClose", async () => sink.stop());
   // Unauthenticated: counts and times only. The bucket, object keys and the S3 error text are in
   // the log and in the evidence "worm-backlog" (behind authentication).
@@ -196,6 +253,8 @@ export function registerWormSink(server: FastifyInstance, context: ServiceContex
     if (status.lastError) request.log.warn({ bucket: status.bucket, lastError: status.lastError }, "WORM sink: the last write failed");
     return reply.code(status.lastError ? 503 : 200).send(wormHealth(status));
   });
+  const chainProbe = context.compliance.probes().get(auditChainSource);
+  if (chainProbe) context.compliance.registerEvidenceProbe(anchoredChainProbe(chainProbe, sink));
   context.compliance.registerEvidenceProbe({
     source: "worm-backlog",
     title: "WORM sink backlog (audit events not yet in Object Lock)",
@@ -219,4 +278,43 @@ export function registerWormSink(server: FastifyInstance, context: ServiceContex
     },
   });
   return sink;
+}
+
+/**
+ * The audit-chain probe checked against the Object Lock copy: the database must still hold the
+ * anchor's entry with the anchor's hash. A truncated tail (the entry is gone) or a rewritten one
+ * (another hash there) fails the chain control, with the reason, even when what is left of the
+ * log chains correctly. Entries newer than the last shipped batch are covered once it ships.
+ */
+export function anchoredChainProbe(inner: EvidenceProbe, sink: Pick<WormSink, "anchor">): EvidenceProbe {
+  return {
+    source: inner.source,
+    title: `${inner.title}, anchored in the Object Lock bucket`,
+    async collect(ctx) {
+      const reading = await inner.collect(ctx);
+      if (reading.state !== "available") return reading;
+      const base = (reading.data ?? {}) as Record<string, unknown>;
+      let anchor: WormAnchor | null;
+      try {
+        anchor = await sink.anchor();
+      } catch (err) {
+        return {
+          ...reading,
+          summary: `${reading.summary}; anchor unavailable: ${(err as Error).message}`,
+          data: { ...base, anchor: null },
+        };
+      }
+      if (!anchor) return { ...reading, data: { ...base, anchor: null } };
+      const [entry] = await listEntries(ctx.db, { fromId: anchor.lastId, toId: anchor.lastId, limit: 1 });
+      let problem: string | undefined;
+      if (!entry) {
+        const last = Number((await ctx.db.query<{ n: string | number | null }>("select max(id) as n from audit_log")).rows[0].n ?? 0);
+        problem = `audit log truncated: ${anchor.object} (Object Lock) holds entries up to ${anchor.lastId}, the database ends at ${last}`;
+      } else if (entry.hash !== anchor.lastHash)
+        problem = `audit log rewritten: entry ${anchor.lastId}'s hash differs from the one in ${anchor.object} (Object Lock)`;
+      const data = { ...base, anchor };
+      if (!problem) return { ...reading, summary: `${reading.summary}; anchored at entry ${anchor.lastId} in ${anchor.object}`, data };
+      return { ...reading, summary: problem, data: { ...data, intact: false, brokenAt: anchor.lastId, problem } };
+    },
+  };
 }

@@ -88,10 +88,10 @@ export const controlCatalogue: readonly ControlDefinition[] = [
     frameworks: { soc2: ["CC7.2", "CC7.3"], iso27001: ["A.8.15", "A.5.28"], nist80053: ["AU-9", "AU-9(4)", "AU-10", "AU-11"] },
     evidence: [
       policyVerdicts({ stacks: ["audit"] }),
-      measured<{ intact: boolean; verified: number; brokenAt: number | null }>("audit-chain", 15 * minute, (d) =>
+      measured<{ intact: boolean; verified: number; brokenAt: number | null; problem?: string }>("audit-chain", 15 * minute, (d) =>
         d.intact
           ? { pass: true, reason: `hash chain intact over ${d.verified} entries` }
-          : { pass: false, reason: `hash chain broken at entry ${d.brokenAt}` },
+          : { pass: false, reason: d.problem ?? `hash chain broken at entry ${d.brokenAt}` },
       ),
       measured<{ pending: number; oldestPendingAt?: string | null }>(wormBacklogSource, 10 * minute, (d, _e, now) => {
         const lag = d.oldestPendingAt ? (now.getTime() - Date.parse(d.oldestPendingAt)) / 1000 : 0;

@@ -4,7 +4,7 @@ import { readAuditSettings } from "../audit/settings";
 import { buildComplianceReport } from "../compliance";
 import type { AuditEntry } from "../audit/types";
 import { buildSignedPack, PackRequestError } from "./pack";
-import { loadOrCreatePackSigner, type PackSigner } from "./signing";
+import { loadPackKeyring, type PackKeyring } from "./signing";
 import { auditLogLabel } from "../routes/compliance-audit";
 
 const pageSize = 50_000;
@@ -33,15 +33,22 @@ function parseIds(raw: string | undefined): number[] | undefined {
  */
 export function registerAuditExportRoutes(server: FastifyInstance, context: ServiceContext): void {
   const settings = context.settings.audit ?? readAuditSettings({}, context.settings.dataDir);
-  let signer: PackSigner | undefined;
-  const getSigner = () => (signer ??= loadOrCreatePackSigner(settings.signingKeyFile));
+  let keyring: PackKeyring | undefined;
+  const getKeyring = () => (keyring ??= loadPackKeyring(settings));
+  const getSigner = () => getKeyring().signer;
   const { authz } = context;
   const guard = { onRequest: [authz.authenticate, authz.requireRole("auditor", "admin")] };
   const withReason = { onRequest: [...guard.onRequest, authz.requireReason(auditLogLabel)] };
 
+  // Every key still valid, the current one first: a pack signed before a rotation, or by any
+  // replica, verifies against this bundle (verify:export picks the key by the pack's keyId).
   server.get("/api/compliance/export/key", guard, async (_req, reply) => {
-    const s = getSigner();
-    return reply.header("content-type", "application/x-pem-file").header("x-key-id", s.keyId).send(s.publicKeyPem);
+    const { signer, keys } = getKeyring();
+    return reply
+      .header("content-type", "application/x-pem-file")
+      .header("x-key-id", signer.keyId)
+      .header("x-key-ids", keys.map((k) => k.keyId).join(","))
+      .send(keys.map((k) => k.publicKeyPem).join(""));
   });
 
   server.get<{ Querystring: { proveIds?: string; since?: string } }>("/api/compliance/export/signed", withReason, async (req, reply) => {

@@ -40,6 +40,50 @@ export function signerFromKey(privateKey: KeyObject): PackSigner {
   };
 }
 
+/** The PEM blocks of one type in text (a bundle of keys), each with its BEGIN and END lines. */
+export function pemBlocks(text: string, type: "PUBLIC KEY" | "PRIVATE KEY"): string[] {
+  const pattern = new RegExp(`-----BEGIN ${type}-----[A-Za-z0-9+/=\\s]+?-----END ${type}-----`, "g");
+  return (text.match(pattern) ?? []).map((b) => `${b}\n`);
+}
+
+/** A public key that verifies packs, by key id. */
+export interface PackPublicKey {
+  keyId: string;
+  publicKeyPem: string;
+  /** The key packs are signed with now (the others are retired, still valid for older packs). */
+  current: boolean;
+}
+
+/** The signer and every key a pack of this service may carry: the current one first, then the retired ones. */
+export interface PackKeyring {
+  signer: PackSigner;
+  keys: PackPublicKey[];
+}
+
+/**
+ * The fleet's keyring: the signing key from the Secret (AUDIT_SIGNING_KEY_PEM) when there is one,
+ * else the process's own key file; plus the retired public keys, de-duplicated by key id.
+ */
+export function loadPackKeyring(settings: { signingKeyFile: string; signingKeyPem?: string; retiredSigningKeysPem?: string }): PackKeyring {
+  let signer: PackSigner;
+  if (settings.signingKeyPem) {
+    try {
+      signer = signerFromKey(createPrivateKey(settings.signingKeyPem));
+    } catch (err) {
+      if (err instanceof SigningKeyError) throw err;
+      throw new SigningKeyError(`AUDIT_SIGNING_KEY_PEM is not a PEM private key: ${(err as Error).message}`);
+    }
+  } else signer = loadOrCreatePackSigner(settings.signingKeyFile);
+  const keys: PackPublicKey[] = [{ keyId: signer.keyId, publicKeyPem: signer.publicKeyPem, current: true }];
+  for (const block of pemBlocks(settings.retiredSigningKeysPem ?? "", "PUBLIC KEY")) {
+    const publicKey = createPublicKey(block);
+    const keyId = keyIdOf(publicKey);
+    if (!keys.some((k) => k.keyId === keyId))
+      keys.push({ keyId, publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(), current: false });
+  }
+  return { signer, keys };
+}
+
 /**
  * The signer whose PKCS#8 PEM private key is at path; created (mode 0600, never overwritten) on
  * first use, so a service keeps one key across restarts.

@@ -3,7 +3,7 @@ import { entryHash, genesisHash } from "../audit/log";
 import { canonicalJson } from "../audit/canonical";
 import { MerkleTree, verifyConsistency, verifyInclusion } from "../audit/merkle";
 import type { AuditEntry } from "../audit/types";
-import { keyIdOf } from "./signing";
+import { keyIdOf, pemBlocks } from "./signing";
 import { leafOf, packFormat, signatureAlgorithm, type SignedPack } from "./pack";
 
 // Offline verification of a signed pack. Nothing in the pack is trusted before it is checked:
@@ -83,12 +83,16 @@ export function verifySignedPack(doc: unknown, publicKeyPem: string, options: { 
     return { ok: false, failures, checked };
   }
   const { pack, signature } = doc as SignedPack;
-  const key = parsePublicKey(publicKeyPem);
+  // A key bundle (GET /export/key after a rotation): the key the pack names, when the bundle has it.
+  const given = pemBlocks(publicKeyPem, "PUBLIC KEY");
+  const keys = given.length > 1 ? given.map(parsePublicKey) : [parsePublicKey(publicKeyPem)];
+  const key = keys.find((k) => keyIdOf(k) === signature.keyId) ?? keys[0];
 
   // 1. Signature over the canonical bytes of the pack.
   const blob = Buffer.from(canonicalJson(pack), "utf8");
   const digest = `sha256:${createHash("sha256").update(blob).digest("hex")}`;
-  if (signature.keyId !== keyIdOf(key)) fail("KEY_MISMATCH", `signature.keyId ${signature.keyId} is not the given key (${keyIdOf(key)})`);
+  if (signature.keyId !== keyIdOf(key))
+    fail("KEY_MISMATCH", `signature.keyId ${signature.keyId} is not the given key (${keys.map(keyIdOf).join(", ")})`);
   if (signature.digest !== digest) fail("DIGEST_MISMATCH", `pack digest is ${digest}, the signature names ${signature.digest}`);
   let signatureOk = false;
   try {

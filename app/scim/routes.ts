@@ -4,7 +4,10 @@ import type { ServiceContext } from "../server";
 import { readIdentitySettings } from "../auth/settings";
 import { tagGuard } from "../auth/guards";
 import { parseSnapshot, ScimResponseError } from "./snapshot";
-import { applySnapshot, recordFailedRun } from "./sync";
+import { applySnapshot, recordFailedRun, startOutboxDrainer, SyncNotAppliedError } from "./sync";
+
+/** How often each replica drains the identity audit outbox (events a replica committed but did not append). */
+const outboxDrainIntervalMs = 5000;
 
 const digest = (s: string) => createHash("sha256").update(s).digest();
 
@@ -19,6 +22,11 @@ export const scimSnapshotMaxBytes = 32 * 1024 * 1024;
  */
 export function registerScimSyncRoute(server: FastifyInstance, context: ServiceContext): void {
   const identity = context.settings.identity ?? readIdentitySettings({}, context.settings.environment);
+  // Role changes committed by any replica (one that died before draining, say) reach the audit log.
+  const drainer = startOutboxDrainer(context.db, context.audit, outboxDrainIntervalMs, (err) =>
+    server.log.warn({ err: err.message }, "identity audit outbox: drain failed; retrying"),
+  );
+  server.addHook("onClose", () => drainer.stop());
   const syncToken: onRequestAsyncHookHandler = async (request, reply) => {
     if (!identity.scimSyncToken) return reply.code(503).send({ error: "sync_disabled", message: "SCIM_SYNC_TOKEN is not configured" });
     const presented = /^Bearer (\S+)$/.exec(request.headers.authorization ?? "")?.[1];
@@ -33,17 +41,27 @@ export function registerScimSyncRoute(server: FastifyInstance, context: ServiceC
   server.post("/api/scim/sync", { bodyLimit: scimSnapshotMaxBytes, onRequest: [syncToken] }, async (request, reply) => {
     try {
       const snapshot = parseSnapshot(request.body);
-      const result = await applySnapshot(context.db, context.audit, snapshot, {
-        groupRoles: identity.groupRoles,
-        subjectAttribute: identity.scimSubjectAttribute,
-      });
-      // Role bindings may have changed: no request on this replica may act on the old ones.
-      context.authz.forgetPrincipals();
-      return result;
+      return await applySnapshot(
+        context.db,
+        context.audit,
+        snapshot,
+        { groupRoles: identity.groupRoles, subjectAttribute: identity.scimSubjectAttribute },
+        {
+          // Role bindings may have changed: no request on this replica may act on the old ones
+          // (other replicas' cached principals expire within AUTHZ_CACHE_SECONDS).
+          onCommitted: () => context.authz.forgetPrincipals(),
+          onDrainError: (err) => request.log.warn({ err: err.message }, "identity audit outbox: drain failed; the drainer retries"),
+        },
+      );
     } catch (err) {
-      await recordFailedRun(context.db, context.audit, err as Error);
-      if (err instanceof ScimResponseError) return reply.code(422).send({ error: err.code, message: err.message, field: err.field });
-      throw err;
+      // Only a run that changed nothing is recorded as failed: a committed run already has its status.
+      const cause = err instanceof SyncNotAppliedError ? err.cause : (err as Error);
+      await recordFailedRun(context.db, context.audit, cause).catch((recordErr: unknown) =>
+        request.log.error({ err: (recordErr as Error).message }, "could not record the failed SCIM sync run"),
+      );
+      if (cause instanceof ScimResponseError)
+        return reply.code(422).send({ error: cause.code, message: cause.message, field: cause.field });
+      throw cause;
     }
   });
 }

@@ -1,4 +1,5 @@
-import type { Db, Queryable } from "../db";
+import { randomUUID } from "node:crypto";
+import { advisoryLocks, type Db, type Queryable } from "../db";
 import type { AuditEventInput, AuditLog } from "../audit/types";
 import type { Role } from "../auth/types";
 import { ScimResponseError, type DirectorySnapshot, type DirectoryUser } from "./snapshot";
@@ -72,16 +73,53 @@ export function desiredBindings(snapshot: DirectorySnapshot, options: SyncOption
   return desired;
 }
 
-/** Appends queued audit events in order, deleting each once it is durable in the audit log. */
+/**
+ * Appends queued audit events in order, then deletes them. Each event's delivery key is its
+ * outbox row, so two replicas draining at once (or a drain re-run after a crash) append it once.
+ */
 export async function drainAuditOutbox(db: Db, audit: AuditLog): Promise<number> {
   const { rows } = await db.query<{ id: string | number; event: AuditEventInput | string }>(
-    "select id, event from identity_audit_outbox order by id",
+    "select id, event from identity_audit_outbox order by id limit 1000",
   );
-  for (const row of rows) {
-    await audit.append(typeof row.event === "string" ? (JSON.parse(row.event) as AuditEventInput) : row.event);
-    await db.query("delete from identity_audit_outbox where id = $1", [row.id]);
-  }
+  if (rows.length === 0) return 0;
+  await Promise.all(
+    rows.map((row) => {
+      const event = typeof row.event === "string" ? (JSON.parse(row.event) as AuditEventInput) : row.event;
+      return audit.append({ ...event, eventId: `identity-audit-outbox:${row.id}` });
+    }),
+  );
+  await db.query("delete from identity_audit_outbox where id = any($1)", [rows.map((r) => String(r.id))]);
   return rows.length;
+}
+
+/** Drains the outbox now and every intervalMs, one drain at a time; failures are reported and retried later. */
+export function startOutboxDrainer(
+  db: Db,
+  audit: AuditLog,
+  intervalMs: number,
+  onError: (err: Error) => void,
+): { drain(): Promise<void>; stop(): Promise<void> } {
+  let running: Promise<void> | undefined;
+  let stopped = false;
+  const drain = () =>
+    (running ??= (async () => {
+      try {
+        while (!stopped && (await drainAuditOutbox(db, audit)) > 0);
+      } catch (err) {
+        onError(err as Error);
+      }
+    })().finally(() => (running = undefined)));
+  const timer = setInterval(() => void drain(), intervalMs);
+  timer.unref();
+  void drain();
+  return {
+    drain,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
 }
 
 /** The previous run's group ETags and members, for If-None-Match. */
@@ -95,105 +133,143 @@ export async function loadGroupCache(db: Queryable): Promise<GroupCache> {
   return cache;
 }
 
+/** Thrown by applySnapshot when nothing was committed: the run failed and may be recorded as failed. */
+export class SyncNotAppliedError extends Error {
+  constructor(readonly cause: Error) {
+    super(cause.message);
+    this.name = "SyncNotAppliedError";
+  }
+}
+
 /**
  * Applies a snapshot: replaces the stored directory and role bindings in ONE transaction, with
- * one queued audit event per grant, revocation and rename; then drains those into the audit log.
- * A snapshot that does not validate, or a failing statement, leaves every table as it was.
+ * one queued audit event per grant, revocation and rename, and the run's one status row; then
+ * calls onCommitted (the caller drops what it cached about roles) and drains the events into the
+ * audit log. A snapshot that does not validate, or a failing statement, leaves every table as it
+ * was. Once the transaction committed the run is a success: a drain that fails leaves the events
+ * in the outbox for the next drain (startOutboxDrainer), it does not fail the run.
  */
-export async function applySnapshot(db: Db, audit: AuditLog, snapshot: DirectorySnapshot, options: SyncOptions): Promise<SyncResult> {
+export async function applySnapshot(
+  db: Db,
+  audit: AuditLog,
+  snapshot: DirectorySnapshot,
+  options: SyncOptions,
+  hooks: { onCommitted?: () => void; onDrainError?: (err: Error) => void } = {},
+): Promise<SyncResult> {
   const actor = options.actor ?? "scim-sync";
   const desired = desiredBindings(snapshot, options); // validates before anything is written
   const startedAt = new Date().toISOString();
-  const result = await db.transaction(async (tx) => {
-    // One run at a time, across replicas: a second one waits, then works from the first one's result.
-    await tx.query("select pg_advisory_xact_lock(hashtext('maestro.scim-sync'))");
-    const current = new Map<string, Binding>();
-    for (const r of (await tx.query<{ subject: string; role: Role; group_id: string; group_name: string }>("select * from role_bindings"))
-      .rows)
-      current.set(key({ subject: r.subject, role: r.role, groupId: r.group_id }), {
-        subject: r.subject,
-        role: r.role,
-        groupId: r.group_id,
-        groupName: r.group_name,
-      });
-    const previousNames = new Map(
-      (await tx.query<{ id: string; display_name: string }>("select id, display_name from scim_groups")).rows.map((r) => [
-        r.id,
-        r.display_name,
-      ]),
-    );
-    const events: AuditEventInput[] = [];
-    for (const g of snapshot.groups) {
-      const before = previousNames.get(g.id);
-      if (before !== undefined && before !== g.displayName)
-        events.push({ type: "scim.group.renamed", actor, resource: `scim:group:${g.id}`, details: { from: before, to: g.displayName } });
-    }
-    let granted = 0;
-    let revoked = 0;
-    for (const [k, b] of current) {
-      if (desired.has(k)) continue;
-      await tx.query("delete from role_bindings where subject = $1 and role = $2 and group_id = $3", [b.subject, b.role, b.groupId]);
-      events.push({
-        type: "scim.role.revoked",
-        actor,
-        resource: `role:${b.role}`,
-        details: { subject: b.subject, group: b.groupName, groupId: b.groupId },
-      });
-      revoked++;
-    }
-    for (const [k, b] of desired) {
-      const existing = current.get(k);
-      if (existing) {
-        if (existing.groupName !== b.groupName)
-          await tx.query("update role_bindings set group_name = $4 where subject = $1 and role = $2 and group_id = $3", [
+  const runId = randomUUID();
+  const result = await db
+    .transaction(
+      async (tx) => {
+        // One run at a time, across replicas: a second one waits, then works from the first one's result.
+        await tx.query(`select pg_advisory_xact_lock(${advisoryLocks.scimSync})`);
+        // A re-run of this transaction after a lost commit answer: the run is already recorded.
+        const earlier = (
+          await tx.query<{ granted: number; revoked: number }>("select granted, revoked from scim_sync_runs where run_id = $1", [runId])
+        ).rows[0];
+        if (earlier) {
+          const bindings = Number((await tx.query<{ n: string | number }>("select count(*) as n from role_bindings")).rows[0].n);
+          return { granted: earlier.granted, revoked: earlier.revoked, renamed: 0, bindings };
+        }
+        const current = new Map<string, Binding>();
+        for (const r of (
+          await tx.query<{ subject: string; role: Role; group_id: string; group_name: string }>("select * from role_bindings")
+        ).rows)
+          current.set(key({ subject: r.subject, role: r.role, groupId: r.group_id }), {
+            subject: r.subject,
+            role: r.role,
+            groupId: r.group_id,
+            groupName: r.group_name,
+          });
+        const previousNames = new Map(
+          (await tx.query<{ id: string; display_name: string }>("select id, display_name from scim_groups")).rows.map((r) => [
+            r.id,
+            r.display_name,
+          ]),
+        );
+        const events: AuditEventInput[] = [];
+        for (const g of snapshot.groups) {
+          const before = previousNames.get(g.id);
+          if (before !== undefined && before !== g.displayName)
+            events.push({
+              type: "scim.group.renamed",
+              actor,
+              resource: `scim:group:${g.id}`,
+              details: { from: before, to: g.displayName },
+            });
+        }
+        let granted = 0;
+        let revoked = 0;
+        for (const [k, b] of current) {
+          if (desired.has(k)) continue;
+          await tx.query("delete from role_bindings where subject = $1 and role = $2 and group_id = $3", [b.subject, b.role, b.groupId]);
+          events.push({
+            type: "scim.role.revoked",
+            actor,
+            resource: `role:${b.role}`,
+            details: { subject: b.subject, group: b.groupName, groupId: b.groupId },
+          });
+          revoked++;
+        }
+        for (const [k, b] of desired) {
+          const existing = current.get(k);
+          if (existing) {
+            if (existing.groupName !== b.groupName)
+              await tx.query("update role_bindings set group_name = $4 where subject = $1 and role = $2 and group_id = $3", [
+                b.subject,
+                b.role,
+                b.groupId,
+                b.groupName,
+              ]);
+            continue;
+          }
+          await tx.query("insert into role_bindings (subject, role, group_id, group_name) values ($1, $2, $3, $4)", [
             b.subject,
             b.role,
             b.groupId,
             b.groupName,
           ]);
-        continue;
-      }
-      await tx.query("insert into role_bindings (subject, role, group_id, group_name) values ($1, $2, $3, $4)", [
-        b.subject,
-        b.role,
-        b.groupId,
-        b.groupName,
-      ]);
-      events.push({
-        type: "scim.role.granted",
-        actor,
-        resource: `role:${b.role}`,
-        details: { subject: b.subject, group: b.groupName, groupId: b.groupId },
-      });
-      granted++;
-    }
-    await tx.query("delete from scim_users");
-    for (const u of snapshot.users)
-      await tx.query("insert into scim_users (id, user_name, external_id, active, subject) values ($1, $2, $3, $4, $5)", [
-        u.id,
-        u.userName,
-        u.externalId ?? null,
-        u.active,
-        storedSubject(u, options.subjectAttribute ?? "userName"),
-      ]);
-    await tx.query("delete from scim_groups");
-    for (const g of snapshot.groups)
-      await tx.query("insert into scim_groups (id, display_name, etag, members) values ($1, $2, $3, $4)", [
-        g.id,
-        g.displayName,
-        g.etag ?? null,
-        JSON.stringify(g.members),
-      ]);
-    for (const e of events) await tx.query("insert into identity_audit_outbox (event) values ($1)", [JSON.stringify(e)]);
-    await tx.query("insert into scim_sync_runs (started_at, finished_at, status, granted, revoked) values ($1, $2, 'ok', $3, $4)", [
-      startedAt,
-      new Date().toISOString(),
-      granted,
-      revoked,
-    ]);
-    return { granted, revoked, renamed: events.filter((e) => e.type === "scim.group.renamed").length, bindings: desired.size };
-  });
-  await drainAuditOutbox(db, audit);
+          events.push({
+            type: "scim.role.granted",
+            actor,
+            resource: `role:${b.role}`,
+            details: { subject: b.subject, group: b.groupName, groupId: b.groupId },
+          });
+          granted++;
+        }
+        await tx.query("delete from scim_users");
+        for (const u of snapshot.users)
+          await tx.query("insert into scim_users (id, user_name, external_id, active, subject) values ($1, $2, $3, $4, $5)", [
+            u.id,
+            u.userName,
+            u.externalId ?? null,
+            u.active,
+            storedSubject(u, options.subjectAttribute ?? "userName"),
+          ]);
+        await tx.query("delete from scim_groups");
+        for (const g of snapshot.groups)
+          await tx.query("insert into scim_groups (id, display_name, etag, members) values ($1, $2, $3, $4)", [
+            g.id,
+            g.displayName,
+            g.etag ?? null,
+            JSON.stringify(g.members),
+          ]);
+        for (const e of events) await tx.query("insert into identity_audit_outbox (event) values ($1)", [JSON.stringify(e)]);
+        await tx.query(
+          "insert into scim_sync_runs (started_at, finished_at, status, granted, revoked, run_id) values ($1, $2, 'ok', $3, $4, $5)",
+          [startedAt, new Date().toISOString(), granted, revoked, runId],
+        );
+        return { granted, revoked, renamed: events.filter((e) => e.type === "scim.group.renamed").length, bindings: desired.size };
+      },
+      { idempotent: true },
+    )
+    .catch((err: unknown) => {
+      throw new SyncNotAppliedError(err as Error);
+    });
+  hooks.onCommitted?.();
+  await drainAuditOutbox(db, audit).catch((err: unknown) => hooks.onDrainError?.(err as Error));
   return result;
 }
 
@@ -214,7 +290,8 @@ export async function runScimSync(db: Db, audit: AuditLog, client: ScimClient, o
     const snapshot = await client.fetchSnapshot(Object.keys(options.groupRoles), await loadGroupCache(db));
     return await applySnapshot(db, audit, snapshot, options);
   } catch (err) {
-    await recordFailedRun(db, audit, err as Error, options.actor);
-    throw err;
+    const cause = err instanceof SyncNotAppliedError ? err.cause : (err as Error);
+    await recordFailedRun(db, audit, cause, options.actor);
+    throw cause;
   }
 }

@@ -4,6 +4,9 @@ import { failed, type EvidenceProbe } from "./types";
 
 const pageSize = 2000;
 
+/** The evidence source id of the chain probe (the WORM sink wraps it with its anchor). */
+export const auditChainSource = "audit-chain";
+
 /** What the probe carries from one reading to the next. */
 interface Checkpoint {
   /** The last entry verified, and the hash it had then. */
@@ -27,7 +30,7 @@ interface Checkpoint {
 export function createAuditChainProbe(options: { fullEveryMs: number }): EvidenceProbe {
   let checkpoint: Checkpoint | undefined;
   return {
-    source: "audit-chain",
+    source: auditChainSource,
     title: "Hash chain of the service audit log",
     async collect(ctx) {
       const now = ctx.now();
