@@ -13,6 +13,7 @@ const { join } = require("node:path");
 const { addHook } = require("pirates");
 
 const sourceMaps = process.env.MAESTRO_SOURCE_MAPS === "1";
+const target = "node24"; // the major of .nvmrc; part of the cache key, like esbuild's version
 const cacheDir = join(__dirname, "..", "node_modules", ".cache", "maestro-ts");
 let esbuild;
 let esbuildVersion;
@@ -23,7 +24,7 @@ function transpile(code, filename) {
     sourcefile: filename,
     loader: filename.endsWith(".tsx") ? "tsx" : "ts",
     format: "cjs",
-    target: "node20",
+    target,
     jsx: "automatic",
     sourcemap: sourceMaps ? "inline" : false,
   }).code;
@@ -32,7 +33,15 @@ function transpile(code, filename) {
 function compile(code, filename) {
   if (sourceMaps) return transpile(code, filename);
   esbuildVersion ??= require("esbuild/package.json").version;
-  const key = createHash("sha256").update(esbuildVersion).update("\0").update(filename).update("\0").update(code).digest("hex");
+  const key = createHash("sha256")
+    .update(esbuildVersion)
+    .update("\0")
+    .update(target)
+    .update("\0")
+    .update(filename)
+    .update("\0")
+    .update(code)
+    .digest("hex");
   const cached = join(cacheDir, `${key}.js`);
   try {
     return readFileSync(cached, "utf8");

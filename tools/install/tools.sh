@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the pinned binaries the tests need into .tools/bin (project-local, git-ignored).
 # Idempotent: a tool already at its pinned version is left alone.
-#   tools/install/tools.sh [opa] [moto]   (default: all)
+#   tools/install/tools.sh [node] [opa] [moto]   (default: all)
 # WAL-G and MinIO are not installable here: the Go module proxy refuses both modules (403), so
 # the S3 server with Object Lock in the tests is moto's (PyPI), and see docs/dr.md for WAL-G.
 set -euo pipefail
@@ -14,6 +14,33 @@ OPA_VERSION=v1.22.3
 MOTO_VERSION=5.2.5
 
 log() { printf '[tools] %s\n' "$*" >&2; }
+
+install_node() { # the Node of .nvmrc (the one pin), from the registry's node-linux-<arch> package
+  local version arch dir="$root/.tools/node" stamp="$bin/.node.version"
+  version=$(tr -d ' \tv\r\n' <"$root/.nvmrc")
+  [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || { echo "tools: .nvmrc must hold one exact version like 24.22.3 (got '$version')" >&2; exit 2; }
+  case "$(uname -m)" in
+    x86_64) arch=x64 ;;
+    aarch64) arch=arm64 ;;
+    *) echo "tools: no node-linux package for machine $(uname -m) (known: x86_64, aarch64)" >&2; exit 2 ;;
+  esac
+  if [ "$(cat "$stamp" 2>/dev/null)" = "node-linux-$arch@$version" ] && [ "$("$dir/bin/node" --version 2>/dev/null)" = "v$version" ]; then
+    log "node already at $version"
+  else
+    local start=$SECONDS tmp
+    rm -rf "$root"/.tools/node-download.* && tmp=$(mktemp -d "$root/.tools/node-download.XXXXXX")
+    # npm pack checks the tarball against the registry's integrity hash.
+    (cd "$tmp" && npm pack --silent "node-linux-$arch@$version" >/dev/null && tar -xzf "node-linux-$arch-$version.tgz")
+    [ "$("$tmp/package/bin/node" --version)" = "v$version" ] || { echo "tools: node-linux-$arch@$version did not run as v$version" >&2; exit 1; }
+    rm -rf "$dir" && mv "$tmp/package" "$dir" && rm -rf "$tmp"
+    echo "node-linux-$arch@$version" >"$stamp"
+    log "node $version installed in $((SECONDS - start)) s"
+  fi
+  # npm puts <project>/node_modules/.bin first on every script's PATH (@npmcli/run-script), so this
+  # link makes each script, the CLIs they start (#!/usr/bin/env node) and their children run on the pin.
+  mkdir -p "$root/node_modules/.bin"
+  ln -sfn ../../.tools/node/bin/node "$root/node_modules/.bin/node"
+}
 
 install_go() { # name module@version binary-name-after-install
   local name=$1 module=$2 built=$3 stamp="$bin/.$1.version"
@@ -44,11 +71,12 @@ install_moto() { # moto's S3 server (with Object Lock) in a project-local virtua
 }
 
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(opa moto)
+[ ${#want[@]} -gt 0 ] || want=(node opa moto)
 for t in "${want[@]}"; do
   case "$t" in
+    node) install_node ;;
     opa) install_go opa "github.com/open-policy-agent/opa@$OPA_VERSION" opa ;;
     moto) install_moto ;;
-    *) echo "unknown tool: $t (known: opa moto)" >&2; exit 2 ;;
+    *) echo "unknown tool: $t (known: node opa moto)" >&2; exit 2 ;;
   esac
 done
