@@ -44,6 +44,10 @@ describeWithService(
       expect(`v${nested.node}`).toBe(pinned);
     });
 
+    test("the CDKTF CLI's native node-pty loads on the pinned version (tools.sh builds it: no prebuilt addon past Node 22)", () => {
+      expect(run("node", ["-e", 'require("@cdktf/node-pty-prebuilt-multiarch"); console.log("loaded")'])).toBe("loaded");
+    });
+
     test("the guard names the pinned version when a process runs on another major", () => {
       expect(nodeMismatch(pinnedNodeVersion())).toBeUndefined();
       expect(nodeMismatch("20.20.2")).toMatch(

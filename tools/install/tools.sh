@@ -40,6 +40,22 @@ install_node() { # the Node of .nvmrc (the one pin), from the registry's node-li
   # link makes each script, the CLIs they start (#!/usr/bin/env node) and their children run on the pin.
   mkdir -p "$root/node_modules/.bin"
   ln -sfn ../../.tools/node/bin/node "$root/node_modules/.bin/node"
+  build_cdktf_pty
+}
+
+build_cdktf_pty() { # the CDKTF CLI's node-pty ships prebuilt addons only up to Node 22's ABI
+  local pty="$root/node_modules/@cdktf/node-pty-prebuilt-multiarch" node="$root/.tools/node/bin/node"
+  [ -d "$pty" ] || return 0 # before npm ci; setup after npm ci builds it
+  if (cd "$root" && "$node" -e 'require("@cdktf/node-pty-prebuilt-multiarch")' >/dev/null 2>&1); then
+    log "cdktf's node-pty loads on node $("$node" --version)"
+    return 0
+  fi
+  local start=$SECONDS
+  # npm's own node-gyp (on PATH inside npm exec), against the pinned Node's headers: nothing downloaded.
+  (cd "$pty" && npm_config_nodedir="$root/.tools/node" npm exec --offline -c 'node-gyp rebuild' >/dev/null 2>&1) ||
+    { echo "tools: building cdktf's node-pty for node $("$node" --version) failed (needs make and g++): cd $pty && npm_config_nodedir=$root/.tools/node npm exec -c 'node-gyp rebuild'" >&2; exit 1; }
+  (cd "$root" && "$node" -e 'require("@cdktf/node-pty-prebuilt-multiarch")' >/dev/null 2>&1) || { echo "tools: cdktf's node-pty was built but does not load on node $("$node" --version)" >&2; exit 1; }
+  log "cdktf's node-pty built for node $("$node" --version) in $((SECONDS - start)) s"
 }
 
 install_go() { # name module@version binary-name-after-install
