@@ -7,10 +7,10 @@ import { findBinary } from "./services";
 // A Dockerfile, built and run without a container engine: dockerfile-ast reads it, each stage is a
 // scratch directory holding the paths the stage writes (its WORKDIR, VOLUME and absolute COPY
 // targets), RUN executes in bubblewrap with the host's /usr and /etc read-only underneath (the
-// host's Debian and the pinned Node of .nvmrc stand in for the base image node:<major>-bookworm-slim,
-// whose Node lives in /usr/local/bin), COPY copies from the build context or an
-// earlier stage. The last stage runs its CMD as its USER on a read-only root where only its
-// VOLUMEs are writable: what `docker run --read-only` with those volumes does.
+// host's Debian, and the Node running this harness bound at /usr/local/bin, stand in for the base
+// image node:<major>-bookworm-slim), COPY copies from the build context or an earlier stage. The
+// last stage runs its CMD as its USER on a read-only root where only its VOLUMEs are writable:
+// what `docker run --read-only` with those volumes does.
 
 export const bwrapPath = findBinary("bwrap");
 export const setprivPath = findBinary("setpriv");
