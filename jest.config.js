@@ -4,6 +4,8 @@
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: "node",
+  // Fails the run under CI=true when jest is not on .nvmrc's Node major (warns locally).
+  globalSetup: "<rootDir>/__tests__/support/node-guard.ts",
   roots: ["<rootDir>/__tests__"],
   testMatch: ["**/*.test.ts", "**/*.test.tsx"],
   transform: {
@@ -15,7 +17,7 @@ module.exports = {
       },
     ],
   },
-  // cookie@2 (under fastify's light-my-request) ships ESM only; Node 20 loads it through
+  // cookie@2 (under fastify's light-my-request) ships ESM only; Node loads it through
   // require(esm), jest does not, so swc turns it into CommonJS for the tests.
   transformIgnorePatterns: ["/node_modules/(?!cookie/)"],
   // A cap for hangs, not a speed check: suites start real servers (PGlite initdb, Prometheus, moto,

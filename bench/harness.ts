@@ -29,6 +29,8 @@ export interface CommandStats {
   minMs: number;
   /** Largest peak RSS over the runs, in MB (GNU time's %M). */
   peakRssMb: number;
+  /** Median CPU time (user + system, GNU time's %U + %S) in ms: steadier than wall time on a busy machine. */
+  cpuMs: number;
   runs: number;
 }
 
@@ -46,10 +48,11 @@ export function measureCommand(
 ): CommandStats {
   const runs = options.runs ?? 5;
   const times: number[] = [];
+  const cpu: number[] = [];
   let peak = 0;
   for (let i = 0; i < runs; i++) {
     const start = process.hrtime.bigint();
-    const result = spawnSync("/usr/bin/time", ["-f", "MAXRSS_KB=%M", command, ...args], {
+    const result = spawnSync("/usr/bin/time", ["-f", "MAXRSS_KB=%M CPU_S=%U+%S", command, ...args], {
       env: { ...process.env, ...options.env },
       cwd: options.cwd,
       encoding: "utf8",
@@ -59,9 +62,11 @@ export function measureCommand(
     if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed (${result.status}):\n${result.stderr.slice(-2000)}`);
     const rss = /MAXRSS_KB=(\d+)/.exec(result.stderr);
     peak = Math.max(peak, rss ? Number(rss[1]) / 1024 : 0);
+    const used = /CPU_S=([\d.]+)\+([\d.]+)/.exec(result.stderr);
+    if (used) cpu.push((Number(used[1]) + Number(used[2])) * 1000);
     times.push(elapsed);
   }
-  return { medianMs: median(times), minMs: Math.min(...times), peakRssMb: peak, runs };
+  return { medianMs: median(times), minMs: Math.min(...times), peakRssMb: peak, cpuMs: cpu.length ? median(cpu) : NaN, runs };
 }
 
 /** Medians of an in-process async operation, after warm-up runs. */

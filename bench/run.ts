@@ -2,7 +2,7 @@
 // rows and rewrites the results table in docs/BENCHMARKS.md. Each row is a ratio against a
 // baseline measured in the same run on the same machine.
 import { readdirSync, readFileSync, writeFileSync, existsSync, mkdirSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import type { BenchRow, BenchSuite } from "./harness";
 
@@ -10,9 +10,13 @@ const docPath = join(__dirname, "..", "docs", "BENCHMARKS.md");
 const begin = "<!-- bench:begin -->";
 const end = "<!-- bench:end -->";
 
-function table(title: string, rows: BenchRow[]): string {
+function table(title: string, rows: BenchRow[], load: number): string {
   const lines = [
     `### ${title}`,
+    "",
+    // Each section says when and on what it ran, so a partial run (npm run bench -- <suite>) is
+    // never read against the header of an older full one.
+    `Measured ${new Date().toISOString().slice(0, 10)} on Node ${process.version}, load average ${load.toFixed(1)} at its start.`,
     "",
     "| measure | this project | value | baseline | baseline value | ratio | target |",
     "| --- | --- | --- | --- | --- | --- | --- |",
@@ -40,8 +44,9 @@ async function main(): Promise<void> {
   for (const file of files.sort()) {
     const { suite } = require(join(dir, file)) as { suite: BenchSuite };
     process.stderr.write(`bench: ${suite.title} …\n`);
+    const load = loadavg()[0];
     const rows = await suite.run();
-    const section = table(suite.title, rows);
+    const section = table(suite.title, rows, load);
     process.stdout.write(`${section}\n\n`);
     sections.push(section);
     failed ||= rows.some((r) => r.met === false);

@@ -4,6 +4,11 @@ import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { HelmProvider } from "@cdktf/provider-helm/lib/provider";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { EnvironmentConfig } from "../config/schema";
+import nodeUtil = require("node:util");
+
+// cdktf 0.21, its last release, checks every output with util.isArray, which Node 24 deprecates at
+// run time (DEP0044: a warning on each synth); its documented equivalent takes its place.
+nodeUtil.isArray = Array.isArray;
 
 export interface MaestroStackProps {
   readonly config: EnvironmentConfig;

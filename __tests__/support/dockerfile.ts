@@ -1,15 +1,16 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
-import { basename, join, posix } from "node:path";
+import { basename, dirname, join, posix } from "node:path";
 import { DockerfileParser, type Instruction } from "dockerfile-ast";
 import { findBinary } from "./services";
 
 // A Dockerfile, built and run without a container engine: dockerfile-ast reads it, each stage is a
 // scratch directory holding the paths the stage writes (its WORKDIR, VOLUME and absolute COPY
 // targets), RUN executes in bubblewrap with the host's /usr and /etc read-only underneath (the
-// host's Debian and Node stand in for the base image), COPY copies from the build context or an
-// earlier stage. The last stage runs its CMD as its USER on a read-only root where only its
-// VOLUMEs are writable: what `docker run --read-only` with those volumes does.
+// host's Debian, and the Node running this harness bound at /usr/local/bin, stand in for the base
+// image node:<major>-bookworm-slim), COPY copies from the build context or an earlier stage. The
+// last stage runs its CMD as its USER on a read-only root where only its VOLUMEs are writable:
+// what `docker run --read-only` with those volumes does.
 
 export const bwrapPath = findBinary("bwrap");
 export const setprivPath = findBinary("setpriv");
@@ -51,6 +52,21 @@ export interface BuiltImage {
     healthcheck?: string[];
     exposed: number[];
   };
+}
+
+/**
+ * The host directory that stands in for the base image's /usr/local/bin: the directory of the Node
+ * running this harness (the pinned one under npm test), when its major is the image's.
+ */
+function baseImageNode(image: string): { hostPath: string; imagePath: string } {
+  const major = /^node:(\d+)-bookworm(-slim)?(@sha256:[0-9a-f]+)?$/.exec(image)?.[1];
+  if (!major) throw new Error(`FROM ${image}: this harness stands in only for node:<major>-bookworm[-slim] images`);
+  if (process.versions.node.split(".")[0] !== major) {
+    throw new Error(
+      `FROM ${image} needs Node ${major} to stand in for it; this harness runs on ${process.version} (npm run setup installs the pinned Node)`,
+    );
+  }
+  return { hostPath: dirname(process.execPath), imagePath: "/usr/local/bin" };
 }
 
 const defaultEnv = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/root" };
@@ -135,7 +151,7 @@ export async function buildImage(options: ImageBuildOptions): Promise<BuiltImage
       const root = join(options.workDir, name);
       const topDirs = topsByStage[stages.length];
       for (const top of topDirs) mkdirSync(join(root, top), { recursive: true });
-      current = { name, root, topDirs, env: { ...defaultEnv }, workdir: "/", binds: [] };
+      current = { name, root, topDirs, env: { ...defaultEnv }, workdir: "/", binds: [baseImageNode(a[0])] };
       stages.push(current);
       continue;
     }

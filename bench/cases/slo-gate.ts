@@ -66,8 +66,8 @@ export const suite: BenchSuite = {
           baseline: "curl of one /api/v1/query",
           baselineValue: ms(curl.medianMs),
           ratio: ratio(gate.medianMs, curl.medianMs),
-          target: "≤ 200 ms",
-          met: gate.medianMs <= 200,
+          target: "≤ 150 ms",
+          met: gate.medianMs <= 150,
         },
         {
           name: "gate over Node start",

@@ -51,16 +51,15 @@ export class ManifestValidationError extends Error {
 
 /** Loads every schema model once; call (and await) before building stacks. */
 export function loadManifestSchemas(): Promise<void> {
-  // Sequential on purpose: jest's ESM loader fails on concurrent imports of a shared module graph.
-  loading ??= (async () => {
-    for (const [key, specifier] of Object.entries(modelModules)) {
+  loading ??= Promise.all(
+    Object.entries(modelModules).map(async ([key, specifier]) => {
       const mod = (await import(specifier)) as Record<string, unknown>;
       const kind = key.slice(key.lastIndexOf("/") + 1);
       const model = mod[kind];
       if (typeof model !== "function") throw new Error(`schema module ${specifier} has no export ${kind}`);
       models.set(key, model as ModelClass);
-    }
-  })();
+    }),
+  ).then(() => undefined);
   return loading;
 }
 

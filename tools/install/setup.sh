@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-packages=(postgresql prometheus shellcheck chromium poppler-utils time wrk bubblewrap)
+packages=(postgresql prometheus shellcheck chromium poppler-utils time wrk bubblewrap make g++)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
