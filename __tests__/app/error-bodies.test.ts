@@ -63,17 +63,17 @@ describe("error bodies: generic to the client, detailed in the log", () => {
     }
   });
 
-  test("/readyz says the database does not answer, not what it said (a refused connection, simulated by a failing query)", async () => {
+  test("/readyz says the database does not answer, not what it said (a refused connection, simulated by a failing ping)", async () => {
     const db = service.context.db;
-    const query = db.query.bind(db);
-    db.query = (() =>
-      Promise.reject(new Error('connect ECONNREFUSED 10.1.2.3:5432 password authentication failed for user "maestro"'))) as typeof db.query;
+    const ping = db.ping.bind(db);
+    db.ping = (() =>
+      Promise.reject(new Error('connect ECONNREFUSED 10.1.2.3:5432 password authentication failed for user "maestro"'))) as typeof db.ping;
     try {
       const res = await service.server.inject({ url: "/readyz" });
       expect(res.statusCode).toBe(503);
       expect(res.json()).toEqual({ status: "not-ready", error: "the database does not answer" });
     } finally {
-      db.query = query;
+      db.ping = ping;
     }
   });
 });
