@@ -103,3 +103,11 @@ test("types that are not typed Kubernetes kinds give undefined", () => {
   expect(typedResourceToObject("kubernetes_manifest", { manifest: {} })).toBeUndefined();
   expect(typedResourceToObject("aws_s3_bucket", { bucket: "b" })).toBeUndefined();
 });
+
+test("typed CronJob: timeZone spelling and ttlSecondsAfterFinished as an integer", () => {
+  const object = typedResourceToObject("kubernetes_cron_job_v1", {
+    metadata: { name: "c" },
+    spec: { schedule: "*/2 * * * *", timezone: "Etc/UTC", job_template: { spec: { ttl_seconds_after_finished: "600" } } },
+  });
+  expect(object?.spec).toEqual({ schedule: "*/2 * * * *", timeZone: "Etc/UTC", jobTemplate: { spec: { ttlSecondsAfterFinished: 600 } } });
+});

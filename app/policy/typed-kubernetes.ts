@@ -74,6 +74,8 @@ const nameRenames: Readonly<Record<string, string>> = {
   image_pull_secrets: "imagePullSecrets",
   pod_cidr: "podCIDR",
   pod_cidrs: "podCIDRs",
+  timezone: "timeZone",
+  dataset_uuid: "datasetUUID",
 };
 
 // Map-valued attributes: their keys are user data (label keys, resource names), never renamed.
@@ -92,7 +94,7 @@ const mapAttributes = new Set([
 ]);
 
 // The provider declares these integers as strings in its schema and converts them before sending.
-const integerStrings = new Set(["replicas", "run_as_user", "run_as_group", "fs_group"]);
+const integerStrings = new Set(["replicas", "run_as_user", "run_as_group", "fs_group", "ttl_seconds_after_finished", "toleration_seconds"]);
 // File modes are octal strings in the provider ("0644"), decimal integers in the API.
 const octalStrings = new Set(["default_mode", "mode"]);
 // IntOrString fields: a numeric string is sent as a number (intstr.Parse).
