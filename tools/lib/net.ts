@@ -1,3 +1,4 @@
+// Loopback ports and polling, shared by the test harnesses and the local control plane (tools/cluster).
 import { createServer } from "node:net";
 
 /** A free TCP port on 127.0.0.1 (bound, then released, so a child process can take it). */

@@ -1,0 +1,1 @@
+export { freePort, waitFor } from "../../tools/lib/net";
