@@ -146,9 +146,13 @@ const alive = (pid: number) => {
   }
 };
 
+// Pids being stopped on purpose: their non-zero exit on SIGTERM is not worth a warning.
+const stopping = new Set<number>();
+
 async function stopPids(pids: Record<string, number>): Promise<void> {
   // Reverse start order: kwok and the controllers first, etcd last.
   const order = Object.entries(pids).reverse();
+  for (const [, pid] of order) stopping.add(pid);
   for (const [, pid] of order) if (alive(pid)) process.kill(pid, "SIGTERM");
   const deadline = Date.now() + 10_000;
   while (order.some(([, pid]) => alive(pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
@@ -163,7 +167,7 @@ function startProcess(dir: string, name: string, args: string[], pids: Record<st
   if (child.pid === undefined) throw new Error(`cluster: could not start ${name}`);
   pids[name] = child.pid;
   child.on("exit", (code, signal) => {
-    if (code !== 0 && signal === null)
+    if (code !== 0 && signal === null && !stopping.has(child.pid ?? -1))
       process.emitWarning(`cluster: ${name} exited with ${code} (see ${join(dir, "logs", `${name}.log`)})`);
   });
 }
