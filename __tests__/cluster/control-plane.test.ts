@@ -2,7 +2,7 @@
 // the platform stack's charts install, then every Kubernetes object of every stack as the
 // Terraform provider sends it, read back; RBAC asked with `kubectl auth can-i`. docs/cluster.md.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,13 +18,13 @@ import {
   toolsDir,
   type ControlPlane,
 } from "../../tools/cluster/control-plane";
-import { lostFields, stackObjects, unknownKubernetesTypes, type StackObject } from "../../tools/cluster/stack-objects";
+import { applyCrds, crdDir, objectKey, sendObjects } from "../../tools/cluster/apply";
+import { lostFields, stackObjects, unknownKubernetesTypes } from "../../tools/cluster/stack-objects";
 import { describeWithService } from "../support/services";
 import { synthAll } from "../support/synth";
 import { dutyMatrix } from "./duty-matrix";
 import type { Role } from "../../app/auth/types";
 
-const crdDir = join(toolsDir, "share", "crds");
 const chartDir = join(toolsDir, "share", "charts");
 const helm = join(toolsDir, "bin", "helm");
 const missing =
@@ -40,10 +40,6 @@ const notCheckedCharts = ["argo-rollouts", "oauth2-proxy"];
 // Strings Terraform cannot take literally and that are known, each with the issue that owns it.
 // None today (the pitr.sh ConfigMap is escaped since the backup fix; MAESTRO-TF-001 guards it at synth).
 const knownTemplateDefects: string[] = [];
-
-type Stored = ApiObject & { status?: Record<string, unknown> };
-const key = (o: { kind: string; metadata: { name?: string; namespace?: string } }) =>
-  `${o.kind} ${o.metadata.namespace ?? ""}/${o.metadata.name}`;
 
 describeWithService("local control plane: every stack applied for real", missing, () => {
   let cluster: ControlPlane;
@@ -77,10 +73,7 @@ describeWithService("local control plane: every stack applied for real", missing
   });
 
   test("the CRDs of Istio and Argo Rollouts are established", async () => {
-    for (const source of readdirSync(crdDir).filter((d) => !d.startsWith("."))) {
-      await cluster.kubectl(["apply", "--server-side", "--field-manager=maestro-harness", "-f", join(crdDir, source)]);
-    }
-    await cluster.kubectl(["wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"]);
+    expect((await applyCrds(cluster)).sort()).toEqual(["argo-rollouts", "istio"]);
     const crds = await getJson<{ items: Array<{ metadata: { name: string } }> }>(["get", "crd"]);
     const names = crds.items.map((c) => c.metadata.name);
     for (const crd of [
@@ -105,38 +98,16 @@ describeWithService("local control plane: every stack applied for real", missing
     expect([...new Set(errors.map((e) => e.address))].sort()).toEqual([...knownTemplateDefects].sort());
   });
 
-  // Server-side apply for kubernetes_manifest (field manager "Terraform", as the provider), a
-  // create for typed resources (as the provider's typed resources do); strict field validation,
-  // so an unknown or mistyped field is an error, not a silent drop.
-  async function send(objects: StackObject[]): Promise<Map<string, Stored>> {
-    const stored = new Map<string, Stored>();
-    for (const via of ["typed", "manifest"] as const) {
-      const batch = objects.filter((o) => o.via === via).map((o) => o.object);
-      if (batch.length === 0) continue;
-      const args =
-        via === "manifest"
-          ? ["apply", "--server-side", "--field-manager=Terraform", "--validate=strict", "-f", "-"]
-          : ["create", "--validate=strict", "-f", "-"];
-      // kubectl prints one YAML document per object it wrote: the server's stored object.
-      const out = await cluster.kubectl([...args, "-o", "yaml"], JSON.stringify({ apiVersion: "v1", kind: "List", items: batch }));
-      for (const doc of parseAllDocuments(out)) {
-        const o = doc.toJS() as Stored & { items?: Stored[] };
-        for (const item of o.kind === "List" ? (o.items ?? []) : [o]) stored.set(key(item), item);
-      }
-    }
-    return stored;
-  }
-
   for (const id of stackIds) {
     test(`${id}: every object is accepted and nothing we set is pruned or defaulted away`, async () => {
       const { objects } = stackObjects(synth[id]);
       if (objects.length === 0) return;
-      const stored = await send(objects);
+      const stored = await sendObjects(cluster, objects);
       const problems: string[] = [];
       for (const o of objects) {
-        const back = stored.get(key(o.object));
+        const back = stored.get(objectKey(o.object));
         if (!back) problems.push(`${o.address}: not in the server's answer`);
-        else problems.push(...lostFields(o.object, back).map((p) => `${o.address} (${key(o.object)}) ${p}`));
+        else problems.push(...lostFields(o.object, back).map((p) => `${o.address} (${objectKey(o.object)}) ${p}`));
       }
       expect(problems).toEqual([]);
       console.log(

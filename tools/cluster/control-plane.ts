@@ -408,6 +408,11 @@ export function readClusterState(dir = defaultClusterDir): ClusterState | undefi
   return Object.values(state.pids).some(alive) ? state : undefined;
 }
 
+/** A handle on a control plane started by another process (its PKI is in the state folder). */
+export function attachControlPlane(state: ClusterState): ControlPlane {
+  return new ControlPlane(state, ensurePki(join(state.dir, "pki")));
+}
+
 /** Stops a control plane started by another process and removes its state. */
 export async function stopClusterAt(dir = defaultClusterDir): Promise<boolean> {
   const file = join(dir, "state.json");
