@@ -155,6 +155,14 @@ describe("a bundle is rejected with a stable code", () => {
   });
 });
 
+const sameContent = (a: Buffer, b: Buffer) => {
+  try {
+    return gunzipSync(a).equals(gunzipSync(b));
+  } catch {
+    return false;
+  }
+};
+
 // mulberry32: a small seeded PRNG, so a failure names a reproducible mutation.
 function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -177,7 +185,9 @@ test("every one of 1200 random single-byte mutations of a signed bundle is rejec
     const mutated = Buffer.from(signedRsa);
     mutated[position] = (mutated[position] + delta) % 256;
     const code = await codeOf(verifyBundle(mutated, rsaKeys));
-    if (code === "OK") accepted.push(`byte ${position} += ${delta}`);
+    // Some deflate bits do not reach the output (a mutation there leaves every file as it was, and
+    // the signature covers the files): accepting those is right; accepting any other is a defect.
+    if (code === "OK" && !sameContent(mutated, signedRsa)) accepted.push(`byte ${position} += ${delta}`);
     codes.set(code, (codes.get(code) ?? 0) + 1);
   }
   expect(accepted).toEqual([]);

@@ -28,6 +28,8 @@ export interface RuleInfo {
 /** One result of a rule, as the Rego rules build it (policies/lib/lib.rego). */
 export interface Violation {
   rule: string;
+  /** `<rule> <resource>: <message>`: the line `conftest test` prints for this result. */
+  msg: string;
   title: string;
   severity: string;
   control: string;

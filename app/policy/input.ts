@@ -1,6 +1,7 @@
 // The policy input: one synthesized stack (cdktf.out/stacks/<id>/cdk.tf.json) turned into data the
 // Rego policies can read without parsing strings. Used by the synth gate, the policy-check CLI,
 // the tests and the PR diff tool, so every consumer sees the same shape (docs/policies.md#input).
+import { typedResourceToObject } from "./typed-kubernetes";
 
 /** Terraform JSON of one stack, as cdktf writes it. */
 export interface TerraformJson {
@@ -68,83 +69,7 @@ export interface PolicyInput {
   outputs: Record<string, { value?: unknown; sensitive?: boolean }>;
 }
 
-// Terraform list blocks whose Kubernetes field name is the plural (or differently spelled) form.
-const fieldRenames: Readonly<Record<string, string>> = {
-  container: "containers",
-  init_container: "initContainers",
-  ephemeral_container: "ephemeralContainers",
-  volume: "volumes",
-  volume_mount: "volumeMounts",
-  port: "ports",
-  toleration: "tolerations",
-  host_aliases: "hostAliases",
-  topology_spread_constraint: "topologySpreadConstraints",
-  readiness_gate: "readinessGates",
-  image_pull_secrets: "imagePullSecrets",
-  rule: "rules",
-  subject: "subjects",
-  egress: "egress",
-  ingress: "ingress",
-};
-
-// Map-valued attributes: their keys are user data (label keys, resource names), never renamed.
-const mapAttributes = new Set([
-  "labels",
-  "annotations",
-  "limits",
-  "requests",
-  "match_labels",
-  "node_selector",
-  "data",
-  "string_data",
-  "binary_data",
-  "selector_labels",
-]);
-
-// Typed resource → Kubernetes kind and apiVersion, for the kinds the policies read.
-const typedKinds: Readonly<Record<string, [kind: string, apiVersion: string]>> = {
-  deployment: ["Deployment", "apps/v1"],
-  stateful_set: ["StatefulSet", "apps/v1"],
-  daemon_set: ["DaemonSet", "apps/v1"],
-  daemonset: ["DaemonSet", "apps/v1"],
-  replica_set: ["ReplicaSet", "apps/v1"],
-  job: ["Job", "batch/v1"],
-  cron_job: ["CronJob", "batch/v1"],
-  pod: ["Pod", "v1"],
-  secret: ["Secret", "v1"],
-  config_map: ["ConfigMap", "v1"],
-  service: ["Service", "v1"],
-  service_account: ["ServiceAccount", "v1"],
-  namespace: ["Namespace", "v1"],
-  role: ["Role", "rbac.authorization.k8s.io/v1"],
-  cluster_role: ["ClusterRole", "rbac.authorization.k8s.io/v1"],
-  role_binding: ["RoleBinding", "rbac.authorization.k8s.io/v1"],
-  cluster_role_binding: ["ClusterRoleBinding", "rbac.authorization.k8s.io/v1"],
-  network_policy: ["NetworkPolicy", "networking.k8s.io/v1"],
-  persistent_volume_claim: ["PersistentVolumeClaim", "v1"],
-  pod_disruption_budget: ["PodDisruptionBudget", "policy/v1"],
-  horizontal_pod_autoscaler: ["HorizontalPodAutoscaler", "autoscaling/v2"],
-};
-
-const camel = (key: string) => key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-
-/** Converts a typed kubernetes_* block tree to Kubernetes API field names. */
-export function toKubernetesFields(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(toKubernetesFields);
-  if (value === null || typeof value !== "object") return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
-    if (key === "//") continue;
-    out[fieldRenames[key] ?? camel(key)] = mapAttributes.has(key) ? v : toKubernetesFields(v);
-  }
-  return out;
-}
-
-/** `kubernetes_stateful_set_v1` → `stateful_set`; undefined for non-kubernetes types. */
-function typedBase(type: string): string | undefined {
-  const m = /^kubernetes_(.+?)(_v\d+)?$/.exec(type);
-  return m ? m[1] : undefined;
-}
+export { toKubernetesFields } from "./typed-kubernetes";
 
 function stripMetadata(values: Record<string, unknown>): Record<string, unknown> {
   const { "//": _cdktfMetadata, ...rest } = values;
@@ -250,12 +175,8 @@ export function normalizeStack(stack: string, tf: TerraformJson, parameters: Pol
           set_sensitive: asArray(values.set_sensitive) as HelmRelease["set_sensitive"],
         });
       } else {
-        const base = typedBase(type);
-        const kind = base ? typedKinds[base] : undefined;
-        if (kind && values.metadata) {
-          const object = toKubernetesFields(values) as KubernetesObject["object"];
-          kubernetes.push({ address, source: type, object: { ...object, apiVersion: kind[1], kind: kind[0] } });
-        }
+        const object = typedResourceToObject(type, values);
+        if (object) kubernetes.push({ address, source: type, object });
       }
 
       if (type.startsWith("aws_")) {

@@ -109,9 +109,9 @@ tls_blocks(policy) := object.union(
 #   fix: Add an AuthorizationPolicy with an empty spec (no selector, no rules) in the namespace (MeshMtls protectedNamespaces).
 deny contains v if {
 	input.stack == "mesh"
-	not deny_all_in[root_namespace]
+	not namespaces_denying_all[root_namespace]
 	some namespace in input.parameters.mesh.workloadNamespaces
-	not deny_all_in[namespace]
+	not namespaces_denying_all[namespace]
 	v := lib.violation(
 		rego.metadata.rule(),
 		"stack mesh",
@@ -119,8 +119,9 @@ deny contains v if {
 	)
 }
 
-# deny_all_in: namespaces holding an allow-nothing AuthorizationPolicy for all their workloads.
-deny_all_in contains item.object.metadata.namespace if {
+# namespaces_denying_all: namespaces holding an allow-nothing AuthorizationPolicy for all their
+# workloads (no `deny` prefix: conftest would read a rule named deny* as a deny rule).
+namespaces_denying_all contains item.object.metadata.namespace if {
 	some item in k8s.objects_of_kind("AuthorizationPolicy")
 	spec := object.get(item.object, "spec", {})
 	not spec.selector

@@ -4,10 +4,12 @@
 package maestro.lib
 
 # violation builds the result every deny/warn rule returns: the rule's METADATA (id, severity,
-# control, fix) plus the stack, the resource address and a message naming what is wrong.
+# control, fix) plus the stack, the resource address and a message naming what is wrong; `msg`
+# is the one line conftest requires of an object result (`conftest test` reads these rules too).
 violation(meta, resource, message) := {
 	# A body without its own METADATA still reports, under an id that names the mistake.
-	"rule": object.get(meta, ["custom", "id"], "MAESTRO-METADATA-MISSING"),
+	"rule": rule_id(meta),
+	"msg": sprintf("%s %s: %s", [rule_id(meta), resource, message]),
 	"title": object.get(meta, "title", ""),
 	"severity": object.get(meta, ["custom", "severity"], "high"),
 	"control": object.get(meta, ["custom", "control"], ""),
@@ -16,6 +18,8 @@ violation(meta, resource, message) := {
 	"resource": resource,
 	"message": message,
 }
+
+rule_id(meta) := object.get(meta, ["custom", "id"], "MAESTRO-METADATA-MISSING")
 
 # one returns the object of a Terraform single block, which cdktf writes as an object or a list.
 one(block) := block[0] if is_array(block)

@@ -30,4 +30,5 @@ test_violation_without_metadata_still_reports if {
 	v := lib.violation({}, "r", "m") with input as {"stack": "s"}
 	v.rule == "MAESTRO-METADATA-MISSING"
 	v.stack == "s"
+	v.msg == "MAESTRO-METADATA-MISSING r: m"
 }

@@ -1,18 +1,37 @@
 #!/usr/bin/env bash
 # Installs the pinned binaries the tests need into .tools/bin (project-local, git-ignored).
 # Idempotent: a tool already at its pinned version is left alone.
-#   tools/install/tools.sh [node] [opa] [moto] [tofu] [checkov]   (default: all)
+#   tools/install/tools.sh [TOOL...]   (default: what the suites need: node opa moto tofu checkov cluster conftest)
+# Groups: cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok, helm);
+# extra tools for other issues: argo-rollouts istioctl cosign versitygw (`all` installs everything).
 # WAL-G and MinIO are not installable here: the Go module proxy refuses both modules (403), so
 # the S3 server with Object Lock in the tests is moto's (PyPI), and see docs/dr.md for WAL-G.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
-bin="$root/.tools/bin"
+# TOOLS_BIN: another folder for the binaries (bench/cases/cluster.ts times a warm rebuild there).
+bin="${TOOLS_BIN:-$root/.tools/bin}"
 mkdir -p "$bin"
 
 OPA_VERSION=v1.22.3
 MOTO_VERSION=5.2.5
 CHECKOV_VERSION=3.3.30
+# The local control plane (tools/cluster, docs/cluster.md). etcd, the Kubernetes binaries and the
+# Argo Rollouts controller build through wrapper modules, tools/install/go/<tool>/go.mod (the pin:
+# etcd v3.6.16, k8s.io/kubernetes v1.35.4, argo-rollouts v1.10.2; tools/install/go/wrap.sh writes
+# the last two).
+KWOK_VERSION=v0.8.0
+HELM_VERSION=v3.22.0
+CONFTEST_VERSION=v0.71.1
+# istio.io/istio is served only as pseudo-versions (its tags are not semver): this is the newest,
+# the 1.31 development line; istioctl and the charts of the Helm check come from it.
+ISTIO_PSEUDO_VERSION=v0.0.0-20260827124520-eed52ebb66ad
+# CRDs the platform stack's charts install, from Go modules (docs/cluster.md#crds): Istio's API
+# module at the chart's version, and the Argo Rollouts release the pinned chart line ships.
+ISTIO_API_VERSION=v1.27.3
+ARGO_ROLLOUTS_CRD_VERSION=v1.8.3
+COSIGN_VERSION=v2.6.5
+VERSITYGW_VERSION=v1.8.0
 
 log() { printf '[tools] %s\n' "$*" >&2; }
 
@@ -84,9 +103,74 @@ install_go_module() { # name wrapper-dir package: a binary of a wrapper module u
   fi
   log "building $package from tools/install/go/$2 (this can take minutes)"
   local start=$SECONDS
-  (cd "$dir" && CGO_ENABLED=0 go build -mod=readonly -trimpath -ldflags='-s -w' -o "$bin/$name" "$package")
+  # GO_LDFLAGS_EXTRA: e.g. the version stamps of the Kubernetes binaries.
+  (cd "$dir" && CGO_ENABLED=0 go build -mod=readonly -trimpath -ldflags="-s -w ${GO_LDFLAGS_EXTRA:-}" -o "$bin/$name" "$package")
   echo "$want" >"$stamp"
   log "$name built in $((SECONDS - start)) s"
+}
+
+install_cluster() { # the local control plane's binaries (tools/cluster)
+  install_go_module etcd etcd .
+  # Upstream's build stamps the version; without it the binaries report v0.0.0-master.
+  local kube_version v=k8s.io/component-base/version c=k8s.io/client-go/pkg/version
+  kube_version=$(sed -n 's/^require k8s.io\/kubernetes \(v[0-9.]*\).*/\1/p' "$root/tools/install/go/kube/go.mod")
+  local minor=${kube_version#v1.}
+  minor=${minor%%.*}
+  local GO_LDFLAGS_EXTRA="-X $v.gitVersion=$kube_version -X $v.gitMajor=1 -X $v.gitMinor=$minor -X $v.gitTreeState=clean \
+-X $c.gitVersion=$kube_version -X $c.gitMajor=1 -X $c.gitMinor=$minor -X $c.gitTreeState=clean"
+  # One wrapper, four programs: the second and later builds reuse the first one's packages.
+  for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+    install_go_module "$cmd" kube "k8s.io/kubernetes/cmd/$cmd"
+  done
+  CGO_ENABLED=0 install_go kwok "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" kwok
+  # kwok's own "fast" stages (nodes Ready, pods Running, Job pods Succeeded), from the module it was
+  # built from: the kwok binary has no default stages, tools/cluster passes these with --config.
+  local stages="$root/.tools/share/kwok-stages" src
+  src="$(go env GOMODCACHE)/sigs.k8s.io/kwok@$KWOK_VERSION/kustomize/stage"
+  if [ "$(cat "$stages/.version" 2>/dev/null)" != "$KWOK_VERSION" ]; then
+    [ -d "$src" ] || GOFLAGS=-mod=mod go mod download "sigs.k8s.io/kwok@$KWOK_VERSION"
+    mkdir -p "$stages"
+    cp -f "$src/node/fast/node-initialize.yaml" "$src"/pod/fast/pod-{ready,complete,delete}.yaml "$stages/"
+    echo "$KWOK_VERSION" >"$stages/.version"
+  fi
+  CGO_ENABLED=0 install_go helm "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" helm
+  install_crds
+  install_charts
+}
+
+install_crds() { # .tools/share/crds/<source>/*.yaml, applied by the cluster suite before the stacks
+  local dest="$root/.tools/share/crds" want="istio.io/api@$ISTIO_API_VERSION argo-rollouts@$ARGO_ROLLOUTS_CRD_VERSION"
+  if [ "$(cat "$dest/.version" 2>/dev/null)" = "$want" ]; then
+    log "crds already at $want"
+    return 0
+  fi
+  local istio argo
+  istio=$(GOFLAGS=-mod=mod go mod download -json "istio.io/api@$ISTIO_API_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  argo=$(GOFLAGS=-mod=mod go mod download -json "github.com/argoproj/argo-rollouts@$ARGO_ROLLOUTS_CRD_VERSION" |
+    sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  rm -rf "$dest" && mkdir -p "$dest/istio" "$dest/argo-rollouts"
+  cp "$istio/kubernetes/customresourcedefinitions.gen.yaml" "$dest/istio/"
+  cp "$argo"/manifests/crds/*-crd.yaml "$dest/argo-rollouts/"
+  echo "$want" >"$dest/.version"
+  log "crds: $want"
+}
+
+install_charts() { # .tools/share/charts/istio/{base,istiod}: the Helm charts a Go module ships
+  local dest="$root/.tools/share/charts" want="istio.io/istio@$ISTIO_PSEUDO_VERSION"
+  if [ "$(cat "$dest/.version" 2>/dev/null)" = "$want" ]; then
+    log "charts already at $want"
+    return 0
+  fi
+  local istio
+  istio=$(GOFLAGS=-mod=mod go mod download -json "$want" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  rm -rf "$dest" && mkdir -p "$dest/istio"
+  cp -r "$istio/manifests/charts/base" "$dest/istio/base"
+  cp -r "$istio/manifests/charts/istio-control/istio-discovery" "$dest/istio/istiod"
+  chmod -R u+w "$dest"
+  # The module's own release line (its VERSION file), which the docs compare with the stack's pin.
+  cp "$istio/VERSION" "$dest/istio/ISTIO_VERSION"
+  echo "$want" >"$dest/.version"
+  log "charts: $want (Istio $(cat "$istio/VERSION"))"
 }
 
 install_moto() { # moto's S3 server (with Object Lock) in a project-local virtualenv
@@ -103,6 +187,8 @@ install_moto() { # moto's S3 server (with Object Lock) in a project-local virtua
   log "moto $MOTO_VERSION installed in $((SECONDS - start)) s"
 }
 
+# Builds share the machine with test runs: lowest CPU priority for this script and its children.
+renice -n "${TOOLS_NICE:-19}" -p $$ >/dev/null 2>&1 || true
 install_checkov() { # checkov (PyPI) in a project-local virtualenv: the second opinion on the synth output
   local venv="$root/.tools/checkov" stamp="$bin/.checkov.version"
   if [ -x "$bin/checkov" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$CHECKOV_VERSION" ]; then
@@ -118,7 +204,8 @@ install_checkov() { # checkov (PyPI) in a project-local virtualenv: the second o
 }
 
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(node opa moto tofu checkov)
+[ ${#want[@]} -gt 0 ] || want=(node opa moto tofu checkov cluster conftest)
+[ "${want[*]}" != all ] || want=(node opa moto tofu checkov cluster conftest argo-rollouts istioctl cosign versitygw)
 for t in "${want[@]}"; do
   case "$t" in
     node) install_node ;;
@@ -126,6 +213,18 @@ for t in "${want[@]}"; do
     moto) install_moto ;;
     tofu) install_go_module tofu tofu github.com/opentofu/opentofu/cmd/tofu ;;
     checkov) install_checkov ;;
-    *) echo "unknown tool: $t (known: node opa moto tofu checkov)" >&2; exit 2 ;;
+    cluster) install_cluster ;;
+    crds) install_crds ;;
+    charts) install_charts ;;
+    conftest) install_go conftest "github.com/open-policy-agent/conftest@$CONFTEST_VERSION" conftest ;;
+    # The Rollouts controller's go.mod asks for Go 1.26.10: the go command fetches 1.27.3 itself.
+    argo-rollouts) GOTOOLCHAIN=go1.27.3 install_go_module rollouts-controller argo-rollouts github.com/argoproj/argo-rollouts/cmd/rollouts-controller ;;
+    istioctl) install_go istioctl "istio.io/istio/istioctl/cmd/istioctl@$ISTIO_PSEUDO_VERSION" istioctl ;;
+    cosign) install_go cosign "github.com/sigstore/cosign/v2/cmd/cosign@$COSIGN_VERSION" cosign ;;
+    versitygw) install_go versitygw "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" versitygw ;;
+    *)
+      echo "unknown tool: $t (known: node opa moto tofu checkov cluster crds charts conftest argo-rollouts istioctl cosign versitygw all)" >&2
+      exit 2
+      ;;
   esac
 done

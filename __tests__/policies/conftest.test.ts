@@ -1,0 +1,89 @@
+// The "conftest-style" claim, proven with the real conftest: `conftest test` with our own Rego
+// sources over the same policy inputs gives exactly the wasm gate's verdicts, on the real stacks
+// (staging and production) and on every deny rule's mutation.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { loadShippedBundle, type PolicyBundle } from "../../app/policy/bundle";
+import { normalizeStack, policyParameters, type TerraformJson } from "../../app/policy/input";
+import { loadEnvironment } from "../../config/load";
+import { stackIds, type StackId } from "../../stacks";
+import { describeWithService, findBinary } from "../support/services";
+import { synthAll } from "../support/synth";
+import { mutations } from "./mutations";
+
+const conftest = findBinary("conftest");
+const policiesDir = resolve(__dirname, "../../policies");
+
+// The rule packages (conftest's namespaces); the _test.rego packages are not rules.
+const rulePackages = readdirSync(policiesDir, { recursive: true, encoding: "utf8" })
+  .filter((f) => f.endsWith(".rego") && !f.endsWith("_test.rego"))
+  .map((f) => /^package (maestro\.rules\.\S+)/m.exec(readFileSync(join(policiesDir, f), "utf8"))?.[1])
+  .filter((p): p is string => p !== undefined);
+
+interface ConftestResult {
+  filename: string;
+  failures?: Array<{ msg: string }>;
+  warnings?: Array<{ msg: string }>;
+}
+
+describeWithService("real conftest over the synth output", conftest ? undefined : "conftest (tools/install/tools.sh conftest)", () => {
+  let bundle: PolicyBundle;
+  const scenarios: Array<{ name: string; env: "staging" | "production"; stacks: Record<StackId, TerraformJson> }> = [];
+
+  beforeAll(async () => {
+    bundle = await loadShippedBundle();
+    for (const env of ["staging", "production"] as const)
+      scenarios.push({ name: `real-${env}`, env, stacks: (await synthAll(env)) as Record<StackId, TerraformJson> });
+    const staging = scenarios[0].stacks;
+    for (const m of mutations) {
+      const stacks = JSON.parse(JSON.stringify(staging)) as Record<StackId, TerraformJson>;
+      m.apply(stacks[m.stack], "staging");
+      scenarios.push({ name: `mutation-${m.rule}`, env: "staging", stacks });
+    }
+  });
+
+  test("gives the wasm gate's deny and warn verdicts, message for message, on every stack of every scenario", () => {
+    expect(rulePackages.length).toBeGreaterThanOrEqual(6);
+    const dir = mkdtempSync(join(tmpdir(), "maestro-conftest-"));
+    const expected = new Map<string, { deny: string[]; warn: string[] }>();
+    for (const s of scenarios) {
+      const parameters = policyParameters(loadEnvironment(s.env));
+      for (const id of stackIds) {
+        const input = normalizeStack(id, s.stacks[id], parameters);
+        const file = join(dir, `${s.name}--${id}.json`);
+        writeFileSync(file, JSON.stringify(input));
+        const result = bundle.evaluate(input);
+        expected.set(file, { deny: result.deny.map((v) => v.msg).sort(), warn: result.warn.map((v) => v.msg).sort() });
+      }
+    }
+    const files = [...expected.keys()];
+    const run = spawnSync(
+      conftest!,
+      ["test", "--policy", policiesDir, ...rulePackages.flatMap((p) => ["--namespace", p]), "--output", "json", ...files],
+      {
+        encoding: "utf8",
+        maxBuffer: 64 << 20,
+      },
+    );
+    // Exit 1 means failures were found (the mutations); anything else is conftest itself failing.
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 1, stderr: "" });
+    const byFile = new Map<string, { deny: string[]; warn: string[] }>();
+    for (const r of JSON.parse(run.stdout) as ConftestResult[]) {
+      const entry = byFile.get(r.filename) ?? { deny: [], warn: [] };
+      entry.deny.push(...(r.failures ?? []).map((f) => f.msg));
+      entry.warn.push(...(r.warnings ?? []).map((f) => f.msg));
+      byFile.set(r.filename, entry);
+    }
+    const got = new Map([...byFile].map(([f, v]) => [f, { deny: v.deny.sort(), warn: v.warn.sort() }]));
+    const differences = files.filter((f) => JSON.stringify(got.get(f)) !== JSON.stringify(expected.get(f)));
+    expect(differences.map((f) => ({ file: f, conftest: got.get(f), gate: expected.get(f) }))).toEqual([]);
+    const denies = [...expected.values()].reduce((n, v) => n + v.deny.length, 0);
+    console.log(
+      `conftest: ${files.length} inputs (${scenarios.length} scenarios × ${stackIds.length} stacks), ${denies} denies, same verdicts as the wasm gate`,
+    );
+    // Every mutation is a deny somewhere: the comparison is not of empty lists.
+    expect(denies).toBeGreaterThanOrEqual(mutations.length);
+  });
+});

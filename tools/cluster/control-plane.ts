@@ -1,0 +1,424 @@
+// A local Kubernetes control plane on loopback: etcd, kube-apiserver (Node,RBAC), the
+// controller-manager, the scheduler and kwok playing one fake node, plus a hostPath
+// PersistentVolume so a StatefulSet's claim binds. One module, used by `npm run cluster:up`,
+// the cluster test suites and (later) `verify:ga --cluster`. See docs/cluster.md.
+import { execFile, spawn } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:https";
+import { join, resolve } from "node:path";
+import { freePort, waitFor } from "../lib/net";
+import { clientIdentities, ensurePki, kubeconfigFor, type Pki } from "./pki";
+
+/** The project-local tools folder (tools/install/tools.sh cluster installs the binaries). */
+export const toolsDir = resolve(__dirname, "../../.tools");
+/** Where `npm run cluster:up` keeps its state and kubeconfig (git-ignored). */
+export const defaultClusterDir = resolve(__dirname, "../../.cluster");
+
+export const controlPlaneBinaries = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kubectl"] as const;
+
+/** The fake node kwok manages; pods schedule onto it and go Running (Job pods: Succeeded). */
+export const fakeNodeName = "kwok-node-0";
+/** The hostPath PersistentVolume offered to the StatefulSet's claim (no provisioner here). */
+export const localVolume = { name: "local-pv-0", capacity: "50Gi" };
+
+/** The first control-plane binary missing from .tools/bin, or undefined when all are there. */
+export function missingBinary(): string | undefined {
+  const missing = controlPlaneBinaries.find((b) => !existsSync(join(toolsDir, "bin", b)));
+  return missing ? `${missing} (tools/install/tools.sh cluster)` : undefined;
+}
+
+interface Ports {
+  etcdClient: number;
+  etcdPeer: number;
+  apiserver: number;
+  controllerManager: number;
+  scheduler: number;
+  kwok: number;
+}
+
+/** What is written to <dir>/state.json: enough for `cluster:down` and for another process to attach. */
+export interface ClusterState {
+  dir: string;
+  server: string;
+  kubeconfig: string;
+  ports: Ports;
+  pids: Record<string, number>;
+}
+
+export interface StartOptions {
+  /** State folder; the PKI and etcd data live here. Default: .cluster/ in the project. */
+  dir?: string;
+  /** Readiness deadline for the whole start, ms (default 60 s; warm starts take a few seconds). */
+  timeoutMs?: number;
+}
+
+/** A running control plane. */
+export class ControlPlane {
+  constructor(
+    readonly state: ClusterState,
+    private readonly pki: Pki,
+  ) {}
+
+  get kubeconfig(): string {
+    return this.state.kubeconfig;
+  }
+
+  /** Runs the pinned kubectl against this control plane; rejects with a KubectlError on a non-zero exit. */
+  kubectl(args: string[], input?: string): Promise<string> {
+    return runKubectl(this.state.kubeconfig, args, input);
+  }
+
+  /** `kubectl auth can-i ...`: true for "yes", false for "no", an error for anything else. */
+  async canI(args: string[]): Promise<boolean> {
+    try {
+      return (await this.kubectl(["auth", "can-i", ...args])).trim() === "yes";
+    } catch (err) {
+      if (err instanceof KubectlError && err.exitCode === 1 && err.stdout.trim() === "no") return false;
+      throw err;
+    }
+  }
+
+  /** GET against the API server as the admin, the body as text. */
+  get(path: string): Promise<{ status: number; body: string }> {
+    return adminRequest(this.pki, this.state.server, path);
+  }
+
+  /** Stops every process it started (by pid) and, when `removeState`, deletes its folder. */
+  async stop(removeState = false): Promise<void> {
+    await stopPids(this.state.pids);
+    if (removeState) rmSync(this.state.dir, { recursive: true, force: true });
+  }
+}
+
+/** A kubectl run that exited non-zero; `auth can-i` answers "no" this way (exit 1, stdout "no"). */
+export class KubectlError extends Error {
+  readonly code = "KUBECTL_FAILED";
+  constructor(
+    readonly args: string[],
+    readonly exitCode: number | null,
+    readonly stdout: string,
+    readonly stderr: string,
+  ) {
+    super(`kubectl ${args.join(" ")}: exit ${exitCode}: ${stderr.trim() || stdout.trim()}`);
+  }
+}
+
+function runKubectl(kubeconfig: string, args: string[], input?: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const child = execFile(
+      join(toolsDir, "bin", "kubectl"),
+      ["--kubeconfig", kubeconfig, ...args],
+      { maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        if (err) reject(new KubectlError(args, typeof err.code === "number" ? err.code : null, stdout, stderr));
+        else resolvePromise(stdout);
+      },
+    );
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+function adminRequest(pki: Pki, server: string, path: string): Promise<{ status: number; body: string }> {
+  const { cert, key } = pki.client(clientIdentities.admin);
+  return new Promise((resolvePromise, reject) => {
+    const req = request(
+      new URL(path, server),
+      { ca: readFileSync(pki.caCert), cert: readFileSync(cert), key: readFileSync(key), timeout: 2000 },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (body += c));
+        res.on("end", () => resolvePromise({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`GET ${path}: timed out`)));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+// Pids being stopped on purpose: their non-zero exit on SIGTERM is not worth a warning.
+const stopping = new Set<number>();
+
+async function stopPids(pids: Record<string, number>): Promise<void> {
+  // Reverse start order: kwok and the controllers first, etcd last.
+  const order = Object.entries(pids).reverse();
+  for (const [, pid] of order) stopping.add(pid);
+  for (const [, pid] of order) if (alive(pid)) process.kill(pid, "SIGTERM");
+  const deadline = Date.now() + 10_000;
+  while (order.some(([, pid]) => alive(pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const [, pid] of order) if (alive(pid)) process.kill(pid, "SIGKILL");
+}
+
+function startProcess(dir: string, name: string, args: string[], pids: Record<string, number>): void {
+  const log = openSync(join(dir, "logs", `${name}.log`), "a");
+  const child = spawn(join(toolsDir, "bin", name), args, { detached: true, stdio: ["ignore", log, log] });
+  closeSync(log);
+  child.unref();
+  if (child.pid === undefined) throw new Error(`cluster: could not start ${name}`);
+  pids[name] = child.pid;
+  child.on("exit", (code, signal) => {
+    if (code !== 0 && signal === null && !stopping.has(child.pid ?? -1))
+      process.emitWarning(`cluster: ${name} exited with ${code} (see ${join(dir, "logs", `${name}.log`)})`);
+  });
+}
+
+function logTail(dir: string, name: string): string {
+  try {
+    return readFileSync(join(dir, "logs", `${name}.log`), "utf8")
+      .split("\n")
+      .slice(-15)
+      .join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
+// Readiness of a component's own HTTPS health endpoint (self-signed: its address is loopback).
+function healthz(port: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const req = request({ host: "127.0.0.1", port, path: "/healthz", rejectUnauthorized: false, timeout: 1000 }, (res) => {
+      res.resume();
+      resolvePromise(res.statusCode === 200);
+    });
+    req.on("error", () => resolvePromise(false));
+    req.on("timeout", () => req.destroy());
+    req.end();
+  });
+}
+
+function kwokStageConfig(dir: string): string {
+  const stagesDir = join(toolsDir, "share", "kwok-stages");
+  const files = existsSync(stagesDir) ? readdirSync(stagesDir).filter((f) => f.endsWith(".yaml")) : [];
+  if (files.length === 0) throw new Error(`cluster: no kwok stages in ${stagesDir} (run tools/install/tools.sh cluster)`);
+  const target = join(dir, "kwok-stages.yaml");
+  writeFileSync(target, files.map((f) => readFileSync(join(stagesDir, f), "utf8")).join("\n---\n"));
+  return target;
+}
+
+/** Objects the harness itself creates: the fake node and the hostPath volume. */
+function harnessObjects(dir: string): string {
+  const node = {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: {
+      name: fakeNodeName,
+      annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
+      labels: { "kubernetes.io/hostname": fakeNodeName, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", type: "kwok" },
+    },
+    status: { allocatable: { cpu: "32", memory: "256Gi", pods: "110" }, capacity: { cpu: "32", memory: "256Gi", pods: "110" } },
+  };
+  const volume = {
+    apiVersion: "v1",
+    kind: "PersistentVolume",
+    metadata: { name: localVolume.name, labels: { "maestro.io/harness": "cluster" } },
+    spec: {
+      capacity: { storage: localVolume.capacity },
+      accessModes: ["ReadWriteOnce"],
+      persistentVolumeReclaimPolicy: "Retain",
+      hostPath: { path: join(dir, "volumes", localVolume.name), type: "DirectoryOrCreate" },
+    },
+  };
+  return JSON.stringify({ apiVersion: "v1", kind: "List", items: [node, volume] });
+}
+
+/** Starts the control plane and resolves once the API server, controllers, scheduler and node are ready. */
+export async function startControlPlane(options: StartOptions = {}): Promise<ControlPlane> {
+  const missing = missingBinary();
+  if (missing) throw new Error(`cluster: missing ${missing}`);
+  const dir = resolve(options.dir ?? defaultClusterDir);
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const deadline = Date.now() + timeoutMs;
+  const left = () => Math.max(1000, deadline - Date.now());
+  for (const sub of ["logs", "volumes"]) mkdirSync(join(dir, sub), { recursive: true });
+  mkdirSync(join(dir, "etcd"), { recursive: true, mode: 0o700 });
+  const pki = ensurePki(join(dir, "pki"));
+
+  const ports: Ports = {
+    etcdClient: await freePort(),
+    etcdPeer: await freePort(),
+    apiserver: await freePort(),
+    controllerManager: await freePort(),
+    scheduler: await freePort(),
+    kwok: await freePort(),
+  };
+  const server = `https://127.0.0.1:${ports.apiserver}`;
+  const kubeconfigs: Record<keyof typeof clientIdentities, string> = {
+    admin: join(dir, "kubeconfig"),
+    controllerManager: join(dir, "pki", "controller-manager.kubeconfig"),
+    scheduler: join(dir, "pki", "scheduler.kubeconfig"),
+    kwok: join(dir, "pki", "kwok.kubeconfig"),
+  };
+  for (const [who, file] of Object.entries(kubeconfigs)) {
+    writeFileSync(file, kubeconfigFor(pki, server, clientIdentities[who as keyof typeof clientIdentities]), { mode: 0o600 });
+  }
+  const state: ClusterState = { dir, server, kubeconfig: kubeconfigs.admin, ports, pids: {} };
+  const cluster = new ControlPlane(state, pki);
+  const saveState = () => writeFileSync(join(dir, "state.json"), JSON.stringify(state, null, 2) + "\n");
+
+  try {
+    const etcdUrl = `http://127.0.0.1:${ports.etcdClient}`;
+    startProcess(
+      dir,
+      "etcd",
+      [
+        "--name=maestro-local",
+        `--data-dir=${join(dir, "etcd")}`,
+        `--listen-client-urls=${etcdUrl}`,
+        `--advertise-client-urls=${etcdUrl}`,
+        `--listen-peer-urls=http://127.0.0.1:${ports.etcdPeer}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${ports.etcdPeer}`,
+        `--initial-cluster=maestro-local=http://127.0.0.1:${ports.etcdPeer}`,
+        "--listen-metrics-urls=",
+        "--log-level=warn",
+        // A throw-away store: fsync on every write only slows the tests.
+        "--unsafe-no-fsync",
+      ],
+      state.pids,
+    );
+    saveState();
+    await waitFor(
+      "etcd /health",
+      async () => (await fetch(`${etcdUrl}/health`).then((r) => r.json() as Promise<{ health?: string }>)).health === "true",
+      left(),
+    );
+
+    startProcess(
+      dir,
+      "kube-apiserver",
+      [
+        `--etcd-servers=${etcdUrl}`,
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        `--secure-port=${ports.apiserver}`,
+        `--cert-dir=${join(dir, "pki")}`,
+        `--tls-cert-file=${pki.serverCert}`,
+        `--tls-private-key-file=${pki.serverKey}`,
+        `--client-ca-file=${pki.caCert}`,
+        "--authorization-mode=Node,RBAC",
+        "--anonymous-auth=false",
+        // Loopback only: no Service address is ever contacted, and no endpoints are reconciled.
+        "--service-cluster-ip-range=10.0.0.0/24",
+        "--endpoint-reconciler-type=none",
+        "--service-account-issuer=https://kubernetes.default.svc",
+        `--service-account-key-file=${pki.serviceAccountPub}`,
+        `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+        "--profiling=false",
+        "--v=0",
+      ],
+      state.pids,
+    );
+    saveState();
+    await waitFor("kube-apiserver /readyz", async () => (await cluster.get("/readyz")).status === 200, left(), 200);
+
+    startProcess(
+      dir,
+      "kube-controller-manager",
+      [
+        `--kubeconfig=${kubeconfigs.controllerManager}`,
+        `--authentication-kubeconfig=${kubeconfigs.controllerManager}`,
+        `--authorization-kubeconfig=${kubeconfigs.controllerManager}`,
+        "--bind-address=127.0.0.1",
+        `--secure-port=${ports.controllerManager}`,
+        `--cert-dir=${join(dir, "pki")}`,
+        "--leader-elect=false",
+        "--use-service-account-credentials=true",
+        `--service-account-private-key-file=${pki.serviceAccountKey}`,
+        `--root-ca-file=${pki.caCert}`,
+        "--profiling=false",
+      ],
+      state.pids,
+    );
+    startProcess(
+      dir,
+      "kube-scheduler",
+      [
+        `--kubeconfig=${kubeconfigs.scheduler}`,
+        `--authentication-kubeconfig=${kubeconfigs.scheduler}`,
+        `--authorization-kubeconfig=${kubeconfigs.scheduler}`,
+        "--bind-address=127.0.0.1",
+        `--secure-port=${ports.scheduler}`,
+        `--cert-dir=${join(dir, "pki")}`,
+        "--leader-elect=false",
+        "--profiling=false",
+      ],
+      state.pids,
+    );
+    startProcess(
+      dir,
+      "kwok",
+      [
+        `--kubeconfig=${kubeconfigs.kwok}`,
+        `--config=${kwokStageConfig(dir)}`,
+        "--manage-all-nodes=false",
+        "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+        `--server-address=127.0.0.1:${ports.kwok}`,
+        "--node-ip=127.0.0.1",
+      ],
+      state.pids,
+    );
+    saveState();
+
+    await cluster.kubectl(["apply", "--server-side", "--field-manager=maestro-harness", "-f", "-"], harnessObjects(dir));
+    await Promise.all([
+      waitFor("kube-controller-manager /healthz", () => healthz(ports.controllerManager), left(), 200),
+      waitFor("kube-scheduler /healthz", () => healthz(ports.scheduler), left(), 200),
+      waitFor(
+        `node ${fakeNodeName} Ready (kwok)`,
+        async () => {
+          const res = await cluster.get(`/api/v1/nodes/${fakeNodeName}`);
+          const node = JSON.parse(res.body) as { status?: { conditions?: Array<{ type: string; status: string }> } };
+          return node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+        },
+        left(),
+        200,
+      ),
+      // The service-account controller has run: namespaces get their `default` ServiceAccount.
+      waitFor(
+        "default ServiceAccount (controller-manager)",
+        async () => (await cluster.get("/api/v1/namespaces/default/serviceaccounts/default")).status === 200,
+        left(),
+        200,
+      ),
+    ]);
+  } catch (err) {
+    const logs = Object.keys(state.pids)
+      .map((name) => `--- ${name} ---\n${logTail(dir, name)}`)
+      .join("\n");
+    await cluster.stop();
+    throw new Error(`cluster: start failed: ${(err as Error).message}\n${logs}`);
+  }
+  return cluster;
+}
+
+/** The state of a control plane started by another process (`cluster:up`), if it is running. */
+export function readClusterState(dir = defaultClusterDir): ClusterState | undefined {
+  const file = join(dir, "state.json");
+  if (!existsSync(file)) return undefined;
+  const state = JSON.parse(readFileSync(file, "utf8")) as ClusterState;
+  return Object.values(state.pids).some(alive) ? state : undefined;
+}
+
+/** A handle on a control plane started by another process (its PKI is in the state folder). */
+export function attachControlPlane(state: ClusterState): ControlPlane {
+  return new ControlPlane(state, ensurePki(join(state.dir, "pki")));
+}
+
+/** Stops a control plane started by another process and removes its state. */
+export async function stopClusterAt(dir = defaultClusterDir): Promise<boolean> {
+  const file = join(dir, "state.json");
+  if (!existsSync(file)) return false;
+  const state = JSON.parse(readFileSync(file, "utf8")) as ClusterState;
+  await stopPids(state.pids);
+  rmSync(dir, { recursive: true, force: true });
+  return true;
+}
