@@ -45,6 +45,8 @@ export class AuditStack extends MaestroStack {
       serviceAccount: service.serviceAccount,
     });
     this.auditBucket.grantAppend(this.serviceRole);
+    // The WORM sink anchors the chain head in the newest batch object and reads it back at start.
+    this.auditBucket.grantAnchorRead(this.serviceRole);
 
     this.output("environment", this.config.name, "Environment this stack was synthesized for");
     this.output("audit_bucket", audit.bucketName, "Object Lock bucket for audit records (AUDIT_WORM_BUCKET)");

@@ -132,7 +132,7 @@ describe.each([
   test("grantAppend gives exactly PutObject (+ retention) on the audit prefix, and the KMS data key for it", () => {
     // The replication role's policy is the replica's own (its test is in backup-stack.test.ts).
     const policies = Object.entries(resourcesOf(stack, "aws_iam_role_policy"))
-      .filter(([k]) => !k.includes("replica"))
+      .filter(([k]) => k.includes("grant-append"))
       .map(([, r]) => r);
     expect(policies).toHaveLength(1);
     const [s3, kms] = statements(policies[0].policy);
@@ -149,6 +149,23 @@ describe.each([
       "s3:BypassGovernanceRetention",
       "kms:Decrypt",
     ])
+      expect(actions).not.toContain(forbidden);
+  });
+
+  test("grantAnchorRead lets the service find and read the newest batch under the prefix, and nothing more", () => {
+    const policies = Object.entries(resourcesOf(stack, "aws_iam_role_policy"))
+      .filter(([k]) => k.includes("grant-anchor-read"))
+      .map(([, r]) => r);
+    expect(policies).toHaveLength(1);
+    const [listing, read] = statements(policies[0].policy);
+    expect(listing).toMatchObject({
+      Action: "s3:ListBucket",
+      Resource: `arn:aws:s3:::${bucketName}`,
+      Condition: { StringLike: { "s3:prefix": ["audit/*"] } },
+    });
+    expect(read).toMatchObject({ Action: "s3:GetObject", Resource: `arn:aws:s3:::${bucketName}/audit/*` });
+    const actions = statements(policies[0].policy).flatMap((st) => list(st.Action));
+    for (const forbidden of ["s3:*", "s3:DeleteObject", "s3:PutObject", "s3:PutObjectRetention", "s3:BypassGovernanceRetention"])
       expect(actions).not.toContain(forbidden);
   });
 

@@ -270,6 +270,32 @@ export class ObjectLockBucket extends Construct {
    * no read, list, delete, or retention change outside a PutObject. SSE-KMS needs
    * kms:GenerateDataKey on the bucket key, scoped to S3 in this region and to this prefix.
    */
+  /**
+   * Lets the principal find the newest object under the prefix and read its metadata (the chain
+   * head the WORM sink anchors there: ListBucket on the prefix, GetObject for HeadObject), and
+   * nothing else: no delete, no retention change, no other prefix.
+   */
+  grantAnchorRead(principal: AppendPrincipal): IamRolePolicy {
+    const index = this.grants++;
+    return new IamRolePolicy(this, `grant-anchor-read-${index}`, {
+      name: `${this.bucketName}-anchor-read`,
+      role: principal.name,
+      policy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "ListAuditObjects",
+            Effect: "Allow",
+            Action: "s3:ListBucket",
+            Resource: this.bucketArn,
+            Condition: { StringLike: { "s3:prefix": [`${this.prefix}*`] } },
+          },
+          { Sid: "ReadAuditObjectHeads", Effect: "Allow", Action: "s3:GetObject", Resource: `${this.bucketArn}/${this.prefix}*` },
+        ],
+      }),
+    });
+  }
+
   grantAppend(principal: AppendPrincipal): IamRolePolicy {
     const index = this.grants++;
     return new IamRolePolicy(this, `grant-append-${index}`, {
