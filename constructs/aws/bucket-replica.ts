@@ -3,18 +3,12 @@ import type { ITerraformDependable } from "cdktf";
 import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
-import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
-import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
-import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
-import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
-import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
-import { S3BucketObjectLockConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-object-lock-configuration";
 import { S3BucketReplicationConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-replication-configuration";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
-import { denyInsecureTransport } from "./s3-policy";
 import { accountKeyPolicy } from "./kms-policy";
+import { kmsBucket } from "./kms-bucket";
 
 /** Properties of a {@link BucketReplica}. */
 export interface BucketReplicaProps {
@@ -75,33 +69,14 @@ export class BucketReplica extends Construct {
       deletionWindowInDays: 30,
       policy: JSON.stringify(accountKeyPolicy(props.accountId)),
     });
-    this.bucket = new S3Bucket(this, "bucket", {
+    const { bucket, versioning } = kmsBucket(this, {
       provider,
-      bucket: props.bucketName,
-      objectLockEnabled: props.objectLock ? true : undefined,
-      forceDestroy: false,
+      bucketName: props.bucketName,
+      kmsKeyArn: this.key.arn,
+      objectLock: props.objectLock,
     });
+    this.bucket = bucket;
     const ref = { provider, bucket: this.bucket.id };
-    new S3BucketOwnershipControls(this, "ownership", { ...ref, rule: { objectOwnership: "BucketOwnerEnforced" } });
-    new S3BucketPublicAccessBlock(this, "public-access-block", {
-      ...ref,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    });
-    const versioning = new S3BucketVersioningA(this, "versioning", { ...ref, versioningConfiguration: { status: "Enabled" } });
-    new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
-      ...ref,
-      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.key.arn }, bucketKeyEnabled: true }],
-    });
-    if (props.objectLock) {
-      new S3BucketObjectLockConfigurationA(this, "object-lock", {
-        ...ref,
-        rule: { defaultRetention: { mode: props.objectLock.mode, days: props.objectLock.retentionDays } },
-        dependsOn: [versioning],
-      });
-    }
     // As on the source: interrupted uploads go, and so do old versions once the source lets its own go.
     new S3BucketLifecycleConfiguration(this, "lifecycle", {
       ...ref,
@@ -116,11 +91,6 @@ export class BucketReplica extends Construct {
       ],
       dependsOn: [versioning],
     });
-    new S3BucketPolicy(this, "bucket-policy", {
-      ...ref,
-      policy: JSON.stringify({ Version: "2012-10-17", Statement: [denyInsecureTransport(bucketArn)] }),
-    });
-
     // Replication: read the source's versions (and their retention), write them into the replica.
     const sourceArn = `arn:aws:s3:::${props.source.bucket}`;
     const roleName = `${props.source.bucket}-replication`.slice(0, 64);

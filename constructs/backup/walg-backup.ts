@@ -6,12 +6,6 @@ import type { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
-import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
-import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
-import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
-import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
-import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
-import { S3BucketObjectLockConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-object-lock-configuration";
 import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
@@ -20,8 +14,8 @@ import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { StatefulSetV1 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
 import { CronJobV1 } from "@cdktf/provider-kubernetes/lib/cron-job-v1";
-import { denyInsecureTransport } from "../aws/s3-policy";
 import { accountKeyPolicy } from "../aws/kms-policy";
+import { kmsBucket } from "../aws/kms-bucket";
 import { BucketReplica } from "../aws/bucket-replica";
 import { accessLogBucket } from "../aws/access-log-bucket";
 import { S3BucketLoggingA } from "@cdktf/provider-aws/lib/s3-bucket-logging";
@@ -238,33 +232,14 @@ export class WalgBackup extends Construct {
     });
     new KmsAlias(this, "kms-alias", { provider: aws, name: `alias/${props.bucketName}`, targetKeyId: this.kmsKey.keyId });
 
-    this.bucket = new S3Bucket(this, "bucket", {
+    const { bucket, versioning } = kmsBucket(this, {
       provider: aws,
-      bucket: props.bucketName,
-      objectLockEnabled: props.objectLock ? true : undefined,
-      forceDestroy: false,
+      bucketName: props.bucketName,
+      kmsKeyArn: this.kmsKey.arn,
+      objectLock: props.objectLock,
     });
+    this.bucket = bucket;
     const bucketRef = { provider: aws, bucket: this.bucket.id };
-    new S3BucketOwnershipControls(this, "ownership", { ...bucketRef, rule: { objectOwnership: "BucketOwnerEnforced" } });
-    new S3BucketPublicAccessBlock(this, "public-access-block", {
-      ...bucketRef,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    });
-    const versioning = new S3BucketVersioningA(this, "versioning", { ...bucketRef, versioningConfiguration: { status: "Enabled" } });
-    new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
-      ...bucketRef,
-      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.kmsKey.arn }, bucketKeyEnabled: true }],
-    });
-    if (props.objectLock) {
-      new S3BucketObjectLockConfigurationA(this, "object-lock", {
-        ...bucketRef,
-        rule: { defaultRetention: { mode: props.objectLock.mode, days: props.objectLock.retentionDays } },
-        dependsOn: [versioning],
-      });
-    }
     // `wal-g delete` leaves noncurrent versions behind a delete marker; they expire once the
     // retention window (and any lock) has passed, so a bad delete stays recoverable that long.
     const retentionWindowDays = backupRetentionDays(props.baseBackupSchedule, props.retainFullBackups);
@@ -316,13 +291,6 @@ export class WalgBackup extends Construct {
       });
       this.replicaWalgS3Prefix = `s3://${props.replica.bucketName}/${props.prefix}`;
     }
-    new S3BucketPolicy(this, "bucket-policy", {
-      ...bucketRef,
-      policy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [denyInsecureTransport(bucketArn)],
-      }),
-    });
 
     // ---- roles: IRSA, confined to the prefix ------------------------------------------------
     const objectArn = `${bucketArn}/${props.prefix}/*`;
