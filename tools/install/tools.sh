@@ -173,35 +173,22 @@ install_charts() { # .tools/share/charts/istio/{base,istiod}: the Helm charts a 
   log "charts: $want (Istio $(cat "$istio/VERSION"))"
 }
 
-install_moto() { # moto's S3 server (with Object Lock) in a project-local virtualenv
-  local venv="$root/.tools/moto" stamp="$bin/.moto.version"
-  if [ -x "$bin/moto_server" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$MOTO_VERSION" ]; then
-    log "moto already at $MOTO_VERSION"
+install_pip() { # name requirement binary: a PyPI tool in its own project-local virtualenv
+  local name=$1 requirement=$2 binary=$3 venv="$root/.tools/$1" stamp="$bin/.$1.version"
+  if [ -x "$bin/$binary" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$requirement" ]; then
+    log "$name already at $requirement"
     return 0
   fi
   local start=$SECONDS
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
-  ln -sf "$venv/bin/moto_server" "$bin/moto_server"
-  echo "$MOTO_VERSION" >"$stamp"
-  log "moto $MOTO_VERSION installed in $((SECONDS - start)) s"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "$requirement"
+  ln -sf "$venv/bin/$binary" "$bin/$binary"
+  echo "$requirement" >"$stamp"
+  log "$requirement installed in $((SECONDS - start)) s"
 }
 
 # Builds share the machine with test runs: lowest CPU priority for this script and its children.
 renice -n "${TOOLS_NICE:-19}" -p $$ >/dev/null 2>&1 || true
-install_checkov() { # checkov (PyPI) in a project-local virtualenv: the second opinion on the synth output
-  local venv="$root/.tools/checkov" stamp="$bin/.checkov.version"
-  if [ -x "$bin/checkov" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$CHECKOV_VERSION" ]; then
-    log "checkov already at $CHECKOV_VERSION"
-    return 0
-  fi
-  local start=$SECONDS
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION"
-  ln -sf "$venv/bin/checkov" "$bin/checkov"
-  echo "$CHECKOV_VERSION" >"$stamp"
-  log "checkov $CHECKOV_VERSION installed in $((SECONDS - start)) s"
-}
 
 want=("$@")
 [ ${#want[@]} -gt 0 ] || want=(node opa moto tofu checkov cluster conftest)
@@ -210,9 +197,10 @@ for t in "${want[@]}"; do
   case "$t" in
     node) install_node ;;
     opa) install_go opa "github.com/open-policy-agent/opa@$OPA_VERSION" opa ;;
-    moto) install_moto ;;
+    # moto's S3 server (with Object Lock) and checkov (the second opinion on the synth output)
+    moto) install_pip moto "moto[server]==$MOTO_VERSION" moto_server ;;
     tofu) install_go_module tofu tofu github.com/opentofu/opentofu/cmd/tofu ;;
-    checkov) install_checkov ;;
+    checkov) install_pip checkov "checkov==$CHECKOV_VERSION" checkov ;;
     cluster) install_cluster ;;
     crds) install_crds ;;
     charts) install_charts ;;
