@@ -6,7 +6,7 @@
 // stands for the jobs' `wal-g st put --no-compress`, whose exact command pitr-walg-commands.test.ts pins.
 import { PutObjectCommand, CreateBucketCommand } from "@aws-sdk/client-s3";
 import { execFile } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -17,7 +17,7 @@ import { backupRecordName, drillRecordName, recordKey, recordsFolder } from "../
 import { cleanVerdicts, hoursAgo, writeEvidence } from "../compliance/fixtures";
 import { freePort } from "../support/net";
 import {
-  giveToServerUser,
+  makeLocalArchive,
   localArchiveSettings,
   postgresBinDir,
   postgresMissing,
@@ -84,9 +84,7 @@ describeWithService("DR records reach the compliance service: real backup and dr
     work = mkdtempSync(join(tmpdir(), "maestro-dr-evidence-"));
     chmodSync(work, 0o755);
     archive = join(work, "archive");
-    mkdirSync(join(archive, "wal"), { recursive: true });
-    mkdirSync(join(archive, "basebackups"));
-    giveToServerUser(archive);
+    makeLocalArchive(archive);
     dataDir = join(work, "service");
     writeEvidence(dataDir, { verdicts: cleanVerdicts() });
     token = await mintDevToken(dataDir, { subject: "ada", groups: ["auditors"] });

@@ -147,6 +147,14 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   };
 }
 
+/** Makes `<archive>/wal` and `<archive>/basebackups` (pitr.sh's local driver layout), owned by the server user. */
+export function makeLocalArchive(archive: string): string {
+  mkdirSync(join(archive, "wal"), { recursive: true });
+  mkdirSync(join(archive, "basebackups"));
+  giveToServerUser(archive);
+  return archive;
+}
+
 /**
  * Server settings that archive every WAL segment into `<archive>/wal` (pitr.sh's `local` driver
  * layout) and record commit times, so a restore's end point can be proven.

@@ -14,7 +14,7 @@ import type { z } from "zod";
 import { describeWithService } from "../support/services";
 import { freePort } from "../support/net";
 import {
-  giveToServerUser,
+  makeLocalArchive,
   localArchiveSettings,
   postgresBinDir,
   postgresMissing,
@@ -98,9 +98,7 @@ describeWithService("PITR drill against real Postgres (local archive driver)", p
     work = mkdtempSync(join(tmpdir(), "maestro-drill-"));
     chmodSync(work, 0o755);
     archive = join(work, "archive");
-    mkdirSync(join(archive, "wal"), { recursive: true });
-    mkdirSync(join(archive, "basebackups"));
-    giveToServerUser(archive);
+    makeLocalArchive(archive);
     hostileArchive = join(work, "arch$(touch PWNED)`touch PWNED2`%f'q\"");
     symlinkSync(archive, hostileArchive);
     privateCwd = join(work, "private");

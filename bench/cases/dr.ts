@@ -1,12 +1,12 @@
 // DR drill figures: RTO (pitr.sh's measured duration) and RPO (archive_timeout, and the archive lag
 // measured against it), from a real Postgres 15 with the local archive driver.
 import { execFile } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { loadEnvironment } from "../../config/load";
-import { giveToServerUser, postgresBinDir, startPostgres } from "../../__tests__/support/postgres";
+import { makeLocalArchive, postgresBinDir, startPostgres } from "../../__tests__/support/postgres";
 import { freePort } from "../../__tests__/support/net";
 import { median, ratio, type BenchSuite } from "../harness";
 
@@ -22,9 +22,7 @@ export const suite: BenchSuite = {
     const work = mkdtempSync(join(tmpdir(), "maestro-bench-dr-"));
     chmodSync(work, 0o755);
     const archive = join(work, "archive");
-    mkdirSync(join(archive, "wal"), { recursive: true });
-    mkdirSync(join(archive, "basebackups"));
-    giveToServerUser(archive);
+    makeLocalArchive(archive);
     const archiveTimeout = 10; // the shortest archive_timeout the config allows
     const source = await startPostgres({
       settings: {

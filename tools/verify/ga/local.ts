@@ -259,10 +259,9 @@ export async function pitrDrill(ctx: CheckContext): Promise<Outcome> {
   if (pg.postgresMissing) return fail(`Postgres 15 server binaries missing: ${pg.postgresMissing}`);
   const work = join(ctx.scratch, "drill");
   const archive = join(work, "archive");
-  mkdirSync(join(archive, "wal"), { recursive: true });
-  mkdirSync(join(archive, "basebackups"));
+  mkdirSync(work, { recursive: true });
   for (const dir of [ctx.scratch, work]) chmodSync(dir, 0o755); // the server user must reach the archive
-  pg.giveToServerUser(archive);
+  pg.makeLocalArchive(archive);
   const env = { PATH: `${pg.postgresBinDir}:${process.env.PATH}`, TZ: "UTC" };
   const source = await pg.startPostgres({ settings: pg.localArchiveSettings(archive) });
   try {
