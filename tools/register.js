@@ -13,7 +13,9 @@
 const { enableCompileCache } = require("node:module");
 const { join } = require("node:path");
 
-enableCompileCache(join(__dirname, "..", "node_modules", ".cache", "node-compile"));
+// Node 22.1+. README's first command (`npm ci && npm run synth`) may run before `npm run setup` has
+// installed the pinned Node, on the machine's own older one: synth still works there, only slower.
+if (typeof enableCompileCache === "function") enableCompileCache(join(__dirname, "..", "node_modules", ".cache", "node-compile"));
 
 const { createHash } = require("node:crypto");
 const { mkdirSync, readFileSync, renameSync, writeFileSync } = require("node:fs");
