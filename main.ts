@@ -3,7 +3,7 @@
 import { App } from "cdktf";
 import { ConfigError, loadEnvironment, resolveEnvironmentName } from "./config/load";
 import { loadManifestSchemas } from "./constructs/k8s/schemas";
-import { gateSynthOutput } from "./app/policy/synth-gate";
+import { gateSynthOutput } from "./policy-engine/synth-gate";
 import { buildStacks } from "./stacks";
 
 async function main(): Promise<void> {

@@ -17,7 +17,7 @@ export const common = {
   },
   images: {
     complianceService: { repository: "ghcr.io/maestro/compliance-service", tag: "1.0.0" },
-    // The major the tests run (Debian bookworm's PostgreSQL 15, __tests__/support/postgres.ts): deploy what is tested.
+    // The major the tests run (Debian bookworm's PostgreSQL 15, harness/postgres.ts): deploy what is tested.
     postgres: { repository: "docker.io/library/postgres", tag: "15.18-bookworm" },
     walg: { repository: "ghcr.io/wal-g/wal-g", tag: "v3.0.9" },
     oauth2Proxy: { repository: "quay.io/oauth2-proxy/oauth2-proxy", tag: "v7.12.0" },

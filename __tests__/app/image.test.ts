@@ -5,11 +5,11 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { scimSyncCommand } from "../../constructs/gateway/scim-sync";
 import { bwrapPath, buildImage, runImage, setprivPath, type BuiltImage, type RunningContainer } from "../support/dockerfile";
-import { postgresMissing, startPostgres, type RunningPostgres } from "../support/postgres";
+import { postgresMissing, startPostgres, type RunningPostgres } from "../../harness/postgres";
 import { describeWithService } from "../support/services";
-import { freePort, waitFor } from "../support/net";
-import { cleanVerdicts } from "../compliance/fixtures";
-import { startScimServer, type RunningScimServer } from "../identity/support/scim-server";
+import { freePort, waitFor } from "../../lib/net";
+import { cleanVerdicts } from "../../harness/evidence";
+import { startScimServer, type RunningScimServer } from "../../harness/scim-server";
 
 // The compliance service image, built and run the way app/Dockerfile says, without a container
 // engine (see support/dockerfile.ts): the runtime stage's `npm ci --omit=dev` really runs, so the

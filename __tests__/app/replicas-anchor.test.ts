@@ -1,10 +1,10 @@
 import { CreateBucketCommand, PutObjectLockConfigurationCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { ControlResult } from "../../app/compliance/types";
 import { describeWithService } from "../support/services";
-import { postgresMissing } from "../support/postgres";
-import { motoBinary, s3Client, s3TestEnv, startS3, stopS3, type RunningS3 } from "../support/s3";
-import { waitFor } from "../support/net";
-import { auditedReadBurst, startFleet, type Fleet } from "../support/replicas";
+import { postgresMissing } from "../../harness/postgres";
+import { motoBinary, s3Client, s3TestEnv, startS3, stopS3, type RunningS3 } from "../../harness/s3";
+import { waitFor } from "../../lib/net";
+import { auditedReadBurst, startFleet, type Fleet } from "../../harness/replicas";
 
 // The chain head lives outside the database too: in the Object Lock batches. A tail truncated by
 // someone with the owner's rights (who must first switch off the append-only triggers) is found

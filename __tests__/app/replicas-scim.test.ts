@@ -1,7 +1,7 @@
 import { describeWithService } from "../support/services";
-import { postgresMissing } from "../support/postgres";
-import { waitFor } from "../support/net";
-import { auditedReadBurst, auditRows, chainBreak, startFleet, type Fleet } from "../support/replicas";
+import { postgresMissing } from "../../harness/postgres";
+import { waitFor } from "../../lib/net";
+import { auditedReadBurst, auditRows, chainBreak, startFleet, type Fleet } from "../../harness/replicas";
 
 // SCIM pushes land on one replica; requests are served by all of them. The receiving replica
 // applies a revocation at once, the others once their cached principal expires

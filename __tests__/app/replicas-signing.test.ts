@@ -7,8 +7,8 @@ import { promisify } from "node:util";
 import { verifySignedPack } from "../../app/export/verify";
 import { readServiceSettings, SettingsError } from "../../app/settings";
 import { describeWithService } from "../support/services";
-import { postgresMissing } from "../support/postgres";
-import { startFleet, type Fleet } from "../support/replicas";
+import { postgresMissing } from "../../harness/postgres";
+import { startFleet, type Fleet } from "../../harness/replicas";
 
 // One signing key for the fleet (the app stack's Secret, as AUDIT_SIGNING_KEY_PEM): a pack from any
 // replica verifies against the key any replica serves, and after a rotation the retired key is

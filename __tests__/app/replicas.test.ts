@@ -6,9 +6,9 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { describeWithService } from "../support/services";
-import { postgresMissing } from "../support/postgres";
-import { motoBinary, s3Client, s3TestEnv, startS3, stopS3, type RunningS3 } from "../support/s3";
-import { waitFor } from "../support/net";
+import { postgresMissing } from "../../harness/postgres";
+import { motoBinary, s3Client, s3TestEnv, startS3, stopS3, type RunningS3 } from "../../harness/s3";
+import { waitFor } from "../../lib/net";
 import {
   auditedReadBurst,
   auditRows,
@@ -18,7 +18,7 @@ import {
   watchReadiness,
   type BurstResult,
   type Fleet,
-} from "../support/replicas";
+} from "../../harness/replicas";
 
 // The service as the app stack deploys it: two replicas of the real entry point on one Postgres 15,
 // WORM copy on (moto's S3 with Object Lock). Each fault runs during a burst of audited reads, and

@@ -2,8 +2,9 @@ import { execFileSync } from "node:child_process";
 import fc from "fast-check";
 import { canonicalJson } from "../../app/audit/canonical";
 import { jsonLine } from "../../app/audit/worm";
-import { fileDigest } from "../../app/policy/hash";
-import { describeWithService, findBinary } from "../support/services";
+import { fileDigest } from "../../policy-engine/hash";
+import { describeWithService } from "../support/services";
+import { findBinary } from "../../harness/binaries";
 import { jsonWithTrickyKeys, propertyRuns } from "../support/properties";
 
 // Properties of the canonicalisers: the signed pack's canonical JSON, OPA's structured file

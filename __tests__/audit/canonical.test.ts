@@ -1,6 +1,6 @@
 import { canonicalJson, sortDeep } from "../../app/audit/canonical";
 import { entryHash } from "../../app/audit/log";
-import { fileDigest } from "../../app/policy/hash";
+import { fileDigest } from "../../policy-engine/hash";
 import { canonical } from "../../tools/ci/synth-diff/diff";
 
 // JSON.parse makes "__proto__" an ordinary own member; canonical JSON must keep it as one.

@@ -1,8 +1,8 @@
 import { migrate, openDb, type Db } from "../../app/db";
 import { createAuditLog } from "../../app/audit/log";
 import { describeWithService } from "../support/services";
-import { postgresMissing, startPostgres, type RunningPostgres } from "../support/postgres";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
+import { postgresMissing, startPostgres, type RunningPostgres } from "../../harness/postgres";
+import { startTcpProxy, type TcpProxy } from "../../harness/tcp-proxy";
 
 // The one failure a retry can make worse: the server committed, the answer was lost with the
 // connection. The relay delivers the COMMIT and then resets the connection before the reply.

@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { migrate, openDb, type Db } from "../../app/db";
 import { createAuditLog, entryHash, genesisHash } from "../../app/audit/log";
 import { describeWithService } from "../support/services";
-import { waitFor } from "../support/net";
-import { postgresBinDir, postgresMissing, serverUser, startPostgres, type RunningPostgres } from "../support/postgres";
+import { waitFor } from "../../lib/net";
+import { postgresBinDir, postgresMissing, serverUser, startPostgres, type RunningPostgres } from "../../harness/postgres";
 
 const root = join(__dirname, "../..");
 const writer = join(__dirname, "../support/audit-writer.ts");

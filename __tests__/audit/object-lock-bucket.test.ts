@@ -2,7 +2,7 @@ import { Testing, TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { ObjectLockBucket, type ObjectLockBucketProps } from "../../constructs/audit/object-lock-bucket";
-import { resourcesOf, synthAll, type StackJson } from "../support/synth";
+import { resourcesOf, synthAll, type StackJson } from "../../harness/synth";
 import { loadEnvironment } from "../../config/load";
 
 type Statement = {

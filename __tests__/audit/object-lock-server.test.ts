@@ -10,8 +10,8 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { describeWithService } from "../support/services";
-import { motoBinary, s3Client, startS3, stopS3, type RunningS3 } from "../support/s3";
-import { resourcesOf, synthAll } from "../support/synth";
+import { motoBinary, s3Client, startS3, stopS3, type RunningS3 } from "../../harness/s3";
+import { resourcesOf, synthAll } from "../../harness/synth";
 
 const day = 24 * 3600 * 1000;
 

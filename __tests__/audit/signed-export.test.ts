@@ -11,7 +11,7 @@ import { entryHash, genesisHash } from "../../app/audit/log";
 import { buildSignedPack, type SignedPack } from "../../app/export/pack";
 import { signerFromKey } from "../../app/export/signing";
 import { verifySignedPack } from "../../app/export/verify";
-import { findBinary } from "../support/services";
+import { findBinary } from "../../harness/binaries";
 
 const openssl = findBinary("openssl");
 const jq = findBinary("jq");

@@ -15,9 +15,10 @@ import { buildService, type BuiltService } from "../../app/server";
 import { readServiceSettings, SettingsError } from "../../app/settings";
 import { jsonLine, retainUntil } from "../../app/audit/worm";
 import type { WormHealth } from "../../app/audit/worm";
-import { describeWithService, findBinary } from "../support/services";
-import { motoBinary, s3Client, s3TestEnv, startS3, stopS3, type RunningS3 } from "../support/s3";
-import { waitFor } from "../support/net";
+import { describeWithService } from "../support/services";
+import { findBinary } from "../../harness/binaries";
+import { motoBinary, s3Client, s3TestEnv, startS3, stopS3, type RunningS3 } from "../../harness/s3";
+import { waitFor } from "../../lib/net";
 
 const bucket = "maestro-test-audit";
 

@@ -7,7 +7,7 @@ import { environments, validateEnvironment } from "../../config/load";
 import type { EnvironmentInput } from "../../config/schema";
 import { WalgBackup, backupRetentionDays, type WalgBackupProps } from "../../constructs/backup/walg-backup";
 import { fromTerraformLiteral } from "../../constructs/terraform/literal";
-import { synthAll, resourcesOf, type StackJson } from "../support/synth";
+import { synthAll, resourcesOf, type StackJson } from "../../harness/synth";
 
 type Resource = Record<string, unknown>;
 /** The one resource of a type that belongs to the archive bucket itself (not its replica or its log bucket). */

@@ -14,8 +14,8 @@ import { mintDevToken } from "../../app/auth/dev-issuer";
 import { buildService, type BuiltService } from "../../app/server";
 import { readServiceSettings } from "../../app/settings";
 import { backupRecordName, drillRecordName, recordKey, recordsFolder } from "../../contracts/records";
-import { cleanVerdicts, hoursAgo, writeEvidence } from "../compliance/fixtures";
-import { freePort } from "../support/net";
+import { cleanVerdicts, hoursAgo, writeEvidence } from "../../harness/evidence";
+import { freePort } from "../../lib/net";
 import {
   makeLocalArchive,
   localArchiveSettings,
@@ -23,8 +23,8 @@ import {
   postgresMissing,
   startPostgres,
   type RunningPostgres,
-} from "../support/postgres";
-import { motoBinary, s3Client, s3TestEnv, startS3, stopS3, type RunningS3 } from "../support/s3";
+} from "../../harness/postgres";
+import { motoBinary, s3Client, s3TestEnv, startS3, stopS3, type RunningS3 } from "../../harness/s3";
 import { describeWithService } from "../support/services";
 
 const run = promisify(execFile);

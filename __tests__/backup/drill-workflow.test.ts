@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { loadEnvironment } from "../../config/load";
-import { synthAll } from "../support/synth";
+import { synthAll } from "../../harness/synth";
 
 type Step = { name?: string; run?: string; uses?: string; with?: Record<string, string> };
 const workflow = parse(readFileSync(join(__dirname, "../../.github/workflows/drill-restore.yml"), "utf8")) as {

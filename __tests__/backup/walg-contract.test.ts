@@ -19,10 +19,10 @@ import { Client } from "pg";
 import { loadEnvironment } from "../../config/load";
 import { replicatorInitScript } from "../../constructs/backup/walg-backup";
 import { fromTerraformLiteral } from "../../constructs/terraform/literal";
-import { freePort } from "../support/net";
-import { giveToServerUser, postgresBinDir, postgresMissing, serverUser } from "../support/postgres";
+import { freePort } from "../../lib/net";
+import { giveToServerUser, postgresBinDir, postgresMissing, serverUser } from "../../harness/postgres";
 import { describeWithService } from "../support/services";
-import { resourcesOf, synthAll, type StackJson } from "../support/synth";
+import { resourcesOf, synthAll, type StackJson } from "../../harness/synth";
 
 const run = promisify(execFile);
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

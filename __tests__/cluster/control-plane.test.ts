@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadEnvironment } from "../../config/load";
 import { stackIds, type StackId } from "../../stacks";
-import { normalizeStack, policyParameters, type TerraformJson } from "../../app/policy/input";
-import type { ApiObject } from "../../app/policy/typed-kubernetes";
+import { normalizeStack, policyParameters, type TerraformJson } from "../../policy-engine/input";
+import type { ApiObject } from "../../policy-engine/typed-kubernetes";
 import {
   fakeNodeName,
   localVolume,
@@ -21,7 +21,7 @@ import {
 import { applyCrds, crdDir, objectKey, sendObjects } from "../../tools/cluster/apply";
 import { lostFields, stackObjects, unknownKubernetesTypes } from "../../tools/cluster/stack-objects";
 import { describeWithService } from "../support/services";
-import { synthAll } from "../support/synth";
+import { synthAll } from "../../harness/synth";
 import { dutyMatrix } from "./duty-matrix";
 import type { Role } from "../../app/auth/types";
 

@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { mintDevToken } from "../../app/auth/dev-issuer";
 import { buildService, type BuiltService } from "../../app/server";
 import { readServiceSettings } from "../../app/settings";
-import { findBinary } from "../support/services";
-import { backupRecord, cleanVerdicts, drillRecord, hoursAgo, writeEvidence } from "./fixtures";
+import { findBinary } from "../../harness/binaries";
+import { backupRecord, cleanVerdicts, drillRecord, hoursAgo, writeEvidence } from "../../harness/evidence";
 
 const pdftoppm = findBinary("pdftoppm");
 

@@ -5,9 +5,10 @@ import { join } from "node:path";
 import { mintDevToken } from "../../app/auth/dev-issuer";
 import { buildService, type BuiltService } from "../../app/server";
 import { readServiceSettings } from "../../app/settings";
-import { freePort, waitFor } from "../support/net";
-import { prometheusBinary, startPrometheus, type RunningPrometheus } from "../support/prometheus";
-import { describeWithService, findBinary } from "../support/services";
+import { freePort, waitFor } from "../../lib/net";
+import { prometheusBinary, startPrometheus, type RunningPrometheus } from "../../harness/prometheus";
+import { describeWithService } from "../support/services";
+import { findBinary } from "../../harness/binaries";
 
 const promtool = findBinary("promtool");
 const sloGate = join(__dirname, "..", "..", "tools", "ci", "slo_gate.js");

@@ -9,7 +9,7 @@ import { readComplianceSettings } from "../../app/compliance/settings";
 import type { ControlResult, Evidence } from "../../app/compliance/types";
 import { SettingsError } from "../../app/settings";
 import { recordsFolder } from "../../contracts/records";
-import { backupRecord, cleanVerdicts, drillRecord, hoursAgo, writeEvidence } from "./fixtures";
+import { backupRecord, cleanVerdicts, drillRecord, hoursAgo, writeEvidence } from "../../harness/evidence";
 
 describe("control status is derived from evidence", () => {
   let dir: string;

@@ -2,7 +2,7 @@ import { Testing, TerraformStack } from "cdktf";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { HelmProvider } from "@cdktf/provider-helm/lib/provider";
 import { loadEnvironment } from "../../config/load";
-import { resourcesOf, synthAll } from "../support/synth";
+import { resourcesOf, synthAll } from "../../harness/synth";
 import { OidcGateway, ScimSync, scimSchedule, serviceIdentityEnv } from "../../constructs/gateway";
 import { scimSyncCommand } from "../../constructs/gateway/scim-sync";
 import { readIdentitySettings } from "../../app/auth/settings";

@@ -10,8 +10,8 @@ import Fastify from "fastify";
 import { mintDevToken } from "../../app/auth/dev-issuer";
 import { authorizerFromVerifier, createTokenVerifier } from "../../app/auth/authorizer";
 import { readIdentitySettings } from "../../app/auth/settings";
-import { freePort } from "../support/net";
-import { audience, rsaKey, startProvider, type RunningProvider, type TestClient } from "./support/oidc-provider";
+import { freePort } from "../../lib/net";
+import { audience, rsaKey, startProvider, type RunningProvider, type TestClient } from "../../harness/oidc-provider";
 
 // Authentication against a real OpenID Provider: its discovery document and JWKS, its JWT access
 // tokens, and every kind of bad token answered 401 with a WWW-Authenticate challenge.

@@ -10,8 +10,8 @@ import { ScimClient } from "../../app/scim/client";
 import { ScimResponseError } from "../../app/scim/snapshot";
 import { applySnapshot, runScimSync } from "../../app/scim/sync";
 import { defaultGroupRoles } from "../../app/auth/settings";
-import { freePort } from "../support/net";
-import { startScimServer, type RunningScimServer } from "./support/scim-server";
+import { freePort } from "../../lib/net";
+import { startScimServer, type RunningScimServer } from "../../harness/scim-server";
 
 // Group → role sync against a real SCIM 2.0 service provider (scimmy): grants, revocations and
 // renames after one run, pagination, server-side filters, ETags, and failed runs that change nothing.

@@ -1,7 +1,7 @@
 import { loadEnvironment } from "../../config/load";
 import { dashboardVariables, mtlsOverviewDashboard, mtlsThresholdSteps } from "../../constructs/mesh/dashboard";
 import { describeWithService } from "../support/services";
-import { prometheusBinary, type RunningPrometheus } from "../support/prometheus";
+import { prometheusBinary, type RunningPrometheus } from "../../harness/prometheus";
 import { promtoolBinary, startPrometheusWithFlows, type RequestFlow } from "./support/istio-requests";
 
 interface Target {

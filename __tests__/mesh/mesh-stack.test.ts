@@ -5,7 +5,7 @@ import { loadManifestSchemas, ManifestValidationError } from "../../constructs/k
 import { MeshMtls, MeshPropsError } from "../../constructs/mesh/mesh-mtls";
 import { meshNamespaces } from "../../constructs/mesh/identity";
 import { istiodMeshConfig } from "../../constructs/mesh/mesh-config";
-import { manifestsOf, resourcesOf, synthAll } from "../support/synth";
+import { manifestsOf, resourcesOf, synthAll } from "../../harness/synth";
 
 beforeAll(() => loadManifestSchemas());
 

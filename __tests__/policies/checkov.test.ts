@@ -4,8 +4,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkovReport, defaultCheckov, readWaivers, type Waiver } from "../../tools/ci/checkov-check";
-import { describeWithService, findBinary } from "../support/services";
-import { synthAll } from "../support/synth";
+import { describeWithService } from "../support/services";
+import { findBinary } from "../../harness/binaries";
+import { synthAll } from "../../harness/synth";
 
 const checkov = findBinary("checkov");
 

@@ -5,12 +5,13 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { loadShippedBundle, type PolicyBundle } from "../../app/policy/bundle";
-import { normalizeStack, policyParameters, type TerraformJson } from "../../app/policy/input";
+import { loadShippedBundle, type PolicyBundle } from "../../policy-engine/bundle";
+import { normalizeStack, policyParameters, type TerraformJson } from "../../policy-engine/input";
 import { loadEnvironment } from "../../config/load";
 import { stackIds, type StackId } from "../../stacks";
-import { describeWithService, findBinary } from "../support/services";
-import { synthAll } from "../support/synth";
+import { describeWithService } from "../support/services";
+import { findBinary } from "../../harness/binaries";
+import { synthAll } from "../../harness/synth";
 import { mutations } from "./mutations";
 
 const conftest = findBinary("conftest");

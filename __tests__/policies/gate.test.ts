@@ -1,11 +1,11 @@
 // The gate over the real stacks: they pass, and for every rule a mutated copy of the real synth
 // output that breaks just that rule is caught, naming that rule.
-import { loadShippedBundle, type PolicyBundle, type Violation } from "../../app/policy/bundle";
-import { runGate } from "../../app/policy/gate";
-import { policyParameters, type TerraformJson } from "../../app/policy/input";
+import { loadShippedBundle, type PolicyBundle, type Violation } from "../../policy-engine/bundle";
+import { runGate } from "../../policy-engine/gate";
+import { policyParameters, type TerraformJson } from "../../policy-engine/input";
 import { loadEnvironment } from "../../config/load";
 import { stackIds, type StackId } from "../../stacks";
-import { synthAll } from "../support/synth";
+import { synthAll } from "../../harness/synth";
 import { first, mutations, resources } from "./mutations";
 
 type Stacks = Record<StackId, TerraformJson>;

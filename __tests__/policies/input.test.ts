@@ -1,5 +1,5 @@
 // The policy input normalizer: what the Rego policies see of a stack's Terraform JSON.
-import { normalizeStack, policyParameters, toKubernetesFields } from "../../app/policy/input";
+import { normalizeStack, policyParameters, toKubernetesFields } from "../../policy-engine/input";
 import { loadEnvironment } from "../../config/load";
 
 const parameters = policyParameters(loadEnvironment("staging"));

@@ -1,6 +1,6 @@
 // For every deny rule, a mutation of the real synth output that breaks just that rule: used by the
 // wasm gate's test (gate.test.ts) and by the real conftest's (conftest.test.ts).
-import type { TerraformJson } from "../../app/policy/input";
+import type { TerraformJson } from "../../policy-engine/input";
 import type { StackId } from "../../stacks";
 import { loadEnvironment } from "../../config/load";
 import { fromTerraformLiteral } from "../../constructs/terraform/literal";

@@ -1,7 +1,7 @@
 import { crc32, deflateRawSync, gunzipSync } from "node:zlib";
 import fc from "fast-check";
-import { BundleError, bundleErrorCodes } from "../../app/policy/errors";
-import { readTarGz, writeTarGz, type TarFile } from "../../app/policy/tar";
+import { BundleError, bundleErrorCodes } from "../../policy-engine/errors";
+import { readTarGz, writeTarGz, type TarFile } from "../../policy-engine/tar";
 import { propertyRuns } from "../support/properties";
 
 // Properties of the bundle archive reader: what the writer writes reads back; anything else is

@@ -1,4 +1,4 @@
-import { toKubernetesFields, TypedConversionError, typedResourceToObject } from "../../app/policy/typed-kubernetes";
+import { toKubernetesFields, TypedConversionError, typedResourceToObject } from "../../policy-engine/typed-kubernetes";
 
 // The converter's exactness is proven by a real API server with strict field validation
 // (__tests__/cluster/control-plane.test.ts); these cases pin the rules it applies.

@@ -1,10 +1,10 @@
 // The policy issue's rules hold on the app stack as synthesized (shipped wasm bundle, the same
 // gate synth and CI run), and the rollout rules do fire when the gate is taken away.
 import { loadEnvironment } from "../../config/load";
-import { loadShippedBundle, type PolicyBundle } from "../../app/policy/bundle";
-import { runGate } from "../../app/policy/gate";
-import { policyParameters, type TerraformJson } from "../../app/policy/input";
-import { synthAll } from "../support/synth";
+import { loadShippedBundle, type PolicyBundle } from "../../policy-engine/bundle";
+import { runGate } from "../../policy-engine/gate";
+import { policyParameters, type TerraformJson } from "../../policy-engine/input";
+import { synthAll } from "../../harness/synth";
 
 let bundle: PolicyBundle;
 beforeAll(async () => {

@@ -6,8 +6,8 @@ import { loadEnvironment } from "../../config/load";
 import { validateManifest, type ManifestObject } from "../../constructs/k8s/schemas";
 import { sloGateScriptPath } from "../../constructs/rollout";
 import { fromTerraformLiteral } from "../../constructs/terraform/literal";
-import { bundleSignatureRequiredAnnotation } from "../../app/policy/annotations";
-import { manifestsOf, resourcesOf, synthAll, type StackJson } from "../support/synth";
+import { bundleSignatureRequiredAnnotation } from "../../contracts/annotations";
+import { manifestsOf, resourcesOf, synthAll, type StackJson } from "../../harness/synth";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const backupOf = (env: string) => loadEnvironment(env).backup;

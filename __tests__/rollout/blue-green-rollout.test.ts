@@ -3,7 +3,7 @@
 import { Testing, TerraformStack } from "cdktf";
 import { loadManifestSchemas, ManifestValidationError } from "../../constructs/k8s/schemas";
 import { BlueGreenRollout, type BlueGreenRolloutProps, type ServiceLevelObjective } from "../../constructs/rollout";
-import { manifestsOf, type StackJson } from "../support/synth";
+import { manifestsOf, type StackJson } from "../../harness/synth";
 
 beforeAll(() => loadManifestSchemas());
 

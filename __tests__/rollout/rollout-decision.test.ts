@@ -6,12 +6,18 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { manifestsOf, resourcesOf, synthAll, type StackJson } from "../support/synth";
+import { manifestsOf, resourcesOf, synthAll, type StackJson } from "../../harness/synth";
 import { describeWithService } from "../support/services";
-import { prometheusBinary, startMetricsTarget, startPrometheus, type MetricsTarget, type RunningPrometheus } from "../support/prometheus";
-import { waitFor } from "../support/net";
+import {
+  prometheusBinary,
+  startMetricsTarget,
+  startPrometheus,
+  type MetricsTarget,
+  type RunningPrometheus,
+} from "../../harness/prometheus";
+import { waitFor } from "../../lib/net";
 import { runCommand, type GateRun } from "./gate";
-import { erroring, healthy, slow, TrafficSimulator } from "./traffic";
+import { erroring, healthy, slow, TrafficSimulator } from "../../harness/traffic";
 
 type Obj = Record<string, unknown>;
 interface Container {

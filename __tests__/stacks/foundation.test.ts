@@ -6,7 +6,7 @@ import { Testing } from "cdktf";
 import { loadEnvironment } from "../../config/load";
 import { loadManifestSchemas } from "../../constructs/k8s/schemas";
 import { buildStacks, stackIds } from "../../stacks";
-import { synthAll, resourcesOf } from "../support/synth";
+import { synthAll, resourcesOf } from "../../harness/synth";
 
 const root = join(__dirname, "..", "..");
 

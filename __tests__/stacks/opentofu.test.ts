@@ -2,8 +2,9 @@
 // string of each resource and output is parsed as the template Terraform will read at plan time.
 import { fromTerraformLiteral } from "../../constructs/terraform/literal";
 import { checkStack, defaultTofu } from "../../tools/ci/tofu-check";
-import { describeWithService, findBinary } from "../support/services";
-import { synthAll, type StackJson } from "../support/synth";
+import { describeWithService } from "../support/services";
+import { findBinary } from "../../harness/binaries";
+import { synthAll, type StackJson } from "../../harness/synth";
 
 const tofu = findBinary("tofu");
 const missing = tofu ? undefined : `OpenTofu (${defaultTofu}; bash tools/install/tools.sh tofu)`;

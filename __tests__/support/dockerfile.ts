@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { basename, dirname, join, posix } from "node:path";
 import { DockerfileParser, type Instruction } from "dockerfile-ast";
-import { findBinary } from "./services";
+import { findBinary } from "../../harness/binaries";
 
 // A Dockerfile, built and run without a container engine: dockerfile-ast reads it, each stage is a
 // scratch directory holding the paths the stage writes (its WORKDIR, VOLUME and absolute COPY

@@ -1,19 +1,3 @@
-import { existsSync } from "node:fs";
-import { delimiter, join, resolve } from "node:path";
-
-/** The project-local tools folder (tools/install/tools.sh installs here). */
-export const toolsBin = resolve(__dirname, "../../.tools/bin");
-
-/** Absolute path of an executable from .tools/bin or PATH, or undefined. */
-export function findBinary(name: string, extraDirs: string[] = []): string | undefined {
-  const dirs = [toolsBin, ...extraDirs, ...(process.env.PATH ?? "").split(delimiter)];
-  for (const dir of dirs) {
-    const candidate = join(dir, name);
-    if (dir && existsSync(candidate)) return candidate;
-  }
-  return undefined;
-}
-
 /**
  * `describe` for suites that need a real service or binary. Locally, a missing one skips the
  * suite with the reason; under CI=true it fails, so CI never goes green without the real peer.

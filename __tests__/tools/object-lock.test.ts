@@ -1,8 +1,9 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { CreateBucketCommand, GetBucketVersioningCommand, GetObjectLockConfigurationCommand, type S3Client } from "@aws-sdk/client-s3";
-import { describeWithService, findBinary } from "../support/services";
-import { motoBinary, s3Client, s3TestEnv, startS3, stopS3, type RunningS3 } from "../support/s3";
+import { describeWithService } from "../support/services";
+import { findBinary } from "../../harness/binaries";
+import { motoBinary, s3Client, s3TestEnv, startS3, stopS3, type RunningS3 } from "../../harness/s3";
 
 const script = join(__dirname, "../../tools/s3/enable_object_lock.sh");
 const awsCli = findBinary("aws");

@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import { backupRecordSchema, drillRecordSchema, recordProblems, type BackupRecord, type DrillRecord } from "../../contracts/records";
 import type { z } from "zod";
 import { describeWithService } from "../support/services";
-import { freePort } from "../support/net";
+import { freePort } from "../../lib/net";
 import {
   makeLocalArchive,
   localArchiveSettings,
@@ -21,7 +21,7 @@ import {
   serverUser,
   startPostgres,
   type RunningPostgres,
-} from "../support/postgres";
+} from "../../harness/postgres";
 
 const run = promisify(execFile);
 const pitr = resolve(__dirname, "../../tools/db/pitr.sh");

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describeWithService } from "../support/services";
-import { postgresBinDir, postgresMissing } from "../support/postgres";
+import { postgresBinDir, postgresMissing } from "../../harness/postgres";
 
 const pitr = resolve(__dirname, "../../tools/db/pitr.sh");
 // Fixture times relative to now, so "past" and "future" hold on any clock.

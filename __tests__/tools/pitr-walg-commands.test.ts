@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { backupRecordSchema } from "../../contracts/records";
 import { describeWithService } from "../support/services";
-import { postgresBinDir, postgresMissing } from "../support/postgres";
+import { postgresBinDir, postgresMissing } from "../../harness/postgres";
 
 const pitr = resolve(__dirname, "../../tools/db/pitr.sh");
 

@@ -4,10 +4,11 @@ import { generateKeyPairSync } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { synthAll } from "../support/synth";
-import { describeWithService, findBinary } from "../support/services";
-import { shippedBundlePath } from "../../app/policy/bundle";
-import { readTarGz, writeTarGz } from "../../app/policy/tar";
+import { synthAll } from "../../harness/synth";
+import { describeWithService } from "../support/services";
+import { findBinary } from "../../harness/binaries";
+import { shippedBundlePath } from "../../policy-engine/bundle";
+import { readTarGz, writeTarGz } from "../../policy-engine/tar";
 import { stackIds } from "../../stacks";
 
 const root = join(__dirname, "..", "..");

@@ -6,13 +6,14 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { crc32, deflateRawSync, gunzipSync } from "node:zlib";
-import { shippedBundlePath } from "../../app/policy/bundle";
-import { BundleError, type BundleErrorCode } from "../../app/policy/errors";
-import { fileDigest } from "../../app/policy/hash";
-import { signBundle } from "../../app/policy/sign";
-import { readTarGz, writeTarGz } from "../../app/policy/tar";
-import { verifyBundle, type VerifyOptions } from "../../app/policy/verify";
-import { describeWithService, findBinary } from "../support/services";
+import { shippedBundlePath } from "../../policy-engine/bundle";
+import { BundleError, type BundleErrorCode } from "../../policy-engine/errors";
+import { fileDigest } from "../../policy-engine/hash";
+import { signBundle } from "../../policy-engine/sign";
+import { readTarGz, writeTarGz } from "../../policy-engine/tar";
+import { verifyBundle, type VerifyOptions } from "../../policy-engine/verify";
+import { describeWithService } from "../support/services";
+import { findBinary } from "../../harness/binaries";
 
 const pem = (k: KeyObject, type: "pkcs8" | "spki") => k.export({ format: "pem", type }) as string;
 const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });

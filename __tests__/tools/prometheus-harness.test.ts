@@ -1,6 +1,12 @@
 import { describeWithService } from "../support/services";
-import { prometheusBinary, startMetricsTarget, startPrometheus, type MetricsTarget, type RunningPrometheus } from "../support/prometheus";
-import { waitFor } from "../support/net";
+import {
+  prometheusBinary,
+  startMetricsTarget,
+  startPrometheus,
+  type MetricsTarget,
+  type RunningPrometheus,
+} from "../../harness/prometheus";
+import { waitFor } from "../../lib/net";
 
 describeWithService("the real-Prometheus test harness", prometheusBinary ? undefined : "prometheus", () => {
   let target: MetricsTarget;

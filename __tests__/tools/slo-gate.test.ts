@@ -3,9 +3,15 @@
 // so a single Prometheus run covers every verdict.
 import { createServer, type Server } from "node:http";
 import { describeWithService } from "../support/services";
-import { prometheusBinary, startMetricsTarget, startPrometheus, type MetricsTarget, type RunningPrometheus } from "../support/prometheus";
-import { freePort, waitFor } from "../support/net";
-import { erroring, healthy, idle, slow, TrafficSimulator } from "../rollout/traffic";
+import {
+  prometheusBinary,
+  startMetricsTarget,
+  startPrometheus,
+  type MetricsTarget,
+  type RunningPrometheus,
+} from "../../harness/prometheus";
+import { freePort, waitFor } from "../../lib/net";
+import { erroring, healthy, idle, slow, TrafficSimulator } from "../../harness/traffic";
 import { runGate } from "../rollout/gate";
 
 const namespace = "maestro";

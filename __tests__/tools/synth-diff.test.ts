@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { loadEnvironment } from "../../config/load";
 import { run } from "../../tools/ci/synth-diff/main";
 import type { ResourceChange, SynthDiff } from "../../tools/ci/synth-diff/model";
-import { findBinary } from "../support/services";
+import { findBinary } from "../../harness/binaries";
 
 const root = join(__dirname, "..", "..");
 let scratch: string;

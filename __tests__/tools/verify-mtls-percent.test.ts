@@ -2,8 +2,8 @@ import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import { mtlsPercentExpr } from "../../constructs/mesh/dashboard";
 import { describeWithService } from "../support/services";
-import { freePort } from "../support/net";
-import { prometheusBinary, type RunningPrometheus } from "../support/prometheus";
+import { freePort } from "../../lib/net";
+import { prometheusBinary, type RunningPrometheus } from "../../harness/prometheus";
 import { promtoolBinary, startPrometheusWithFlows, type RequestFlow } from "../mesh/support/istio-requests";
 
 const script = resolve(__dirname, "../../tools/verify/mtls-percent.sh");

@@ -4,7 +4,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from "nod
 import { createServer as createTcpServer, type Server as TcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { freePort } from "../support/net";
+import { freePort } from "../../lib/net";
 
 const script = resolve(__dirname, "../../tools/verify/mtls-probe.sh");
 

@@ -7,9 +7,10 @@ import { mintDevToken } from "../../app/auth/dev-issuer";
 import { verifySignedPack } from "../../app/export/verify";
 import { buildService, type BuiltService } from "../../app/server";
 import { readServiceSettings } from "../../app/settings";
-import { backupRecord, cleanVerdicts, drillRecord, hoursAgo, writeEvidence } from "../compliance/fixtures";
-import { freePort } from "../support/net";
-import { describeWithService, findBinary } from "../support/services";
+import { backupRecord, cleanVerdicts, drillRecord, hoursAgo, writeEvidence } from "../../harness/evidence";
+import { freePort } from "../../lib/net";
+import { describeWithService } from "../support/services";
+import { findBinary } from "../../harness/binaries";
 
 const chromiumPath = findBinary("chromium");
 const pdftoppm = findBinary("pdftoppm");

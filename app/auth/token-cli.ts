@@ -3,7 +3,7 @@
 import { resolve } from "node:path";
 import { mintDevToken } from "./dev-issuer";
 import { defaultAudience } from "./settings";
-import { flagValue, UsageError } from "../cli";
+import { flagValue, UsageError } from "../../lib/cli";
 
 const usage = `usage: npm run -s app:token -- --sub SUBJECT [--groups g1,g2] [--audience AUD] [--ttl SECONDS]
 

@@ -5,11 +5,11 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import type { AuditLog } from "../audit/types";
 import type { PolicyRuntimeSettings } from "./settings";
-import { loadPolicyBundle, type PolicyBundle } from "./bundle";
-import { BundleError } from "./errors";
-import { readPublicKey } from "./keys";
-import { readTarGz } from "./tar";
-import { verifyFiles, type VerificationKey } from "./verify";
+import { loadPolicyBundle, type PolicyBundle } from "../../policy-engine/bundle";
+import { BundleError } from "../../policy-engine/errors";
+import { readPublicKey } from "../../policy-engine/keys";
+import { readTarGz } from "../../policy-engine/tar";
+import { verifyFiles, type VerificationKey } from "../../policy-engine/verify";
 
 export interface LoadedBundleInfo {
   revision: string;

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { readBoolean, readInteger } from "../settings";
-import { defaultMaxBundleBytes } from "./tar";
+import { defaultMaxBundleBytes } from "../../policy-engine/tar";
 
 /** Where the bundle and its key come from (environment variables, see docs/policies.md#runtime). */
 export interface PolicyRuntimeSettings {

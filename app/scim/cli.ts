@@ -5,7 +5,7 @@
 import { parseGroupRoles, defaultGroupRoles } from "../auth/settings";
 import { SettingsError } from "../settings";
 import { ScimClient } from "./client";
-import { UsageError } from "../cli";
+import { UsageError } from "../../lib/cli";
 
 const usage = `usage: npm run -s scim:sync -- (--push URL | --dry-run) [--page-size N]
 

@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { loadEnvironment } from "../../config/load";
-import { makeLocalArchive, postgresBinDir, startPostgres } from "../../__tests__/support/postgres";
-import { freePort } from "../../__tests__/support/net";
+import { makeLocalArchive, postgresBinDir, startPostgres } from "../../harness/postgres";
+import { freePort } from "../../lib/net";
 import { median, ratio, type BenchSuite } from "../harness";
 
 const run = promisify(execFile);

@@ -9,8 +9,8 @@ import { defaultGroupRoles, readIdentitySettings } from "../../app/auth/settings
 import { authorizerFromVerifier, createTokenVerifier } from "../../app/auth/authorizer";
 import { ScimClient } from "../../app/scim/client";
 import { runScimSync } from "../../app/scim/sync";
-import { freePort } from "../../__tests__/support/net";
-import { startScimServer } from "../../__tests__/identity/support/scim-server";
+import { freePort } from "../../lib/net";
+import { startScimServer } from "../../harness/scim-server";
 
 // What identity costs a request, and what a SCIM run costs against the sync interval.
 export const suite: BenchSuite = {

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { findBinary } from "../../__tests__/support/services";
-import { auditRows, chainBreak, isReady, startFleet, type Fleet } from "../../__tests__/support/replicas";
+import { findBinary } from "../../harness/binaries";
+import { auditRows, chainBreak, isReady, startFleet, type Fleet } from "../../harness/replicas";
 import { ms, ratio, type BenchRow, type BenchSuite } from "../harness";
 
 const seconds = 10;

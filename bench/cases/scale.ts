@@ -1,13 +1,13 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadUnsignedBundle, shippedBundlePath } from "../../app/policy/bundle";
-import { normalizeStack, policyParameters, type TerraformJson } from "../../app/policy/input";
+import { loadUnsignedBundle, shippedBundlePath } from "../../policy-engine/bundle";
+import { normalizeStack, policyParameters, type TerraformJson } from "../../policy-engine/input";
 import type { EnvironmentConfig } from "../../config/schema";
 import { stackIds } from "../../stacks";
 import { run as synthDiff } from "../../tools/ci/synth-diff/main";
 import type { SynthDiff } from "../../tools/ci/synth-diff/model";
-import { synthAll } from "../../__tests__/support/synth";
+import { synthAll } from "../../harness/synth";
 import { measureAsync, measureCommand, mb, median, ms, ratio, type BenchRow, type BenchSuite } from "../harness";
 import { scaledStaging } from "../scale/config";
 

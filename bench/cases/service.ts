@@ -3,10 +3,10 @@ import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mintDevToken } from "../../app/auth/dev-issuer";
-import { findBinary } from "../../__tests__/support/services";
-import { startPostgres } from "../../__tests__/support/postgres";
-import { startServiceProcess } from "../../__tests__/support/service-process";
-import { backupRecord, cleanVerdicts, drillRecord, hoursAgo, writeEvidence } from "../../__tests__/compliance/fixtures";
+import { findBinary } from "../../harness/binaries";
+import { startPostgres } from "../../harness/postgres";
+import { startServiceProcess } from "../../harness/service-process";
+import { backupRecord, cleanVerdicts, drillRecord, hoursAgo, writeEvidence } from "../../harness/evidence";
 import { measureAsync, measureCommand, median, ms, ratio, type BenchSuite } from "../harness";
 
 const root = join(__dirname, "..", "..");

@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import { measureAsync, measureCommand, mb, ms, ratio, type BenchSuite } from "../harness";
-import { startMetricsTarget, startPrometheus } from "../../__tests__/support/prometheus";
-import { waitFor } from "../../__tests__/support/net";
-import { healthy, TrafficSimulator } from "../../__tests__/rollout/traffic";
+import { startMetricsTarget, startPrometheus } from "../../harness/prometheus";
+import { waitFor } from "../../lib/net";
+import { healthy, TrafficSimulator } from "../../harness/traffic";
 
 const script = join(__dirname, "..", "..", "tools", "ci", "slo_gate.js");
 

@@ -2,7 +2,7 @@
 // synth to CDKTF_OUTDIR, policy gate) for the staging config scaled by <factor> (./config.ts), in
 // a process of its own so the bench measures its wall time and peak RSS. Exit 1 on any deny.
 import { App } from "cdktf";
-import { gateSynthOutput } from "../../app/policy/synth-gate";
+import { gateSynthOutput } from "../../policy-engine/synth-gate";
 import { loadManifestSchemas } from "../../constructs/k8s/schemas";
 import { buildStacks } from "../../stacks";
 import { scaledStaging } from "./config";

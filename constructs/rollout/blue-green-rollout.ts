@@ -8,7 +8,7 @@ import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
 import { K8sManifest } from "../k8s/manifest";
 import { embedFile } from "../terraform/literal";
 import { validateManifest, type ManifestObject } from "../k8s/schemas";
-import { bundleSignatureRequiredAnnotation, bundleSignatureRequiredValue } from "../../app/policy/annotations";
+import { bundleSignatureRequiredAnnotation, bundleSignatureRequiredValue } from "../../contracts/annotations";
 
 /** tools/ci/slo_gate.js: the file the analysis Job runs, shipped in a ConfigMap byte for byte. */
 

@@ -1,4 +1,4 @@
-# Fixtures shared by the policy tests: inputs shaped like app/policy/input.ts builds them.
+# Fixtures shared by the policy tests: inputs shaped like policy-engine/input.ts builds them.
 package maestro.fixtures
 
 parameters := {

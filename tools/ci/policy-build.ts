@@ -7,9 +7,9 @@ import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join, relative, resolve } from "node:path";
-import type { RuleInfo } from "../../app/policy/bundle";
-import { readTarGz } from "../../app/policy/tar";
-import { UsageError } from "../../app/cli";
+import type { RuleInfo } from "../../policy-engine/bundle";
+import { readTarGz } from "../../policy-engine/tar";
+import { UsageError } from "../../lib/cli";
 
 const root = join(__dirname, "..", "..");
 const policiesDir = join(root, "policies");

@@ -2,11 +2,11 @@
 //  [--key-id ID] [--scope S]`: signs a bundle in OPA's format (.signatures.json, one JWS over the
 // file digests), RS256 for RSA keys and ES256 for P-256 keys, so `opa --verification-key` accepts it.
 import { readFileSync, writeFileSync } from "node:fs";
-import { shippedBundlePath } from "../../app/policy/bundle";
-import { BundleError } from "../../app/policy/errors";
-import { readPrivateKey } from "../../app/policy/keys";
-import { signBundle } from "../../app/policy/sign";
-import { flagValue, UsageError } from "../../app/cli";
+import { shippedBundlePath } from "../../policy-engine/bundle";
+import { BundleError } from "../../policy-engine/errors";
+import { readPrivateKey } from "../../policy-engine/keys";
+import { signBundle } from "../../policy-engine/sign";
+import { flagValue, UsageError } from "../../lib/cli";
 
 const usage = `usage: npm run -s policy:sign -- --key <private.pem> --out <signed.tar.gz> [options]
 

@@ -1,15 +1,15 @@
 // `npm run -s policy:check -- <synth-output-dir> [--format text|json|junit|sarif] [--env NAME]
 //  [--bundle file [--key public.pem]]`: conftest-style results for every stack and rule.
 import { readFileSync } from "node:fs";
-import { loadPolicyBundle, loadUnsignedBundle, shippedBundlePath, type PolicyBundle } from "../../app/policy/bundle";
-import { BundleError } from "../../app/policy/errors";
-import { detectEnvironment, readSynthOutput, runGate, SynthOutputError } from "../../app/policy/gate";
-import { policyParameters } from "../../app/policy/input";
-import { readPublicKey } from "../../app/policy/keys";
-import { formatReport, reportFormats, type ReportFormat } from "../../app/policy/report";
-import { verifyBundle } from "../../app/policy/verify";
+import { loadPolicyBundle, loadUnsignedBundle, shippedBundlePath, type PolicyBundle } from "../../policy-engine/bundle";
+import { BundleError } from "../../policy-engine/errors";
+import { detectEnvironment, readSynthOutput, runGate, SynthOutputError } from "../../policy-engine/gate";
+import { policyParameters } from "../../policy-engine/input";
+import { readPublicKey } from "../../policy-engine/keys";
+import { formatReport, reportFormats, type ReportFormat } from "../../policy-engine/report";
+import { verifyBundle } from "../../policy-engine/verify";
 import { ConfigError, loadEnvironment } from "../../config/load";
-import { flagValue, UsageError } from "../../app/cli";
+import { flagValue, UsageError } from "../../lib/cli";
 
 const usage = `usage: npm run -s policy:check -- <synth-output-dir> [options]
 

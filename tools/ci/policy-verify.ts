@@ -1,10 +1,10 @@
 // `npm run -s policy:verify -- <bundle> --key <public.pem> [--key-id ID] [--scope S]`: verifies a
 // bundle's OPA-format signature. Exit 0 valid; 1 with a stable error code and a message otherwise.
 import { readFileSync } from "node:fs";
-import { BundleError } from "../../app/policy/errors";
-import { readPublicKey } from "../../app/policy/keys";
-import { verifyBundle } from "../../app/policy/verify";
-import { flagValue, UsageError } from "../../app/cli";
+import { BundleError } from "../../policy-engine/errors";
+import { readPublicKey } from "../../policy-engine/keys";
+import { verifyBundle } from "../../policy-engine/verify";
+import { flagValue, UsageError } from "../../lib/cli";
 
 const usage = `usage: npm run -s policy:verify -- <bundle.tar.gz> --key <public.pem> [options]
 

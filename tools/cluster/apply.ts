@@ -3,7 +3,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
-import type { ApiObject } from "../../app/policy/typed-kubernetes";
+import type { ApiObject } from "../../policy-engine/typed-kubernetes";
 import { toolsDir, type ControlPlane } from "./control-plane";
 import type { StackObject } from "./stack-objects";
 

@@ -6,7 +6,7 @@ import { execFile, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { join, resolve } from "node:path";
-import { freePort, waitFor } from "../lib/net";
+import { freePort, waitFor } from "../../lib/net";
 import { clientIdentities, ensurePki, kubeconfigFor, type Pki } from "./pki";
 
 /** The project-local tools folder (tools/install/tools.sh cluster installs the binaries). */

@@ -1,7 +1,7 @@
 // npm run cluster:up | cluster:apply [synth-dir] | cluster:down | cluster:status — the local
 // control plane for a person: up starts it with the Istio and Argo Rollouts CRDs; apply sends every
 // Kubernetes object of the synth output (cdktf.out), stacks in deploy order, as the provider would.
-import { readSynthOutput } from "../../app/policy/gate";
+import { readSynthOutput } from "../../policy-engine/gate";
 import { stackIds } from "../../stacks";
 import { applyCrds, sendObjects } from "./apply";
 import { attachControlPlane, defaultClusterDir, readClusterState, startControlPlane, stopClusterAt } from "./control-plane";

@@ -2,8 +2,8 @@
 // it: `kubernetes_manifest` verbatim (server-side apply, field manager "Terraform"), typed
 // `kubernetes_*_v1` resources through the one converter (a create, as the provider's typed
 // resources do). Terraform strings are evaluated first (terraform-strings.ts).
-import { typedBase, typedKinds, typedResourceToObject, type ApiObject } from "../../app/policy/typed-kubernetes";
-import type { TerraformJson } from "../../app/policy/input";
+import { typedBase, typedKinds, typedResourceToObject, type ApiObject } from "../../policy-engine/typed-kubernetes";
+import type { TerraformJson } from "../../policy-engine/input";
 import { evaluateStrings, TemplateError } from "./terraform-strings";
 
 export interface StackObject {

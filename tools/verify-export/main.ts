@@ -3,7 +3,7 @@
 // proofs, the hash chain. Exit 0 valid, 1 invalid (each failure printed), 2 bad usage or unreadable input.
 import { readFileSync } from "node:fs";
 import { parsePublicKey, verifySignedPack } from "../../app/export/verify";
-import { flagValue, UsageError } from "../../app/cli";
+import { flagValue, UsageError } from "../../lib/cli";
 
 const usage = `usage: npm run -s verify:export -- <pack.json> --key <public.pem> [--previous <earlier-pack.json>] [--json]
 

@@ -15,8 +15,8 @@ import { buildService } from "../../../app/server";
 import { readServiceSettings } from "../../../app/settings";
 import { mintDevToken } from "../../../app/auth/dev-issuer";
 import { scimSchedule } from "../../../constructs/gateway/scim-sync";
-import { freePort } from "../../support/net";
-import { startScimServer } from "./scim-server";
+import { freePort } from "../../../lib/net";
+import { startScimServer } from "../../../harness/scim-server";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

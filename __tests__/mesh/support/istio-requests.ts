@@ -2,8 +2,8 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { findBinary } from "../../support/services";
-import { startPrometheus, type RunningPrometheus } from "../../support/prometheus";
+import { findBinary } from "../../../harness/binaries";
+import { startPrometheus, type RunningPrometheus } from "../../../harness/prometheus";
 
 export const promtoolBinary = findBinary("promtool");
 

@@ -58,7 +58,7 @@ export interface PolicyViolation {
   fix?: string;
 }
 
-/** `npm run policy:check -- <dir> --format json` (app/policy/report.ts): violations are denies. */
+/** `npm run policy:check -- <dir> --format json` (policy-engine/report.ts): violations are denies. */
 export interface PolicyReport {
   violations: PolicyViolation[];
   warnings?: PolicyViolation[];
@@ -89,4 +89,4 @@ export interface SynthDiff {
 }
 
 /** Bad input or usage: the CLI exits 2 with this message (the project's one UsageError). */
-export { UsageError } from "../../../app/cli";
+export { UsageError } from "../../../lib/cli";

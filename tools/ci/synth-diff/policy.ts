@@ -1,8 +1,8 @@
 import { resolve } from "node:path";
-import { loadShippedBundle } from "../../../app/policy/bundle";
-import { detectEnvironment, readSynthOutput, SynthOutputError } from "../../../app/policy/gate";
-import { runGate } from "../../../app/policy/gate";
-import { policyParameters } from "../../../app/policy/input";
+import { loadShippedBundle } from "../../../policy-engine/bundle";
+import { detectEnvironment, readSynthOutput, SynthOutputError } from "../../../policy-engine/gate";
+import { runGate } from "../../../policy-engine/gate";
+import { policyParameters } from "../../../policy-engine/input";
 import { ConfigError, loadEnvironment } from "../../../config/load";
 import { UsageError, type PolicyDiff, type PolicyReport, type PolicyViolation } from "./model";
 
@@ -43,7 +43,7 @@ const slim = (v: PolicyViolation): PolicyViolation => ({
 
 /**
  * The project's own policy gate over one synth output: the shipped wasm bundle through issue 3's
- * gate (app/policy/gate.ts), with the environment read from the stacks as policy:check does.
+ * gate (policy-engine/gate.ts), with the environment read from the stacks as policy:check does.
  */
 export async function evaluatePolicies(synthDir: string, env?: string): Promise<PolicyReport> {
   try {

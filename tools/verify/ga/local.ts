@@ -8,11 +8,11 @@ import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand } from "@aws
 import { mintDevToken } from "../../../app/auth/dev-issuer";
 import { buildService } from "../../../app/server";
 import { readServiceSettings } from "../../../app/settings";
-import { erroring, healthy, TrafficSimulator } from "../../../__tests__/rollout/traffic";
-import { freePort, waitFor } from "../../../__tests__/support/net";
-import * as pg from "../../../__tests__/support/postgres";
-import { prometheusBinary, startMetricsTarget, startPrometheus } from "../../../__tests__/support/prometheus";
-import { motoBinary, s3Client, s3TestEnv, startS3, stopS3 } from "../../../__tests__/support/s3";
+import { erroring, healthy, TrafficSimulator } from "../../../harness/traffic";
+import { freePort, waitFor } from "../../../lib/net";
+import * as pg from "../../../harness/postgres";
+import { prometheusBinary, startMetricsTarget, startPrometheus } from "../../../harness/prometheus";
+import { motoBinary, s3Client, s3TestEnv, startS3, stopS3 } from "../../../harness/s3";
 import type { CheckContext, Outcome } from "./model";
 import { exec, npmRun, repoRoot, tail } from "./run";
 

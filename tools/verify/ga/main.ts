@@ -5,7 +5,7 @@ import { checklist } from "./checks";
 import { sections, type Check } from "./model";
 import { formatJson, formatJunit, formatText } from "./report";
 import { runChecklist } from "./runner";
-import { flagValue, UsageError } from "../../../app/cli";
+import { flagValue, UsageError } from "../../../lib/cli";
 
 const usage = `usage: npm run verify:ga [-- options]
 

@@ -1,8 +1,8 @@
 import { Testing } from "cdktf";
-import { loadEnvironment } from "../../config/load";
-import type { EnvironmentConfig } from "../../config/schema";
-import { loadManifestSchemas } from "../../constructs/k8s/schemas";
-import { buildStacks, stackIds, type StackId } from "../../stacks";
+import { loadEnvironment } from "../config/load";
+import type { EnvironmentConfig } from "../config/schema";
+import { loadManifestSchemas } from "../constructs/k8s/schemas";
+import { buildStacks, stackIds, type StackId } from "../stacks";
 
 /** Terraform JSON of one stack, as cdktf writes it to cdktf.out/stacks/<id>/cdk.tf.json. */
 export type StackJson = {

@@ -7,7 +7,7 @@ import type { PolicyInput } from "./input";
 import { readTarGz } from "./tar";
 
 /** The bundle the repository ships (built by `npm run policy:build`, unsigned). */
-export const shippedBundlePath = join(__dirname, "..", "..", "policies", "dist", "bundle.tar.gz");
+export const shippedBundlePath = join(__dirname, "..", "policies", "dist", "bundle.tar.gz");
 
 /** The entrypoint every bundle of this project exposes. */
 export const gateEntrypoint = "maestro/gate/result";

@@ -3,8 +3,8 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { findBinary } from "./services";
-import { freePort, waitFor } from "./net";
+import { findBinary } from "./binaries";
+import { freePort, waitFor } from "../lib/net";
 
 /** moto's S3 server (moto 5.2.5 from PyPI, installed by tools/install/tools.sh), or undefined. */
 export const motoBinary = findBinary("moto_server");

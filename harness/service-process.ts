@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import { freePort, waitFor } from "./net";
+import { freePort, waitFor } from "../lib/net";
 
-const repo = join(__dirname, "..", "..");
+const repo = join(__dirname, "..");
 
 /** `npm run app`'s entry (tools/register.js: esbuild, cached). */
 export const devEntry = ["-r", "./tools/register.js", "app/main.ts"];

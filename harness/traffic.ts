@@ -2,7 +2,7 @@
 // (http_requests_total{service,namespace,code}, http_request_duration_seconds histogram) for
 // several services at once, each with a request rate, error share and latency distribution
 // the test controls and may change mid-test (counters stay monotonic, as a real service's do).
-import type { MetricsTarget } from "../support/prometheus";
+import type { MetricsTarget } from "./prometheus";
 
 /** Latency histogram bucket bounds, in seconds (the service's buckets). */
 export const latencyBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5];

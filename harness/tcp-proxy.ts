@@ -1,5 +1,5 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { freePort } from "./net";
+import { freePort } from "../lib/net";
 
 /**
  * A loopback TCP relay in front of a server, so a test can cut the network between the service

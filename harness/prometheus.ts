@@ -3,8 +3,8 @@ import { createServer, type Server } from "node:http";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { findBinary } from "./services";
-import { freePort, waitFor } from "./net";
+import { findBinary } from "./binaries";
+import { freePort, waitFor } from "../lib/net";
 
 /** Debian's prometheus binary, or undefined when it is not installed. */
 export const prometheusBinary = findBinary("prometheus");

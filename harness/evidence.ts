@@ -8,7 +8,7 @@ import {
   recordsFolder,
   type BackupRecord,
   type DrillRecord,
-} from "../../contracts/records";
+} from "../contracts/records";
 
 /** Writes the evidence files a release and the backup/drill jobs would leave, under dataDir's defaults. */
 export interface EvidenceFiles {

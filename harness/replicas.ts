@@ -1,10 +1,10 @@
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { devIssuerKeyPath, loadDevIssuerKeys, mintDevToken, type DevTokenRequest } from "../../app/auth/dev-issuer";
-import { entryHash, genesisHash } from "../../app/audit/log";
-import { migrate, openDb } from "../../app/db";
-import type { AuditEntry } from "../../app/audit/types";
+import { devIssuerKeyPath, loadDevIssuerKeys, mintDevToken, type DevTokenRequest } from "../app/auth/dev-issuer";
+import { entryHash, genesisHash } from "../app/audit/log";
+import { migrate, openDb } from "../app/db";
+import type { AuditEntry } from "../app/audit/types";
 import { startPostgres, type RunningPostgres, type StartPostgresOptions } from "./postgres";
 import { startServiceProcess, type ServiceProcess } from "./service-process";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy";

@@ -1,8 +1,8 @@
 // A write burst against the service's audit log, for crash tests: opens the database the way the
 // service does (PGlite under MAESTRO_DATA_DIR, or DATABASE_URL), appends events with a few in
 // flight, and prints "ack <id>" only after append resolved. The test kill -9s it mid-burst.
-import { migrate, openDb } from "../../app/db";
-import { createAuditLog } from "../../app/audit/log";
+import { migrate, openDb } from "../app/db";
+import { createAuditLog } from "../app/audit/log";
 
 async function main(): Promise<void> {
   const db = await openDb({ databaseUrl: process.env.DATABASE_URL || undefined, dataDir: process.env.MAESTRO_DATA_DIR ?? ".data" });

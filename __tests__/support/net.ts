@@ -1,1 +1,0 @@
-export { freePort, waitFor } from "../../tools/lib/net";
