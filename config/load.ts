@@ -1,3 +1,4 @@
+import { schemaProblems } from "../lib/problems";
 import { environmentSchema, type EnvironmentConfig, type EnvironmentInput } from "./schema";
 import { staging } from "./staging";
 import { production } from "./production";
@@ -30,37 +31,6 @@ export function resolveEnvironmentName(argv: readonly string[], env: NodeJS.Proc
     if (arg.startsWith("--env=")) return arg.slice("--env=".length);
   }
   return env.MAESTRO_ENV || defaultEnvironment;
-}
-
-function describeValue(input: unknown, path: readonly PropertyKey[]): string {
-  let value: unknown = input;
-  for (const key of path) {
-    if (value === null || typeof value !== "object") return "";
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  if (value === undefined) return " (missing)";
-  const text = JSON.stringify(value);
-  return text && text.length <= 80 ? ` (got ${text})` : "";
-}
-
-const plainKey = /^[A-Za-z_$][\w$-]*$/;
-
-/**
- * `mesh.allow[2].from`: the same spelling for schema and cross-field problems. A key that is not
- * a plain name (empty, spaces, dots) is quoted: `gateway.groupRoles[""]`.
- */
-function formatPath(path: readonly PropertyKey[]): string {
-  return (
-    path
-      .map((k, i) =>
-        typeof k === "number"
-          ? `[${k}]`
-          : plainKey.test(String(k))
-            ? `${i === 0 ? "" : "."}${String(k)}`
-            : `[${JSON.stringify(String(k))}]`,
-      )
-      .join("") || "(root)"
-  );
 }
 
 /** Cross-field rules that a per-field schema cannot express. */
@@ -123,11 +93,7 @@ function crossFieldProblems(cfg: EnvironmentConfig): string[] {
 export function validateEnvironment(name: string, input: unknown): EnvironmentConfig {
   const parsed = environmentSchema.safeParse(input);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const key = formatPath(issue.path);
-      return `${key}: ${issue.message}${describeValue(input, issue.path)}`;
-    });
-    throw new ConfigError(name, problems);
+    throw new ConfigError(name, schemaProblems(parsed.error, input));
   }
   const problems = crossFieldProblems(parsed.data);
   if (problems.length > 0) throw new ConfigError(name, problems);

@@ -1,14 +1,21 @@
 import { z } from "zod";
+import {
+  dnsLabelPattern,
+  dnsLabelRule,
+  s3BucketNamePattern,
+  s3BucketNameRule,
+  keyFolderPattern,
+  keyFolderRule,
+  keyPrefixPattern,
+  keyPrefixRule,
+} from "../contracts/names";
+import { roles } from "../contracts/roles";
 
 // The typed shape of one environment. Every value a stack uses lives here; constructs take typed
 // props derived from it. Validation runs before any stack is built (see load.ts).
 
-const dnsLabel = z
-  .string()
-  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS-1123 label (lowercase letters, digits, '-', at most 63)");
-const s3BucketName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be a valid S3 bucket name (3-63 lowercase letters, digits, '.', '-')");
+const dnsLabel = z.string().regex(dnsLabelPattern, dnsLabelRule);
+const s3BucketName = z.string().regex(s3BucketNamePattern, s3BucketNameRule);
 const awsRegion = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "must be an AWS region such as eu-west-1");
 const semver = z.string().regex(/^\d+\.\d+\.\d+$/, "must be a pinned version x.y.z (no ranges)");
 const httpsUrl = z
@@ -124,13 +131,13 @@ export const environmentSchema = z.object({
     bucketName: s3BucketName,
     retentionDays: z.number().int().min(1, "must be at least 1 day").max(36500, "must be at most 36500 days"),
     mode: z.enum(["COMPLIANCE", "GOVERNANCE"]),
-    prefix: z.string().regex(/^[a-z0-9-]+\/$/, "must be a key prefix ending in '/' such as audit/"),
+    prefix: z.string().regex(keyFolderPattern, keyFolderRule),
     /** The bucket's copy in a second region (Object Lock as on the source), for a region-wide outage. */
     replica: z.object({ region: awsRegion, bucketName: s3BucketName }),
   }),
   backup: z.object({
     bucketName: s3BucketName,
-    prefix: z.string().regex(/^[a-z0-9-]+(\/[a-z0-9-]+)*$/, "must be a key prefix without leading or trailing '/'"),
+    prefix: z.string().regex(keyPrefixPattern, keyPrefixRule),
     databaseName: dnsLabel,
     baseBackupSchedule: cron,
     retainFullBackups: z.number().int().min(1, "must keep at least 1 full backup"),
@@ -156,7 +163,7 @@ export const environmentSchema = z.object({
       intervalMinutes: z.number().int().min(1, "must be 1-4 minutes").max(4, "must be 1-4 minutes (changes must propagate in < 5 min)"),
       secretName: dnsLabel,
     }),
-    groupRoles: z.record(z.string().min(1), z.enum(["viewer", "operator", "auditor", "admin"])),
+    groupRoles: z.record(z.string().min(1), z.enum(roles)),
     /** Labels whose resources need an x-rfa reason header. */
     restrictedLabels: z.array(z.string().min(1)),
   }),

@@ -3,6 +3,7 @@
 // owned here; pitr.sh's tests validate what it writes against them, the drill workflow checks its
 // record with `node -r ./tools/register.js tools/db/check-record.ts`, and the probes parse with them.
 import { z } from "zod";
+import { schemaProblems } from "../lib/problems";
 
 const isoTime = z
   .string()
@@ -123,5 +124,5 @@ export type DrillRecord = z.infer<typeof drillRecordSchema>;
 
 /** Problems of a parsed record, one line each (`path: message`), for errors and evidence summaries. */
 export function recordProblems(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+  return schemaProblems(error).join("; ");
 }

@@ -2,6 +2,7 @@
 // (which carries the rule catalog built from the rules' METADATA) and its manifest.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Violation } from "../contracts/violation";
 import { BundleError } from "./errors";
 import type { PolicyInput } from "./input";
 import { readTarGz } from "./tar";
@@ -23,20 +24,6 @@ export interface RuleInfo {
   control: string;
   fix: string;
   package: string;
-}
-
-/** One result of a rule, as the Rego rules build it (policies/lib/lib.rego). */
-export interface Violation {
-  rule: string;
-  /** `<rule> <resource>: <message>`: the line `conftest test` prints for this result. */
-  msg: string;
-  title: string;
-  severity: string;
-  control: string;
-  fix: string;
-  stack: string;
-  resource: string;
-  message: string;
 }
 
 export interface GateResult {

@@ -2,7 +2,8 @@
 // (main.ts), `npm run policy:check`, the tests and the PR summary.
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import type { GateResult, PolicyBundle, RuleInfo, Violation } from "./bundle";
+import type { Violation } from "../contracts/violation";
+import type { GateResult, PolicyBundle, RuleInfo } from "./bundle";
 import { normalizeStack, type PolicyParameters, type TerraformJson } from "./input";
 
 export interface GateReport {

@@ -1,6 +1,6 @@
 // Renderings of a gate report: text for people, json for tools, junit for CI test tabs, sarif for
 // code-scanning. One place, so synth, policy:check and the PR summary agree.
-import type { Violation } from "./bundle";
+import { reported, type Violation } from "../contracts/violation";
 import type { GateReport } from "./gate";
 
 export const reportFormats = ["text", "json", "junit", "sarif"] as const;
@@ -19,17 +19,7 @@ export function formatText(report: GateReport): string {
 
 /** `{"violations":[{rule,severity,stack,resource,message,...}],"warnings":[...],"passed":N}`. */
 export function formatJson(report: GateReport): string {
-  const slim = (v: Violation) => ({
-    rule: v.rule,
-    severity: v.severity,
-    stack: v.stack,
-    resource: v.resource,
-    message: v.message,
-    title: v.title,
-    control: v.control,
-    fix: v.fix,
-  });
-  return `${JSON.stringify({ violations: report.violations.map(slim), warnings: report.warnings.map(slim), passed: report.passed, stacks: report.stacks }, null, 2)}\n`;
+  return `${JSON.stringify({ violations: report.violations.map(reported), warnings: report.warnings.map(reported), passed: report.passed, stacks: report.stacks }, null, 2)}\n`;
 }
 
 const xml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");

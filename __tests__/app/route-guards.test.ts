@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mintDevToken } from "../../app/auth/dev-issuer";
 import type { GuardInfo } from "../../app/auth/guards";
-import { roles } from "../../app/auth/types";
+import { roles } from "../../contracts/roles";
 import { buildService, type BuiltService } from "../../app/server";
 import { readServiceSettings } from "../../app/settings";
 

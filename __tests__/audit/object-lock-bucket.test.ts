@@ -204,7 +204,7 @@ describe("ObjectLockBucket props", () => {
   test.each([
     [{ retentionDays: 0 }, /retentionDays must be an integer 1-36500 \(got 0\)/],
     [{ mode: "NONE" as never }, /mode must be COMPLIANCE or GOVERNANCE \(got "NONE"\)/],
-    [{ prefix: "audit" }, /prefix must be a key prefix ending in '\/'/],
+    [{ prefix: "audit" }, /prefix must be a key prefix of \[a-z0-9-\] segments ending in '\/'/],
     [{ bucketName: "Bad_Name" }, /bucketName must be a valid S3 bucket name/],
     [{ expireAfterDays: 5 }, /expireAfterDays must be an integer of at least retentionDays \(10\)/],
     [{ kmsDeletionWindowDays: 3 }, /kmsDeletionWindowDays must be an integer 7-30/],

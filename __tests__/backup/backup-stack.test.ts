@@ -273,7 +273,7 @@ describe("WalgBackup refuses bad props, naming the prop", () => {
     [
       "prefix with a trailing slash",
       { prefix: "walg/" },
-      /^WalgBackup: prefix must be a key prefix without leading or trailing '\/' \(got "walg\/"\)$/,
+      /^WalgBackup: prefix must be a key prefix of \[a-z0-9-\] segments without leading or trailing '\/' \(got "walg\/"\)$/,
     ],
     ["zero full backups", { retainFullBackups: 0 }, /^WalgBackup: retainFullBackups must be an integer >= 1/],
     ["archive_timeout of 5 s", { archiveTimeoutSeconds: 5 }, /^WalgBackup: archiveTimeoutSeconds must be an integer 10-3600/],

@@ -23,7 +23,7 @@ import { lostFields, stackObjects, unknownKubernetesTypes } from "../../tools/cl
 import { describeWithService } from "../support/services";
 import { synthAll } from "../../harness/synth";
 import { dutyMatrix } from "./duty-matrix";
-import type { Role } from "../../app/auth/types";
+import type { Role } from "../../contracts/roles";
 
 const chartDir = join(toolsDir, "share", "charts");
 const helm = join(toolsDir, "bin", "helm");

@@ -1,4 +1,4 @@
-import type { Role } from "../../app/auth/types";
+import type { Role } from "../../contracts/roles";
 
 /**
  * The intended duty matrix, written from the runbook's duties (docs/identity.md), not derived

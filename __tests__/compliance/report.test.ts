@@ -270,5 +270,5 @@ test("bad compliance settings name the variable", () => {
   expect(() => readComplianceSettings({ COMPLIANCE_EVIDENCE_TTL_SECONDS: "-1" }, "/tmp")).toThrow(
     /^COMPLIANCE_EVIDENCE_TTL_SECONDS: must be an integer 0-3600/,
   );
-  expect(() => readComplianceSettings({ POD_NAMESPACE: "Bad_NS" }, "/tmp")).toThrow(/^POD_NAMESPACE: must be a DNS label/);
+  expect(() => readComplianceSettings({ POD_NAMESPACE: "Bad_NS" }, "/tmp")).toThrow(/^POD_NAMESPACE: must be a DNS-1123 label/);
 });

@@ -6,7 +6,7 @@ import { readServiceSettings, SettingsError } from "../../app/settings";
 import { devIssuerKeyPath, mintDevToken } from "../../app/auth/dev-issuer";
 import { createAuthorizer, createTokenVerifier } from "../../app/auth/authorizer";
 import { readIdentitySettings } from "../../app/auth/settings";
-import { roles, type Role } from "../../app/auth/types";
+import { roles, type Role } from "../../contracts/roles";
 
 // One service (PGlite boot is the slow part) serves every block in this file.
 let dir: string;

@@ -1,5 +1,6 @@
 import { loadEnvironment } from "../../config/load";
 import { dashboardVariables, mtlsOverviewDashboard, mtlsThresholdSteps } from "../../constructs/mesh/dashboard";
+import { mtlsShareQuery } from "../../app/compliance/probes/mtls";
 import { describeWithService } from "../support/services";
 import { prometheusBinary, type RunningPrometheus } from "../../harness/prometheus";
 import { promtoolBinary, startPrometheusWithFlows, type RequestFlow } from "./support/istio-requests";
@@ -92,6 +93,10 @@ describe("mtls-overview dashboard model", () => {
     const selector = /^label_values\((.+), destination_workload_namespace\)$/.exec(variable.definition ?? "")?.[1];
     expect(selector).toBeDefined();
     expect(promqlErrors(selector!)).toEqual([]);
+  });
+
+  test("the service's mtls-share probe asks the stat panel's query (5 m, every namespace)", () => {
+    expect(mtlsShareQuery).toBe(concrete(exprOf("mTLS share of requests"), { window: "5m", namespace: ".*" }));
   });
 
   test("the parser check can fail: a broken expression has error nodes", () => {

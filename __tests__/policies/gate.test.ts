@@ -1,6 +1,7 @@
 // The gate over the real stacks: they pass, and for every rule a mutated copy of the real synth
 // output that breaks just that rule is caught, naming that rule.
-import { loadShippedBundle, type PolicyBundle, type Violation } from "../../policy-engine/bundle";
+import type { Violation } from "../../contracts/violation";
+import { loadShippedBundle, type PolicyBundle } from "../../policy-engine/bundle";
 import { runGate } from "../../policy-engine/gate";
 import { policyParameters, type TerraformJson } from "../../policy-engine/input";
 import { loadEnvironment } from "../../config/load";

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { resolve } from "node:path";
-import { mtlsPercentExpr } from "../../constructs/mesh/dashboard";
+import { mtlsPercentExpr } from "../../contracts/promql";
 import { describeWithService } from "../support/services";
 import { freePort } from "../../lib/net";
 import { prometheusBinary, type RunningPrometheus } from "../../harness/prometheus";

@@ -2,6 +2,7 @@ import { join, resolve } from "node:path";
 import { createPrivateKey, createPublicKey } from "node:crypto";
 import { readBoolean, readInteger, SettingsError } from "../settings";
 import { pemBlocks, signerFromKey } from "../export/signing";
+import { keyFolderPattern, keyFolderRule, s3BucketNamePattern } from "../../contracts/names";
 
 /** Settings of the audit trail's copies: the WORM sink (S3 Object Lock) and the export signing key. */
 export interface AuditSettings {
@@ -69,8 +70,6 @@ function signingKeys(env: NodeJS.ProcessEnv, environment: string): Pick<AuditSet
   return { ...(pem ? { signingKeyPem: pem } : {}), ...(retired ? { retiredSigningKeysPem: retired } : {}) };
 }
 
-const bucketPattern = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-
 export function readAuditSettings(
   env: NodeJS.ProcessEnv,
   dataDir: string,
@@ -82,12 +81,11 @@ export function readAuditSettings(
   const endpoint = env.AUDIT_S3_ENDPOINT || undefined;
   if (enabled) {
     if (!bucket) throw new SettingsError("AUDIT_WORM_BUCKET", "is required when AUDIT_WORM_ENABLED=true (the Object Lock bucket's name)");
-    if (!bucketPattern.test(bucket)) throw new SettingsError("AUDIT_WORM_BUCKET", `must be a valid S3 bucket name (got '${bucket}')`);
+    if (!s3BucketNamePattern.test(bucket)) throw new SettingsError("AUDIT_WORM_BUCKET", `must be a valid S3 bucket name (got '${bucket}')`);
     if (env.AUDIT_RETENTION_DAYS === undefined || env.AUDIT_RETENTION_DAYS === "")
       throw new SettingsError("AUDIT_RETENTION_DAYS", "is required when AUDIT_WORM_ENABLED=true (1-36500 days)");
   }
-  if (!/^[a-z0-9-]+(\/[a-z0-9-]+)*\/$/.test(prefix))
-    throw new SettingsError("AUDIT_WORM_PREFIX", `must be a key prefix ending in '/' (got '${prefix}')`);
+  if (!keyFolderPattern.test(prefix)) throw new SettingsError("AUDIT_WORM_PREFIX", `${keyFolderRule} (got '${prefix}')`);
   if (endpoint && !/^https?:\/\/[^\s/]+/.test(endpoint))
     throw new SettingsError("AUDIT_S3_ENDPOINT", `must be an http(s) URL (got '${endpoint}')`);
   return {

@@ -5,7 +5,8 @@ import type { AuditLog } from "../audit/types";
 import { SettingsError, type ServiceSettings } from "../settings";
 import { loadDevIssuerKeys, loadJose } from "./dev-issuer";
 import { devIssuer, readIdentitySettings, type IdentitySettings } from "./settings";
-import { roles as allRoles, type Authorizer, type Principal, type Role } from "./types";
+import { roles as allRoles, type Role } from "../../contracts/roles";
+import type { Authorizer, Principal } from "./types";
 import { tagGuard } from "./guards";
 import { forbiddenCharacter, headerText } from "./text";
 

@@ -1,5 +1,5 @@
 import type { RouteOptions } from "fastify";
-import type { Role } from "./types";
+import type { Role } from "../../contracts/roles";
 
 /** What a request guard checks; every guard hook carries one, so a route's guards can be listed. */
 export type GuardInfo =

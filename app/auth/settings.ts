@@ -1,5 +1,5 @@
 import { SettingsError } from "../settings";
-import { roles, type Role } from "./types";
+import { roles, type Role } from "../../contracts/roles";
 
 /** Where a principal's roles come from. */
 export type RoleSource = "token" | "directory" | "both";

@@ -1,8 +1,5 @@
 import type { onRequestAsyncHookHandler } from "fastify";
-
-/** Duties, least to most privileged; see docs/identity.md. */
-export const roles = ["viewer", "operator", "auditor", "admin"] as const;
-export type Role = (typeof roles)[number];
+import type { Role } from "../../contracts/roles";
 
 /** The authenticated caller of a request. */
 export interface Principal {

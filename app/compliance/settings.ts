@@ -1,6 +1,7 @@
 import { join, resolve } from "node:path";
 import { backupRecordName, drillRecordName } from "../../contracts/records";
 import { readInteger, SettingsError } from "../settings";
+import { dnsLabelPattern, dnsLabelRule } from "../../contracts/names";
 
 /** Where the compliance service finds its evidence; every source is optional (absent → unknown). */
 export interface ComplianceSettings {
@@ -52,7 +53,7 @@ export function readComplianceSettings(env: NodeJS.ProcessEnv, dataDir: string):
   }
   const label = (name: string, fallback: string): string => {
     const value = env[name] || fallback;
-    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value)) throw new SettingsError(name, `must be a DNS label (got '${value}')`);
+    if (!dnsLabelPattern.test(value)) throw new SettingsError(name, `${dnsLabelRule} (got '${value}')`);
     return value;
   };
   return {

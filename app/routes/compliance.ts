@@ -5,7 +5,7 @@ import { toOscalAssessmentResults } from "../compliance/oscal";
 import { controlStatuses, frameworks, type ComplianceReport } from "../compliance/types";
 import { renderCompliancePdf } from "../export/pdf";
 import type { ServiceContext } from "../server";
-import { roles } from "../auth/types";
+import { roles } from "../../contracts/roles";
 
 export const exportFormats = ["json", "pdf", "oscal"] as const;
 const sourcePattern = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;

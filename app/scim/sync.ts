@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { advisoryLocks, type Db, type Queryable } from "../db";
 import type { AuditEventInput, AuditLog } from "../audit/types";
-import type { Role } from "../auth/types";
+import type { Role } from "../../contracts/roles";
 import { ScimResponseError, type DirectorySnapshot, type DirectoryUser } from "./snapshot";
 import type { GroupCache, ScimClient } from "./client";
 

@@ -15,6 +15,7 @@ import { denyInsecureTransport } from "../aws/s3-policy";
 import { accountKeyPolicy } from "../aws/kms-policy";
 import { BucketReplica } from "../aws/bucket-replica";
 import { accessLogBucket } from "../aws/access-log-bucket";
+import { keyFolderPattern, keyFolderRule, s3BucketNamePattern } from "../../contracts/names";
 
 export type ObjectLockMode = "COMPLIANCE" | "GOVERNANCE";
 
@@ -59,8 +60,6 @@ export interface AppendPrincipal {
   readonly name: string;
 }
 
-const bucketNamePattern = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-
 /** Throws an error naming the prop and what is allowed. */
 function check(condition: boolean, prop: string, allowed: string, got: unknown): void {
   if (!condition) throw new Error(`ObjectLockBucket: ${prop} ${allowed} (got ${JSON.stringify(got)})`);
@@ -94,8 +93,13 @@ export class ObjectLockBucket extends Construct {
     const prefix = props.prefix ?? "audit/";
     const logBucketName = props.accessLogBucketName ?? `${props.bucketName}-access-logs`;
     const deletionWindow = props.kmsDeletionWindowDays ?? 30;
-    check(bucketNamePattern.test(props.bucketName), "bucketName", "must be a valid S3 bucket name", props.bucketName);
-    check(bucketNamePattern.test(logBucketName), "accessLogBucketName", "must be a valid S3 bucket name (3-63 characters)", logBucketName);
+    check(s3BucketNamePattern.test(props.bucketName), "bucketName", "must be a valid S3 bucket name", props.bucketName);
+    check(
+      s3BucketNamePattern.test(logBucketName),
+      "accessLogBucketName",
+      "must be a valid S3 bucket name (3-63 characters)",
+      logBucketName,
+    );
     check(logBucketName !== props.bucketName, "accessLogBucketName", "must differ from bucketName", logBucketName);
     check(
       Number.isInteger(props.retentionDays) && props.retentionDays >= 1 && props.retentionDays <= 36500,
@@ -104,7 +108,7 @@ export class ObjectLockBucket extends Construct {
       props.retentionDays,
     );
     check(mode === "COMPLIANCE" || mode === "GOVERNANCE", "mode", "must be COMPLIANCE or GOVERNANCE", mode);
-    check(/^[a-z0-9-]+(\/[a-z0-9-]+)*\/$/.test(prefix), "prefix", "must be a key prefix ending in '/' such as audit/", prefix);
+    check(keyFolderPattern.test(prefix), "prefix", keyFolderRule, prefix);
     check(/^\d{12}$/.test(props.accountId), "accountId", "must be a 12-digit AWS account id", props.accountId);
     check(
       Number.isInteger(deletionWindow) && deletionWindow >= 7 && deletionWindow <= 30,

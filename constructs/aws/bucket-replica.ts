@@ -9,6 +9,7 @@ import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucke
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { accountKeyPolicy } from "./kms-policy";
 import { kmsBucket } from "./kms-bucket";
+import { s3BucketNamePattern, s3BucketNameRule } from "../../contracts/names";
 
 /** Properties of a {@link BucketReplica}. */
 export interface BucketReplicaProps {
@@ -56,7 +57,7 @@ export class BucketReplica extends Construct {
   constructor(scope: Construct, id: string, props: BucketReplicaProps) {
     super(scope, id);
     check(props.replicaRegion !== props.sourceRegion, "replicaRegion", "must differ from the source region", props.replicaRegion);
-    check(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(props.bucketName), "bucketName", "must be a valid S3 bucket name", props.bucketName);
+    check(s3BucketNamePattern.test(props.bucketName), "bucketName", s3BucketNameRule, props.bucketName);
     this.bucketName = props.bucketName;
     this.region = props.replicaRegion;
     const provider = props.replicaProvider;

@@ -21,6 +21,7 @@ import { accessLogBucket } from "../aws/access-log-bucket";
 import { S3BucketLoggingA } from "@cdktf/provider-aws/lib/s3-bucket-logging";
 import { embedFile, terraformLiteral } from "../terraform/literal";
 import { backupRecordName, drillRecordName, recordKey, recordsFolder } from "../../contracts/records";
+import { keyPrefixPattern, keyPrefixRule } from "../../contracts/names";
 
 /** tools/db/pitr.sh: the restore drill, shipped in a ConfigMap. */
 export const pitrScriptPath = join(__dirname, "..", "..", "tools", "db", "pitr.sh");
@@ -176,7 +177,7 @@ export class WalgBackup extends Construct {
 
   constructor(scope: Construct, id: string, props: WalgBackupProps) {
     super(scope, id);
-    check(/^[a-z0-9-]+(\/[a-z0-9-]+)*$/.test(props.prefix), "prefix", "must be a key prefix without leading or trailing '/'", props.prefix);
+    check(keyPrefixPattern.test(props.prefix), "prefix", keyPrefixRule, props.prefix);
     check(
       Number.isInteger(props.retainFullBackups) && props.retainFullBackups >= 1,
       "retainFullBackups",

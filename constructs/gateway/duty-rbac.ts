@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { ClusterRoleV1 } from "@cdktf/provider-kubernetes/lib/cluster-role-v1";
 import { RoleBindingV1 } from "@cdktf/provider-kubernetes/lib/role-binding-v1";
 import type { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
-import { roles, type Role } from "../../app/auth/types";
+import { roles, type Role } from "../../contracts/roles";
 
 /** One RBAC rule: exact API groups, resources and verbs (never "*"). */
 export interface DutyRule {

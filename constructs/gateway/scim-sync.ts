@@ -3,7 +3,7 @@ import { CronJobV1 } from "@cdktf/provider-kubernetes/lib/cron-job-v1";
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
 import type { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import type { ITerraformDependable } from "cdktf";
-import type { Role } from "../../app/auth/types";
+import type { Role } from "../../contracts/roles";
 
 /** The sync's command in the compliance service image (WORKDIR /app, app/ compiled to JavaScript). */
 export const scimSyncCommand = ["node", "app/scim/cli.js"] as const;

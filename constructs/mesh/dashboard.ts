@@ -1,51 +1,15 @@
 import { Construct } from "constructs";
 import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
+import { mtlsPercentExpr, plaintextSourcesExpr, type MeshQueryScope } from "../../contracts/promql";
 
 /** UID the runbook opens (Grafana → Dashboards → mtls-overview). */
 export const mtlsDashboardUid = "mtls-overview";
 
 /** Grafana template variables the queries use; tests replace them with concrete values. */
-export const dashboardVariables = { window: "$__rate_interval", namespace: "$namespace" } as const;
+export const dashboardVariables: MeshQueryScope = { window: "$__rate_interval", namespace: "$namespace" };
 
 // `$datasource`, not `${datasource}`: Terraform would read `${...}` in the ConfigMap data as interpolation.
 const datasource = { type: "prometheus", uid: "$datasource" } as const;
-
-/**
- * Requests as the receiving sidecar saw them: only the destination reporter knows whether the
- * connection was mutual TLS (the source side reports "unknown").
- */
-function requests(window: string, namespace: string, security?: string): string {
-  const extra = security ? `, connection_security_policy${security}` : "";
-  return `rate(istio_requests_total{reporter="destination", destination_workload_namespace=~"${namespace}"${extra}}[${window}])`;
-}
-
-/**
- * Share of requests, in percent, that arrived over mutual TLS, optionally per label set. A group
- * with no mTLS request at all reads 0 (not "no data"): `or 0 * total` fills the missing numerator.
- */
-export function mtlsPercentExpr(options: { window?: string; namespace?: string; by?: readonly string[] } = {}): string {
-  const window = options.window ?? dashboardVariables.window;
-  const namespace = options.namespace ?? dashboardVariables.namespace;
-  const by = options.by?.length ? ` by (${options.by.join(", ")})` : "";
-  const mtls = `sum${by} (${requests(window, namespace, '="mutual_tls"')})`;
-  const total = `sum${by} (${requests(window, namespace)})`;
-  return `100 * (${mtls} or 0 * ${total}) / ${total}`;
-}
-
-/** Request rate per plaintext (not mutual-TLS) source → destination pair; only pairs with traffic. */
-export function plaintextSourcesExpr(options: { window?: string; namespace?: string } = {}): string {
-  const window = options.window ?? dashboardVariables.window;
-  const namespace = options.namespace ?? dashboardVariables.namespace;
-  const by = [
-    "source_workload_namespace",
-    "source_workload",
-    "source_principal",
-    "destination_workload_namespace",
-    "destination_workload",
-    "connection_security_policy",
-  ];
-  return `sum by (${by.join(", ")}) (${requests(window, namespace, '!="mutual_tls"')}) > 0`;
-}
 
 interface ThresholdStep {
   color: string;
@@ -113,7 +77,7 @@ export function mtlsOverviewDashboard(options: MtlsDashboardOptions): Record<str
         gridPos: { h: 8, w: 8, x: 0, y: 0 },
         fieldConfig: { defaults: percentField, overrides: [] },
         options: { reduceOptions: { calcs: ["lastNotNull"], fields: "", values: false }, colorMode: "background", graphMode: "area" },
-        targets: [{ refId: "A", datasource, expr: mtlsPercentExpr(), legendFormat: "mTLS %" }],
+        targets: [{ refId: "A", datasource, expr: mtlsPercentExpr(dashboardVariables), legendFormat: "mTLS %" }],
       },
       {
         id: 2,
@@ -126,7 +90,7 @@ export function mtlsOverviewDashboard(options: MtlsDashboardOptions): Record<str
           {
             refId: "A",
             datasource,
-            expr: mtlsPercentExpr({ by: ["destination_workload_namespace"] }),
+            expr: mtlsPercentExpr({ ...dashboardVariables, by: ["destination_workload_namespace"] }),
             legendFormat: "{{destination_workload_namespace}}",
           },
         ],
@@ -144,7 +108,7 @@ export function mtlsOverviewDashboard(options: MtlsDashboardOptions): Record<str
           {
             refId: "A",
             datasource,
-            expr: mtlsPercentExpr({ by: ["destination_workload_namespace", "destination_workload"] }),
+            expr: mtlsPercentExpr({ ...dashboardVariables, by: ["destination_workload_namespace", "destination_workload"] }),
             format: "table",
             instant: true,
           },
@@ -160,7 +124,7 @@ export function mtlsOverviewDashboard(options: MtlsDashboardOptions): Record<str
         fieldConfig: { defaults: { unit: "reqps", decimals: 3 }, overrides: [] },
         options: { sortBy: [{ displayName: "Value", desc: true }] },
         transformations: [hideTime],
-        targets: [{ refId: "A", datasource, expr: plaintextSourcesExpr(), format: "table", instant: true }],
+        targets: [{ refId: "A", datasource, expr: plaintextSourcesExpr(dashboardVariables), format: "table", instant: true }],
       },
     ],
   };

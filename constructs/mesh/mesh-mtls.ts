@@ -3,6 +3,7 @@ import type { MeshService } from "../../config/schema";
 import { K8sManifest } from "../k8s/manifest";
 import type { ManifestObject } from "../k8s/schemas";
 import { spiffePrincipal, workloadLabels } from "./identity";
+import { dnsLabelPattern, dnsLabelRule } from "../../contracts/names";
 
 const httpMethods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 export type HttpMethod = (typeof httpMethods)[number];
@@ -209,7 +210,7 @@ export class MeshMtls extends Construct {
    */
   allowEgress(name: string, hosts: readonly string[], port = 443): K8sManifest {
     const where = `allowEgress(${name})`;
-    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) throw new MeshPropsError(`${where}: name: must be a DNS-1123 label`);
+    if (!dnsLabelPattern.test(name)) throw new MeshPropsError(`${where}: name: ${dnsLabelRule}`);
     if (hosts.length === 0) throw new MeshPropsError(`${where}: hosts: name at least one host`);
     for (const host of hosts) {
       if (!/^(\*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(host) || host.endsWith(".local")) {

@@ -9,6 +9,7 @@ import { K8sManifest } from "../k8s/manifest";
 import { embedFile } from "../terraform/literal";
 import { validateManifest, type ManifestObject } from "../k8s/schemas";
 import { bundleSignatureRequiredAnnotation, bundleSignatureRequiredValue } from "../../contracts/annotations";
+import { dnsLabelPattern } from "../../contracts/names";
 
 /** tools/ci/slo_gate.js: the file the analysis Job runs, shipped in a ConfigMap byte for byte. */
 
@@ -139,7 +140,6 @@ export interface SloGate {
   readonly args: { readonly service: string; readonly namespace: string; readonly prometheusUrl: string };
 }
 
-const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const promDuration = /^[1-9]\d*(s|m|h)$/;
 const quantity = /^\d+(\.\d+)?(m|Mi|Gi|Ki)?$/;
 
@@ -179,9 +179,9 @@ export class BlueGreenRollout extends Construct {
     super(scope, id);
     this.props = props;
     const port = props.port ?? 8080;
-    if (!dnsLabel.test(props.name)) fail("name", "a DNS-1123 label", props.name);
-    if (!dnsLabel.test(props.namespace)) fail("namespace", "a DNS-1123 label", props.namespace);
-    if (!dnsLabel.test(props.serviceAccountName)) fail("serviceAccountName", "a DNS-1123 label", props.serviceAccountName);
+    if (!dnsLabelPattern.test(props.name)) fail("name", "a DNS-1123 label", props.name);
+    if (!dnsLabelPattern.test(props.namespace)) fail("namespace", "a DNS-1123 label", props.namespace);
+    if (!dnsLabelPattern.test(props.serviceAccountName)) fail("serviceAccountName", "a DNS-1123 label", props.serviceAccountName);
     if (!/^[^\s:]+(:\d+)?(\/[^\s:]+)*:[\w][\w.-]{0,127}$/.test(props.image) || props.image.endsWith(":latest"))
       fail("image", "repository:tag with a pinned tag (not latest)", props.image);
     if (!Number.isInteger(props.replicas) || props.replicas < 1) fail("replicas", "an integer >= 1", props.replicas);
@@ -205,7 +205,7 @@ export class BlueGreenRollout extends Construct {
       if (!quantity.test(q.memory)) fail(`${prop}.memory`, "a Kubernetes memory quantity such as 128Mi", q.memory);
     }
     for (const e of props.secretEnv ?? []) {
-      if (!dnsLabel.test(e.secretName) && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(e.secretName))
+      if (!dnsLabelPattern.test(e.secretName) && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(e.secretName))
         fail(`secretEnv ${e.name}.secretName`, "a Kubernetes Secret name", e.secretName);
     }
 
@@ -356,7 +356,7 @@ export class BlueGreenRollout extends Construct {
     if (!/^[1-9]\d*(s|ms)$/.test(queryTimeout))
       throw new Error(`${where}: queryTimeout must be a duration such as 30s (got "${queryTimeout}")`);
     const gateAccount = options.serviceAccountName ?? "slo-gate";
-    if (!dnsLabel.test(gateAccount)) throw new Error(`${where}: serviceAccountName must be a DNS-1123 label (got "${gateAccount}")`);
+    if (!dnsLabelPattern.test(gateAccount)) throw new Error(`${where}: serviceAccountName must be a DNS-1123 label (got "${gateAccount}")`);
 
     const name = `${this.name}-slo-gate`;
     const labels = { "app.kubernetes.io/name": "slo-gate", "app.kubernetes.io/part-of": "maestro", "maestro.io/rollout": this.name };

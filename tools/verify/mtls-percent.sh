@@ -70,11 +70,10 @@ time_re='^[0-9]+(\.[0-9]+)?$|^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9:]+)
 [ -z "$at" ] || [[ "$at" =~ $time_re ]] ||
   die_usage "--time must be RFC 3339 or Unix seconds (got '$at')"
 
-# Keep in step with mtlsPercentExpr() in constructs/mesh/dashboard.ts (the tests compare them).
-requests="rate(istio_requests_total{reporter=\"destination\", destination_workload_namespace=~\"$namespace\""
-mtls="sum (${requests}, connection_security_policy=\"mutual_tls\"}[$window]))"
-total="sum (${requests}}[$window]))"
-query="100 * ($mtls or 0 * $total) / $total"
+# The dashboard's own query, from its one owner (contracts/promql.ts).
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+query="$(node -r "$repo/tools/register.js" "$repo/tools/verify/mtls-query.ts" --window "$window" --namespace "$namespace")" ||
+  die_usage "cannot build the query with node (run npm ci in $repo)"
 
 echo "mtls-percent: asking ${prometheus%/} for the mTLS share (namespaces =~ '$namespace', window $window, at ${at:-now})"
 echo "mtls-percent: query: $query"

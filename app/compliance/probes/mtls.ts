@@ -1,9 +1,8 @@
+import { mtlsPercentExpr } from "../../../contracts/promql";
 import { failed, missing, type EvidenceProbe } from "./types";
 
-/** Share of mesh requests (as the receiving sidecar reports them) that arrived over mutual TLS. */
-export const mtlsShareQuery =
-  'sum(rate(istio_requests_total{reporter="destination",connection_security_policy="mutual_tls"}[5m]))' +
-  ' / sum(rate(istio_requests_total{reporter="destination"}[5m]))';
+/** Percent of mesh requests (as the receiving sidecar reports them) over mutual TLS, in every namespace: the dashboard's query. */
+export const mtlsShareQuery = mtlsPercentExpr({ window: "5m", namespace: ".*" });
 
 interface PromResponse {
   status: string;
@@ -24,7 +23,7 @@ export const mtlsProbe: EvidenceProbe = {
       const body = (await res.json()) as PromResponse;
       if (!res.ok || body.status !== "success") throw new Error(`Prometheus answered ${res.status}: ${body.error ?? "no error text"}`);
       const sample = body.data?.result[0];
-      const share = sample ? Number(sample.value[1]) : NaN;
+      const share = sample ? Number(sample.value[1]) / 100 : NaN;
       // No istio traffic in the window (or 0/0): nothing to judge, which is not a pass.
       if (!sample || !Number.isFinite(share)) return missing(this.source, origin, now, "no mesh traffic reported in the last 5 minutes");
       return {

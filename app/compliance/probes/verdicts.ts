@@ -1,16 +1,8 @@
 import { readFile, stat } from "node:fs/promises";
 import { z } from "zod";
+import { violationSchema, type ReportedViolation } from "../../../contracts/violation";
+import { schemaProblems } from "../../../lib/problems";
 import { failed, missing, type EvidenceProbe } from "./types";
-
-/** One policy violation, in the policy gate's verdict format. */
-export const violationSchema = z.object({
-  rule: z.string().min(1),
-  severity: z.string().min(1),
-  stack: z.string().min(1),
-  resource: z.string(),
-  message: z.string(),
-});
-export type Violation = z.infer<typeof violationSchema>;
 
 /** The policy verdicts of one synth, as the policy gate writes them and the release ships them. */
 export const verdictsSchema = z.object({
@@ -25,7 +17,7 @@ export type Verdicts = z.infer<typeof verdictsSchema>;
 
 /** Severities that do not fail a control (advice, not a gate). */
 const advisorySeverities = new Set(["warn", "warning", "info", "low", "advisory"]);
-export const isBlocking = (v: Violation): boolean => !advisorySeverities.has(v.severity.toLowerCase());
+export const isBlocking = (v: ReportedViolation): boolean => !advisorySeverities.has(v.severity.toLowerCase());
 
 export const verdictsProbe: EvidenceProbe = {
   source: "policy-verdicts",
@@ -45,7 +37,7 @@ export const verdictsProbe: EvidenceProbe = {
     try {
       const parsed = verdictsSchema.safeParse(JSON.parse(text));
       if (!parsed.success) {
-        const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+        const issues = schemaProblems(parsed.error).join("; ");
         return failed(this.source, file, now, new Error(`${file} is not a verdicts file: ${issues}`));
       }
       verdicts = parsed.data;

@@ -1,5 +1,6 @@
 import { categoryTitle, securityCategories } from "./security";
-import type { FieldChange, PolicyViolation, ResourceChange, StackDiff, SynthDiff } from "./model";
+import type { ReportedViolation as PolicyViolation } from "../../../contracts/violation";
+import type { FieldChange, ResourceChange, StackDiff, SynthDiff } from "./model";
 
 export interface MarkdownOptions {
   /** A resource with more changed fields than this is folded into <details>. @default 6 */

@@ -1,4 +1,5 @@
 // The synth diff as data: what the markdown renderer prints and what `--format json` emits for bots.
+import type { GateReportJson, ReportedViolation } from "../../../contracts/violation";
 
 /** Terraform JSON of one stack (cdktf.out/stacks/<id>/cdk.tf.json). */
 export type StackJson = Record<string, unknown>;
@@ -47,31 +48,16 @@ export interface StackDiff {
   unchangedResources: number;
 }
 
-export interface PolicyViolation {
-  rule: string;
-  /** The rule's severity annotation (critical, high, ...); whether it fails is decided by deny vs warn. */
-  severity: string;
-  stack: string;
-  resource: string;
-  message: string;
-  /** How to fix it, from the rule's metadata. */
-  fix?: string;
-}
-
 /** `npm run policy:check -- <dir> --format json` (policy-engine/report.ts): violations are denies. */
-export interface PolicyReport {
-  violations: PolicyViolation[];
-  warnings?: PolicyViolation[];
-  passed: number;
-}
+export type PolicyReport = GateReportJson;
 
 export interface PolicyDiff {
   head: PolicyReport;
   base?: PolicyReport;
   /** Denies in head, not in base (matched on rule + stack + resource). */
-  introduced: PolicyViolation[];
+  introduced: ReportedViolation[];
   /** Denies in base, gone in head. */
-  fixed: PolicyViolation[];
+  fixed: ReportedViolation[];
 }
 
 export interface SynthDiff {

@@ -1,5 +1,6 @@
 // The checks that run on this machine. Each calls the project's real tool (the CLI the runbook
 // names) or its real service, and the other engineers' harnesses for the servers they need.
+import { parseGateReport, type GateReportJson, type ReportedViolation } from "../../../contracts/violation";
 import { drillRecordSchema, recordProblems } from "../../../contracts/records";
 import { generateKeyPairSync } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
@@ -33,12 +34,6 @@ const hasFile = (path: string) => existsSync(join(repoRoot, path));
 // ---------------------------------------------------------------------------------------------
 // Synth + policy gate
 
-interface GateViolation {
-  rule: string;
-  stack: string;
-  resource: string;
-  message: string;
-}
 export interface SynthGate {
   env: string;
   outdir: string;
@@ -46,7 +41,7 @@ export interface SynthGate {
   synthError?: string;
   stacks: number;
   /** policy:check --format json, or the reason it did not run. */
-  gate?: { violations: GateViolation[]; warnings: GateViolation[]; passed: number };
+  gate?: GateReportJson;
   gateError?: string;
 }
 
@@ -67,17 +62,16 @@ export function synthAndGate(ctx: CheckContext, env: string): Promise<SynthGate>
     const check = await npmRun("policy:check", [outdir, "--format", "json", "--env", env]);
     if (check.code === 0 || check.code === 1) {
       try {
-        const report = JSON.parse(check.stdout) as SynthGate["gate"];
-        result.gate = { violations: report!.violations, warnings: report!.warnings ?? [], passed: report!.passed };
-      } catch {
-        result.gateError = `policy:check printed no JSON: ${tail(check)}`;
+        result.gate = parseGateReport(check.stdout, "policy:check --format json");
+      } catch (err) {
+        result.gateError = `${(err as Error).message}: ${tail(check)}`;
       }
     } else result.gateError = `policy:check exited ${String(check.code)}: ${tail(check)}`;
     return result;
   });
 }
 
-const describeViolations = (vs: GateViolation[]) =>
+const describeViolations = (vs: ReportedViolation[]) =>
   vs
     .slice(0, 3)
     .map((v) => `${v.rule} ${v.stack}/${v.resource}`)
