@@ -156,7 +156,7 @@ describe("control status is derived from evidence", () => {
     writeEvidence(dir, { verdicts: { violations: [{ rule: "x" }], passed: 1 }, drill: "{not json" });
     const e = engine();
     const evidence = await e.collectEvidence();
-    expect(evidence.get("policy-verdicts")).toMatchObject({ state: "error", summary: expect.stringMatching(/violations\.0\.severity/) });
+    expect(evidence.get("policy-verdicts")).toMatchObject({ state: "error", summary: expect.stringMatching(/violations\[0\]\.severity/) });
     expect(evidence.get("last-drill")).toMatchObject({ state: "error", summary: expect.stringMatching(/is not JSON/) });
     const r = await report(e);
     expect(control(r.controls, "recovery-drill").status).toBe("unknown");

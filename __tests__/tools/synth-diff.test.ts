@@ -273,7 +273,7 @@ describe("policy verdicts and exit codes", () => {
     writeFileSync(bad, JSON.stringify({ violations: [{ rule: "X", severity: "deny", stack: "s", resource: "r" }], passed: 1 }));
     const r = await run([staging, staging, "--policy-head", bad]);
     expect(r).toMatchObject({ code: 2 });
-    expect(r.stderr).toContain("violations[0].message must be a string");
+    expect(r.stderr).toContain("violations[0].message: Invalid input: expected string");
   });
 
   test("--help exits 0 and documents the exit codes", async () => {
