@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { buildComplianceReport } from "./compliance/report";
 import { controlStatuses } from "./compliance/types";
-import type { ServiceContext } from "./server";
+import type { ServiceContext } from "./context";
 
 // Prometheus text exposition (format 0.0.4), written here: two request series, a few process
 // gauges and the controls' status. The names and labels are what tools/ci/slo_gate.js queries.

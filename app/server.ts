@@ -2,13 +2,11 @@ import { randomUUID } from "node:crypto";
 import { STATUS_CODES } from "node:http";
 import { createRequire } from "node:module";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
-import { migrate, openDb, type Db } from "./db";
-import { readHttpSettings, type ServiceSettings } from "./settings";
+import { migrate, openDb } from "./db";
+import type { ServiceSettings } from "./settings";
 import { createAuditLog } from "./audit/log";
-import type { AuditLog } from "./audit/types";
 import { createAuthorizer } from "./auth/authorizer";
-import type { Authorizer } from "./auth/types";
-import { complianceEngineFor, type ComplianceEngine } from "./compliance/report";
+import { complianceEngineFor } from "./compliance/report";
 import { registerComplianceRoutes } from "./routes/compliance";
 import { registerMetrics } from "./metrics";
 import { registerUi } from "./ui/serve";
@@ -16,28 +14,14 @@ import { registerComplianceAuditRoute } from "./routes/compliance-audit";
 import { registerScimSyncRoute } from "./scim/routes";
 import { scimSyncProbe } from "./scim/evidence";
 import { bundleSignatureProbe } from "./policy/evidence";
-import { startPolicyRuntime, type PolicyRuntime } from "./policy/runtime";
-import { readPolicySettings } from "./policy/settings";
+import { startPolicyRuntime } from "./policy/runtime";
 import { registerAuditExportRoutes } from "./export/routes";
 import { registerWormSink } from "./audit/worm";
 import { routeGuards, type RouteGuards } from "./auth/guards";
+import type { ServiceContext } from "./context";
 
 /** Longest /readyz waits for the database before it answers 503. */
 const readinessTimeoutMs = 1500;
-
-/** What route modules receive: the service's shared parts. */
-export interface ServiceContext {
-  settings: ServiceSettings;
-  db: Db;
-  /** The hash-chained audit log; every security-relevant event goes here. */
-  audit: AuditLog;
-  /** Request guards: authenticate, then requireRole(...), then requireReason(label) (app/auth). */
-  authz: Authorizer;
-  /** Control catalogue, evidence probes and their cached readings (app/compliance); registerEvidenceProbe adds sources. */
-  compliance: ComplianceEngine;
-  /** The policy bundle in force: verified at start and on reload, refusals audited (app/policy/runtime.ts). */
-  policy: PolicyRuntime;
-}
 
 export interface BuiltService {
   server: FastifyInstance;
@@ -108,7 +92,7 @@ export async function buildService(
     /** Where log lines go instead of stdout (tests read them). */ logStream?: { write(line: string): void };
   } = {},
 ): Promise<BuiltService> {
-  const http = settings.http ?? readHttpSettings({});
+  const http = settings.http;
   const server = Fastify({
     logger: options.logger === false ? false : { level: settings.logLevel, ...(options.logStream ? { stream: options.logStream } : {}) },
     schemaController: onDemandSchemaCompilers(),
@@ -142,7 +126,7 @@ export async function buildService(
     audit,
     authz: await createAuthorizer(settings, db, audit),
     compliance: complianceEngineFor({ settings, db, audit }),
-    policy: await startPolicyRuntime(settings.policy ?? readPolicySettings({}, settings.dataDir), server.log, audit),
+    policy: await startPolicyRuntime(settings.policy, server.log, audit),
   };
 
   registerComplianceAuditRoute(server, context);

@@ -1,22 +1,13 @@
 import { resolve } from "node:path";
+import { readInteger, SettingsError } from "./env";
 import { readIdentitySettings, type IdentitySettings } from "./auth/settings";
 import { readComplianceSettings, type ComplianceSettings } from "./compliance/settings";
 import { readAuditSettings, type AuditSettings } from "./audit/settings";
 import { readPolicySettings, type PolicyRuntimeSettings } from "./policy/settings";
 
-/** A setting the service cannot start with; names the variable and what is allowed. */
-export class SettingsError extends Error {
-  readonly code = "SETTINGS_INVALID";
-  constructor(
-    readonly variable: string,
-    detail: string,
-  ) {
-    super(`${variable}: ${detail}`);
-    this.name = "SettingsError";
-  }
-}
+export { SettingsError };
 
-/** The compliance service's settings, read once from the environment at start. */
+/** The compliance service's settings, read once from the environment at start (readServiceSettings), every section included. */
 export interface ServiceSettings {
   port: number;
   host: string;
@@ -27,16 +18,16 @@ export interface ServiceSettings {
   /** production refuses development-only conveniences (local issuer, dev tokens). */
   environment: "development" | "staging" | "production";
   logLevel: string;
-  /** OIDC verifier, group → role mapping, restricted labels (app/auth/settings.ts); defaults when absent. */
-  identity?: IdentitySettings;
-  /** Evidence sources and metric labels of the compliance service (app/compliance/settings.ts); defaults when absent. */
-  compliance?: ComplianceSettings;
-  /** WORM sink (S3 Object Lock) and export signing key (app/audit/settings.ts); defaults when absent. */
-  audit?: AuditSettings;
-  /** Policy bundle path, verification key, ALLOW_UNSIGNED_POLICY (app/policy/settings.ts); defaults when absent. */
-  policy?: PolicyRuntimeSettings;
-  /** Time limits on every connection (readHttpSettings); defaults when absent. */
-  http?: HttpSettings;
+  /** OIDC verifier, group → role mapping, restricted labels (app/auth/settings.ts). */
+  identity: IdentitySettings;
+  /** Evidence sources and metric labels of the compliance service (app/compliance/settings.ts). */
+  compliance: ComplianceSettings;
+  /** WORM sink (S3 Object Lock) and export signing key (app/audit/settings.ts). */
+  audit: AuditSettings;
+  /** Policy bundle path, verification key, ALLOW_UNSIGNED_POLICY (app/policy/settings.ts). */
+  policy: PolicyRuntimeSettings;
+  /** Time limits on every connection (readHttpSettings). */
+  http: HttpSettings;
 }
 
 /** How long a client may take: a slow or silent client is cut off, never held open. */
@@ -64,25 +55,6 @@ export function readHttpSettings(env: NodeJS.ProcessEnv): HttpSettings {
       `must be at most HTTP_REQUEST_TIMEOUT_MS (${settings.requestTimeoutMs}) (got '${settings.headersTimeoutMs}')`,
     );
   return settings;
-}
-
-export function readBoolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  if (raw === "true") return true;
-  if (raw === "false") return false;
-  throw new SettingsError(name, `must be 'true' or 'false' (got '${raw}')`);
-}
-
-export function readInteger(env: NodeJS.ProcessEnv, name: string, fallback: number | undefined, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") {
-    if (fallback === undefined) throw new SettingsError(name, "is required");
-    return fallback;
-  }
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
-    throw new SettingsError(name, `must be an integer ${min}-${max} (got '${raw}')`);
-  return Number(raw);
 }
 
 export function readServiceSettings(env: NodeJS.ProcessEnv = process.env): ServiceSettings {

@@ -131,7 +131,8 @@ describe("production refuses the development issuer", () => {
     expect(() => readServiceSettings({ MAESTRO_ENVIRONMENT: "production" })).toThrow(/^OIDC_ISSUER: is required in production/);
     const dir = mkdtempSync(join(tmpdir(), "maestro-prod-"));
     try {
-      const settings = { ...readServiceSettings({ MAESTRO_DATA_DIR: dir }), environment: "production" as const, identity: undefined };
+      // Identity settings read for development (no issuer) handed to a production service: refused again at start.
+      const settings = { ...readServiceSettings({ MAESTRO_DATA_DIR: dir }), environment: "production" as const };
       await expect(createAuthorizer(settings, undefined as never, undefined as never)).rejects.toThrow(/^OIDC_ISSUER: is required/);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import { join, resolve } from "node:path";
 import { createPrivateKey, createPublicKey } from "node:crypto";
-import { readBoolean, readInteger, SettingsError } from "../settings";
+import { readBoolean, readInteger, SettingsError } from "../env";
 import { pemBlocks, signerFromKey } from "../export/signing";
 import { keyFolderPattern, keyFolderRule, s3BucketNamePattern } from "../../contracts/names";
 

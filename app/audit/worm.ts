@@ -1,11 +1,10 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { FastifyInstance } from "fastify";
 import { advisoryLocks, type Db } from "../db";
-import type { ServiceContext } from "../server";
+import type { ServiceContext } from "../context";
 import { auditChainSource } from "../compliance/probes/audit-chain";
 import type { AuditEntry } from "./types";
 import type { WormSettings } from "./settings";
-import { readAuditSettings } from "./settings";
 import { listEntries } from "./log";
 import type { EvidenceProbe } from "../compliance/probes/types";
 
@@ -239,7 +238,7 @@ export function wormHealth(status: WormStatus): WormHealth {
  * when the server closes.
  */
 export function registerWormSink(server: FastifyInstance, context: ServiceContext): WormSink | undefined {
-  const settings = (context.settings.audit ?? readAuditSettings({}, context.settings.dataDir)).worm;
+  const settings = context.settings.audit.worm;
   if (!settings.enabled) {
     server.get("/healthz/audit-worm", async () => ({ enabled: false }));
     return undefined;

@@ -2,9 +2,10 @@ import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from "fa
 import type { JWTPayload, JWTVerifyGetKey } from "jose" with { "resolution-mode": "import" };
 import type { Db } from "../db";
 import type { AuditLog } from "../audit/types";
-import { SettingsError, type ServiceSettings } from "../settings";
+import { SettingsError } from "../env";
+import type { ServiceSettings } from "../settings";
 import { loadDevIssuerKeys, loadJose } from "./dev-issuer";
-import { devIssuer, readIdentitySettings, type IdentitySettings } from "./settings";
+import { devIssuer, type IdentitySettings } from "./settings";
 import { roles as allRoles, type Role } from "../../contracts/roles";
 import type { Authorizer, Principal } from "./types";
 import { tagGuard } from "./guards";
@@ -340,7 +341,7 @@ export function authorizerFromVerifier(
  * development issuer when none is configured (readIdentitySettings refuses that in production).
  */
 export async function createAuthorizer(settings: ServiceSettings, db: Db, audit: AuditLog): Promise<Authorizer> {
-  const identity = settings.identity ?? readIdentitySettings({}, settings.environment);
+  const identity = settings.identity;
   if (!identity.issuer && settings.environment === "production")
     throw new SettingsError("OIDC_ISSUER", "is required in production (the development issuer is never used there)");
   const verify = createTokenVerifier(identity, settings.dataDir, db);

@@ -1,4 +1,4 @@
-import { SettingsError } from "../settings";
+import { readInteger, SettingsError } from "../env";
 import { roles, type Role } from "../../contracts/roles";
 
 /** Where a principal's roles come from. */
@@ -64,17 +64,9 @@ function list(raw: string | undefined): string[] | undefined {
     .filter((s) => s.length > 0);
 }
 
-function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
-    throw new SettingsError(name, `must be an integer ${min}-${max} (got '${raw}')`);
-  return Number(raw);
-}
-
 function discoveryRetry(env: NodeJS.ProcessEnv): { discoveryRetryMinMs: number; discoveryRetryMaxMs: number } {
-  const discoveryRetryMinMs = integer(env, "OIDC_DISCOVERY_RETRY_MIN_MS", 1_000, 100, 60_000);
-  const discoveryRetryMaxMs = integer(env, "OIDC_DISCOVERY_RETRY_MAX_MS", 60_000, 100, 3_600_000);
+  const discoveryRetryMinMs = readInteger(env, "OIDC_DISCOVERY_RETRY_MIN_MS", 1_000, 100, 60_000);
+  const discoveryRetryMaxMs = readInteger(env, "OIDC_DISCOVERY_RETRY_MAX_MS", 60_000, 100, 3_600_000);
   if (discoveryRetryMaxMs < discoveryRetryMinMs)
     throw new SettingsError(
       "OIDC_DISCOVERY_RETRY_MAX_MS",
@@ -152,12 +144,12 @@ export function readIdentitySettings(env: NodeJS.ProcessEnv, environment: "devel
     groupRoles:
       env.GROUP_ROLES !== undefined && env.GROUP_ROLES.trim() !== "" ? parseGroupRoles(env.GROUP_ROLES) : { ...defaultGroupRoles },
     restrictedLabels: list(env.RESTRICTED_LABELS) ?? [...defaultRestrictedLabels],
-    jwksCooldownMs: integer(env, "OIDC_JWKS_COOLDOWN_MS", 30_000, 0, 3_600_000),
-    jwksCacheMaxAgeMs: integer(env, "OIDC_JWKS_CACHE_MAX_AGE_MS", 600_000, 1_000, 86_400_000),
-    clockToleranceSeconds: integer(env, "OIDC_CLOCK_TOLERANCE_SECONDS", 5, 0, 300),
-    maxTokenLifetimeSeconds: integer(env, "OIDC_MAX_TOKEN_LIFETIME_SECONDS", 86_400, 60, 604_800),
+    jwksCooldownMs: readInteger(env, "OIDC_JWKS_COOLDOWN_MS", 30_000, 0, 3_600_000),
+    jwksCacheMaxAgeMs: readInteger(env, "OIDC_JWKS_CACHE_MAX_AGE_MS", 600_000, 1_000, 86_400_000),
+    clockToleranceSeconds: readInteger(env, "OIDC_CLOCK_TOLERANCE_SECONDS", 5, 0, 300),
+    maxTokenLifetimeSeconds: readInteger(env, "OIDC_MAX_TOKEN_LIFETIME_SECONDS", 86_400, 60, 604_800),
     ...discoveryRetry(env),
-    principalCacheSeconds: integer(env, "AUTHZ_CACHE_SECONDS", 30, 0, 300),
+    principalCacheSeconds: readInteger(env, "AUTHZ_CACHE_SECONDS", 30, 0, 300),
     scimSubjectAttribute,
     ...(scimSyncToken ? { scimSyncToken } : {}),
   };

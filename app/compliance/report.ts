@@ -8,7 +8,7 @@ import { defaultRegisteredProbes } from "./probes/registered";
 import type { EvidenceProbe, ProbeContext } from "./probes/types";
 import { failed } from "./probes/types";
 import { verdictsProbe } from "./probes/verdicts";
-import { readComplianceSettings, type ComplianceSettings } from "./settings";
+import type { ComplianceSettings } from "./settings";
 import type { ServiceSettings } from "../settings";
 import {
   frameworks,
@@ -186,7 +186,7 @@ export function evaluateControl(control: ControlDefinition, evidence: ReadonlyMa
 
 /** The engine of a service: its compliance settings (defaults when the settings carry none). */
 export function complianceEngineFor(service: { settings: ServiceSettings; db: Db; audit: AuditLog }): ComplianceEngine {
-  const settings = service.settings.compliance ?? readComplianceSettings({}, service.settings.dataDir);
+  const settings = service.settings.compliance;
   return createComplianceEngine({ settings, db: service.db, audit: service.audit });
 }
 

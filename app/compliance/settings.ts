@@ -1,6 +1,6 @@
 import { join, resolve } from "node:path";
 import { backupRecordName, drillRecordName } from "../../contracts/records";
-import { readInteger, SettingsError } from "../settings";
+import { readInteger, SettingsError } from "../env";
 import { dnsLabelPattern, dnsLabelRule } from "../../contracts/names";
 
 /** Where the compliance service finds its evidence; every source is optional (absent → unknown). */

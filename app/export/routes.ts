@@ -1,6 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import type { ServiceContext } from "../server";
-import { readAuditSettings } from "../audit/settings";
+import type { ServiceContext } from "../context";
 import { buildComplianceReport } from "../compliance";
 import type { AuditEntry } from "../audit/types";
 import { buildSignedPack, PackRequestError } from "./pack";
@@ -32,7 +31,7 @@ function parseIds(raw: string | undefined): number[] | undefined {
  * GET /api/compliance/export/key (auditor, admin): the PEM public key that verifies it.
  */
 export function registerAuditExportRoutes(server: FastifyInstance, context: ServiceContext): void {
-  const settings = context.settings.audit ?? readAuditSettings({}, context.settings.dataDir);
+  const settings = context.settings.audit;
   let keyring: PackKeyring | undefined;
   const getKeyring = () => (keyring ??= loadPackKeyring(settings));
   const getSigner = () => getKeyring().signer;

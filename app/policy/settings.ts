@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { readBoolean, readInteger } from "../settings";
+import { readBoolean, readInteger } from "../env";
 import { defaultMaxBundleBytes } from "../../policy-engine/tar";
 
 /** Where the bundle and its key come from (environment variables, see docs/policies.md#runtime). */

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import type { ServiceContext } from "../server";
+import type { ServiceContext } from "../context";
 
 /** The resource label of the audit log: restricted by default (RESTRICTED_LABELS), so reads need x-rfa. */
 export const auditLogLabel = "audit-log";

@@ -4,7 +4,7 @@ import { controlIdPattern } from "../compliance/catalogue";
 import { toOscalAssessmentResults } from "../compliance/oscal";
 import { controlStatuses, frameworks, type ComplianceReport } from "../compliance/types";
 import { renderCompliancePdf } from "../export/pdf";
-import type { ServiceContext } from "../server";
+import type { ServiceContext } from "../context";
 import { roles } from "../../contracts/roles";
 
 export const exportFormats = ["json", "pdf", "oscal"] as const;

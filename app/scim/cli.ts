@@ -3,7 +3,7 @@
 // applies it in one transaction. Exit 0 ok; 1 the sync failed (IdP unreachable, malformed SCIM,
 // service refused); 2 bad usage or settings.
 import { parseGroupRoles, defaultGroupRoles } from "../auth/settings";
-import { SettingsError } from "../settings";
+import { SettingsError } from "../env";
 import { ScimClient } from "./client";
 import { UsageError } from "../../lib/cli";
 

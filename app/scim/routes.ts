@@ -1,7 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, onRequestAsyncHookHandler } from "fastify";
-import type { ServiceContext } from "../server";
-import { readIdentitySettings } from "../auth/settings";
+import type { ServiceContext } from "../context";
 import { tagGuard } from "../auth/guards";
 import { parseSnapshot, ScimResponseError } from "./snapshot";
 import { applySnapshot, recordFailedRun, startOutboxDrainer, SyncNotAppliedError } from "./sync";
@@ -21,7 +20,7 @@ export const scimSnapshotMaxBytes = 32 * 1024 * 1024;
  * route answers 503, so it is never open. The token is checked before the body is read.
  */
 export function registerScimSyncRoute(server: FastifyInstance, context: ServiceContext): void {
-  const identity = context.settings.identity ?? readIdentitySettings({}, context.settings.environment);
+  const identity = context.settings.identity;
   // Role changes committed by any replica (one that died before draining, say) reach the audit log.
   const drainer = startOutboxDrainer(context.db, context.audit, outboxDrainIntervalMs, (err) =>
     server.log.warn({ err: err.message }, "identity audit outbox: drain failed; retrying"),
