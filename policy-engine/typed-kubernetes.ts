@@ -1,7 +1,7 @@
 // Typed `kubernetes_*_v1` resources (Terraform block trees) → the Kubernetes API object the
 // provider sends for them. The one converter: the policy input reads its output, and the local
 // control plane (tools/cluster) applies it with strict field validation, so a field this module
-// names wrongly or types wrongly is refused by a real API server (__tests__/cluster).
+// names wrongly or types wrongly is refused by a real API server (__tests__/tools/cluster).
 
 /** A Kubernetes object in API shape. */
 export interface ApiObject {

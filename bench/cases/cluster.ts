@@ -27,7 +27,7 @@ export const suite: BenchSuite = {
     }
     const start = median(starts);
 
-    const suiteRun = measureCommand("npm", ["run", "-s", "test:jest", "--", "__tests__/cluster/control-plane.test.ts"], {
+    const suiteRun = measureCommand("npm", ["run", "-s", "test:jest", "--", "__tests__/tools/cluster/control-plane.test.ts"], {
       runs: 1,
       cwd: root,
     });
@@ -47,7 +47,7 @@ export const suite: BenchSuite = {
       },
       {
         name: "cluster suite (start, CRDs, every object of 6 stacks, Helm dry runs, 602 can-i cells)",
-        subject: "jest __tests__/cluster/control-plane.test.ts",
+        subject: "jest __tests__/tools/cluster/control-plane.test.ts",
         value: ms(suiteRun.medianMs),
         target: "≤ 5 min warm",
         met: suiteRun.medianMs <= 300_000,

@@ -1,0 +1,158 @@
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { loadEnvironment } from "../../../config/load";
+import { checklist } from "../../../tools/verify/ga/checks";
+import { parseArgs, selectChecks } from "../../../tools/verify/ga/main";
+import { sections, type Check, type GaReport } from "../../../tools/verify/ga/model";
+import { formatJunit, formatText } from "../../../tools/verify/ga/report";
+import { runChecklist, verdictOf } from "../../../tools/verify/ga/runner";
+
+const root = join(__dirname, "..", "..", "..");
+
+describe("the GA checklist", () => {
+  const staging = checklist(loadEnvironment("staging"));
+  const production = checklist(loadEnvironment("production"));
+
+  test("every runbook section has checks; every check runs here, on a cluster, or both; ids are unique", () => {
+    for (const s of sections) expect(staging.filter((c) => c.section === s.id).length).toBeGreaterThan(0);
+    for (const c of staging) expect(Boolean(c.local) || Boolean(c.cluster)).toBe(true);
+    expect(new Set(staging.map((c) => c.id)).size).toBe(staging.length);
+  });
+
+  test("the local part covers what the runbook runs locally", () => {
+    const local = staging.filter((c) => c.local).map((c) => c.id);
+    expect(local).toEqual(
+      expect.arrayContaining([
+        "policy.gate.staging",
+        "policy.gate.production",
+        "policy.signed-verifies",
+        "policy.unsigned-refused",
+        "rollouts.slo-healthy",
+        "rollouts.slo-breach",
+        "audit.object-lock-denial",
+        "dr.pitr-drill",
+        "identity.require-reason",
+        "compliance.controls",
+        "compliance.exports",
+        "compliance.signed-pack",
+      ]),
+    );
+  });
+
+  test("cluster commands use the environment's values and name scripts that exist", () => {
+    const cmd = (list: Check[], id: string) => list.find((c) => c.id === id)!.cluster!;
+    expect(cmd(staging, "audit.bucket-live")).toContain(loadEnvironment("staging").audit.bucketName);
+    expect(cmd(production, "audit.bucket-live")).toContain(loadEnvironment("production").audit.bucketName);
+    expect(cmd(production, "audit.bucket-live")).toContain(`>= ${loadEnvironment("production").audit.retentionDays}`);
+    expect(cmd(staging, "mtls.share")).toContain(`--threshold ${loadEnvironment("staging").mesh.mtlsThresholdPercent}`);
+    for (const c of staging.filter((x) => x.cluster)) {
+      for (const script of c.cluster!.match(/tools\/[\w/.-]+\.(sh|js)/g) ?? []) expect(existsSync(join(root, script))).toBe(true);
+      expect(spawnSync("bash", ["-n", "-c", c.cluster!]).status).toBe(0); // valid shell
+    }
+  });
+});
+
+describe("running a checklist", () => {
+  const check = (id: string, extra: Partial<Check>): Check => ({ id, section: "policy", title: `check ${id}`, ...extra });
+
+  test("PASS, FAIL (returned, thrown, timed out) and NEEDS CLUSTER; only FAIL fails the verdict", async () => {
+    let made = 0;
+    const shared = (ctx: Parameters<NonNullable<Check["local"]>>[0]) => ctx.once("rig", async () => ++made);
+    const report = await runChecklist(
+      [
+        check("a", { local: async (ctx) => ({ status: "PASS", detail: `rig ${await shared(ctx)}` }) }),
+        check("b", { local: async (ctx) => ({ status: "PASS", detail: `rig ${await shared(ctx)}` }), cluster: "true" }),
+        check("c", { local: async () => ({ status: "FAIL", detail: "not implemented: tools/x" }) }),
+        check("d", {
+          local: async () => {
+            throw new Error("server did not start");
+          },
+        }),
+        check("e", { local: () => new Promise(() => undefined) }),
+        check("f", { cluster: "kubectl get pods" }),
+      ],
+      { env: "staging", cluster: false, timeoutMs: 300 },
+    );
+    expect(made).toBe(1);
+    expect(report.results.map((r) => [r.id, r.status])).toEqual([
+      ["a", "PASS"],
+      ["b", "PASS"],
+      ["b.cluster", "NEEDS CLUSTER"],
+      ["c", "FAIL"],
+      ["d", "FAIL"],
+      ["e", "FAIL"],
+      ["f", "NEEDS CLUSTER"],
+    ]);
+    expect(report.results.find((r) => r.id === "d")!.detail).toBe("error: server did not start");
+    expect(report.results.find((r) => r.id === "e")!.detail).toBe("did not finish within 0.3 s");
+    expect(report.results.find((r) => r.id === "f")!.command).toBe("kubectl get pods");
+    expect(report.verdict).toBe("FAIL");
+    expect(report.counts).toEqual({ PASS: 2, FAIL: 3, "NEEDS CLUSTER": 2 });
+    expect(verdictOf(report.results.filter((r) => r.status !== "FAIL"))).toBe("PASS");
+  });
+
+  test("--cluster runs the commands: exit 0 is PASS, anything else FAIL with the output", async () => {
+    const report = await runChecklist([check("ok", { cluster: "true" }), check("no", { cluster: "echo 'no kube context' >&2; exit 3" })], {
+      env: "staging",
+      cluster: true,
+    });
+    expect(report.results.map((r) => [r.id, r.status])).toEqual([
+      ["ok", "PASS"],
+      ["no", "FAIL"],
+    ]);
+    expect(report.results[1].detail).toBe("exit 3: no kube context");
+  });
+
+  test("text lists commands for NEEDS CLUSTER and the verdict; JUnit marks them skipped", async () => {
+    const report: GaReport = await runChecklist(
+      [check("x", { local: async () => ({ status: "PASS", detail: "fine" }), cluster: "kubectl version" })],
+      {
+        env: "production",
+        cluster: false,
+      },
+    );
+    const text = formatText(report);
+    expect(text).toContain("Policy supply chain\n  [PASS] check x\n      fine\n  [NEEDS CLUSTER] check x\n      $ kubectl version");
+    expect(text).toMatch(/Verdict: PASS locally: 1 passed, 1 need a cluster/);
+    const junit = formatJunit(report);
+    expect(junit).toContain('<testsuite name="Policy supply chain" tests="2" failures="0" skipped="1"');
+    expect(junit).toContain('<skipped message="needs cluster: kubectl version"/>');
+  });
+});
+
+describe("verify:ga usage", () => {
+  test.each([
+    [["--format", "xml"], /--format must be text or json \(got 'xml'\)/],
+    [["--junit"], /--junit needs a value/],
+    [["--bogus"], /unknown argument '--bogus'/],
+  ])("%j is refused naming the flag", (args, message) => {
+    expect(() => parseArgs(args)).toThrow(message);
+  });
+
+  test("--only selects by section or id and refuses unknown names", () => {
+    const all = checklist(loadEnvironment("staging"));
+    expect(selectChecks(all, ["dr"]).map((c) => c.id)).toEqual(["dr.pitr-drill", "dr.drill-live", "dr.standby"]);
+    expect(selectChecks(all, ["policy.gate"]).map((c) => c.id)).toEqual(["policy.gate.staging", "policy.gate.production"]);
+    expect(() => selectChecks(all, ["nope"])).toThrow(/--only: no check or section 'nope'/);
+  });
+
+  test("end to end: the real tools for two checks, JSON report, exit 0", () => {
+    const r = spawnSync(
+      "npm",
+      ["run", "-s", "verify:ga", "--", "--only", "policy.unsigned-refused,identity.require-reason,identity.scim-sync", "--format", "json"],
+      {
+        cwd: root,
+        encoding: "utf8",
+        timeout: 120000,
+      },
+    );
+    const report = JSON.parse(r.stdout) as GaReport;
+    expect(report.results.map((x) => [x.id, x.status])).toEqual([
+      ["policy.unsigned-refused", "PASS"],
+      ["identity.require-reason", "PASS"],
+      ["identity.scim-sync", "NEEDS CLUSTER"],
+    ]);
+    expect(r.status).toBe(0);
+  }, 120000);
+});
