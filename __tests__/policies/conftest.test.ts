@@ -2,9 +2,9 @@
 // sources over the same policy inputs gives exactly the wasm gate's verdicts, on the real stacks
 // (staging and production) and on every deny rule's mutation.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { loadShippedBundle, type PolicyBundle } from "../../policy-engine/bundle";
 import { normalizeStack, policyParameters, type TerraformJson } from "../../policy-engine/input";
 import { loadEnvironment } from "../../config/load";
@@ -13,15 +13,10 @@ import { describeWithService } from "../support/services";
 import { findBinary } from "../../harness/binaries";
 import { synthAll } from "../../harness/synth";
 import { mutations } from "./mutations";
+import { policiesDir, rulePackages } from "../../policy-engine/rego-packages";
 
 const conftest = findBinary("conftest");
-const policiesDir = resolve(__dirname, "../../policies");
-
-// The rule packages (conftest's namespaces); the _test.rego packages are not rules.
-const rulePackages = readdirSync(policiesDir, { recursive: true, encoding: "utf8" })
-  .filter((f) => f.endsWith(".rego") && !f.endsWith("_test.rego"))
-  .map((f) => /^package (maestro\.rules\.\S+)/m.exec(readFileSync(join(policiesDir, f), "utf8"))?.[1])
-  .filter((p): p is string => p !== undefined);
+const packages = rulePackages();
 
 interface ConftestResult {
   filename: string;
@@ -46,7 +41,7 @@ describeWithService("real conftest over the synth output", conftest ? undefined 
   });
 
   test("gives the wasm gate's deny and warn verdicts, message for message, on every stack of every scenario", () => {
-    expect(rulePackages.length).toBeGreaterThanOrEqual(6);
+    expect(packages.length).toBeGreaterThanOrEqual(6);
     const dir = mkdtempSync(join(tmpdir(), "maestro-conftest-"));
     const expected = new Map<string, { deny: string[]; warn: string[] }>();
     for (const s of scenarios) {
@@ -62,7 +57,7 @@ describeWithService("real conftest over the synth output", conftest ? undefined 
     const files = [...expected.keys()];
     const run = spawnSync(
       conftest!,
-      ["test", "--policy", policiesDir, ...rulePackages.flatMap((p) => ["--namespace", p]), "--output", "json", ...files],
+      ["test", "--policy", policiesDir, ...packages.flatMap((p) => ["--namespace", p]), "--output", "json", ...files],
       {
         encoding: "utf8",
         maxBuffer: 64 << 20,

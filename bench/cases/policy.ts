@@ -5,7 +5,9 @@ import { join } from "node:path";
 import { loadUnsignedBundle, shippedBundlePath } from "../../policy-engine/bundle";
 import { normalizeStack, policyParameters, type TerraformJson } from "../../policy-engine/input";
 import { signBundle } from "../../policy-engine/sign";
+import { policiesDir, rulePackages } from "../../policy-engine/rego-packages";
 import { verifyBundle } from "../../policy-engine/verify";
+import { checkovReport, readWaivers } from "../../tools/ci/checkov-check";
 import { loadEnvironment } from "../../config/load";
 import { stackIds } from "../../stacks";
 import { findBinary } from "../../harness/binaries";
@@ -49,8 +51,16 @@ export const suite: BenchSuite = {
         )
         .join(" && ");
       const cli = measureCommand("bash", ["-c", script], { runs: 5, cwd: root });
-      // The project's gate as CI runs it, over the synth output those inputs came from. conftest and
-      // checkov join this comparison once tools/install installs them (docs/BENCHMARKS.md).
+      // conftest over the same inputs with our Rego (its namespaces: the rule packages), as the
+      // conftest suite runs it (__tests__/policies/conftest.test.ts).
+      const conftest = findBinary("conftest");
+      if (!conftest) throw new Error("bench policy: conftest not found (tools/install/tools.sh conftest)");
+      const namespaces = rulePackages().flatMap((p) => ["--namespace", p]);
+      const conftestRun = measureCommand(conftest, ["test", "--policy", policiesDir, ...namespaces, "--output", "json", ...files], {
+        runs: 5,
+        cwd: root,
+      });
+      // The project's gate as CI runs it, over the synth output those inputs came from.
       for (const id of stackIds) {
         mkdirSync(join(dir, "out", "stacks", id), { recursive: true });
         writeFileSync(join(dir, "out", "stacks", id, "cdk.tf.json"), JSON.stringify(stacks[id]));
@@ -61,6 +71,11 @@ export const suite: BenchSuite = {
         runs: 5,
         cwd: root,
       });
+      // checkov with its own checks over the same synth output (npm run checkov:check's invocation).
+      const checkov = findBinary("checkov");
+      if (!checkov) throw new Error("bench policy: checkov not found (tools/install/tools.sh checkov)");
+      const waivers = readWaivers();
+      const checkovRun = await measureAsync(() => checkovReport(join(dir, "out"), waivers, checkov), { runs: 2, warmup: 0 });
       return [
         {
           name: "evaluate all policies over all six stacks (after load)",
@@ -87,6 +102,22 @@ export const suite: BenchSuite = {
           baseline: "opa eval over the same six stacks (as above)",
           baselineValue: ms(cli.medianMs),
           ratio: ratio(gateNode.medianMs, cli.medianMs),
+        },
+        {
+          name: "conftest over the six stacks (our Rego, every rule package)",
+          subject: "conftest test --policy policies --namespace maestro.rules.* (v0.71, Go proxy)",
+          value: ms(conftestRun.medianMs),
+          baseline: "opa eval over the same six stacks (as above)",
+          baselineValue: ms(cli.medianMs),
+          ratio: ratio(conftestRun.medianMs, cli.medianMs),
+        },
+        {
+          name: "checkov over the six stacks (its own checks, terraform_json)",
+          subject: "checkov -d <synth dir>/stacks --framework terraform_json (npm run checkov:check)",
+          value: ms(checkovRun.medianMs),
+          baseline: "npm run -s policy:check over the same synth output",
+          baselineValue: ms(gateNpm.medianMs),
+          ratio: ratio(checkovRun.medianMs, gateNpm.medianMs),
         },
         {
           name: "evaluate, p99 of 30 runs",
