@@ -25,7 +25,7 @@ export interface RuleInfo {
   package: string;
 }
 
-/** One result of a rule, as the Rego rules build it (policies/lib/lib.rego). */
+/** One result of a rule, as the Rego rules build it (policies/maestro/lib/lib.rego). */
 export interface Violation {
   rule: string;
   /** `<rule> <resource>: <message>`: the line `conftest test` prints for this result. */
