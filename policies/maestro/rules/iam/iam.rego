@@ -54,8 +54,11 @@ wildcard_action_grants contains finding if {
 
 wildcard_action_grants contains finding if {
 	some name, attachment in object.get(input.resources, "aws_iam_role_policy_attachment", {})
-	regex.match(`^arn:aws[a-z-]*:iam::aws:policy/(AdministratorAccess|PowerUserAccess|.*FullAccess)$`, attachment.policy_arn)
-	finding := [concat("", ["aws_iam_role_policy_attachment.", lib.str(name)]), concat("", ["attaches the AWS managed policy ", lib.str(attachment.policy_arn)])]
+	regex.match(broad_managed_policy, attachment.policy_arn)
+	finding := [
+		concat("", ["aws_iam_role_policy_attachment.", lib.str(name)]),
+		concat("", ["attaches the AWS managed policy ", lib.str(attachment.policy_arn)]),
+	]
 }
 
 # METADATA
@@ -70,6 +73,9 @@ deny contains v if {
 	some [resource, message] in wildcard_resource_grants
 	v := lib.violation(rego.metadata.rule(), resource, message)
 }
+
+# AWS managed policies that grant whole services (or everything).
+broad_managed_policy := `^arn:aws[a-z-]*:iam::aws:policy/(AdministratorAccess|PowerUserAccess|.*FullAccess)$`
 
 # Every grant on all resources: [resource address, message].
 wildcard_resource_grants contains finding if {
@@ -106,7 +112,8 @@ deny contains v if {
 	some action in lib.as_array(object.get(statement, "Action", []))
 	some forbidden in retention_actions
 	glob.match(lower(action), [], lower(forbidden))
-	v := lib.violation(rego.metadata.rule(), address, concat("", ["Statement[", lib.str(i), "] Action ", lib.quote(action), " allows ", lib.str(forbidden)]))
+	message := concat("", ["Statement[", lib.str(i), "] Action ", lib.quote(action), " allows ", lib.str(forbidden)])
+	v := lib.violation(rego.metadata.rule(), address, message)
 }
 
 retention_actions := ["s3:BypassGovernanceRetention", "s3:PutBucketObjectLockConfiguration"]
@@ -122,5 +129,6 @@ retention_actions := ["s3:BypassGovernanceRetention", "s3:PutBucketObjectLockCon
 warn contains v if {
 	some doc in input.iam_documents
 	doc.unresolved
-	v := lib.violation(rego.metadata.rule(), doc.address, concat("", [lib.str(doc.attribute), " is ", lib.str(doc.unresolved)]))
+	message := concat("", [lib.str(doc.attribute), " is ", lib.str(doc.unresolved)])
+	v := lib.violation(rego.metadata.rule(), doc.address, message)
 }

@@ -3,9 +3,17 @@ package maestro.rules.iam_test
 import data.maestro.fixtures
 import data.maestro.rules.iam
 
-document(statements) := {"address": "aws_iam_role_policy.app", "attribute": "policy", "document": {"Version": "2012-10-17", "Statement": statements}}
+document(statements) := {
+	"address": "aws_iam_role_policy.app",
+	"attribute": "policy",
+	"document": {"Version": "2012-10-17", "Statement": statements},
+}
 
-least_privilege := {"Effect": "Allow", "Action": ["s3:PutObject", "s3:PutObjectRetention"], "Resource": "arn:aws:s3:::audit-b/audit/*"}
+least_privilege := {
+	"Effect": "Allow",
+	"Action": ["s3:PutObject", "s3:PutObjectRetention"],
+	"Resource": "arn:aws:s3:::audit-b/audit/*",
+}
 
 denies(docs, resources) := r if {
 	r := iam.deny with input as fixtures.stack("audit", {"iam_documents": docs, "resources": resources})
@@ -13,15 +21,19 @@ denies(docs, resources) := r if {
 
 deny_messages(statements) := {v.message | some v in denies([document(statements)], {})}
 
+# changed returns the messages for the least-privilege statement with some fields replaced.
+changed(fields) := deny_messages([object.union(least_privilege, fields)])
+
 test_least_privilege_policy_passes if {
 	deny_messages([least_privilege]) == set()
 }
 
 test_iam_001_wildcard_actions_are_denied if {
-	`Statement[0] allows Action "s3:*"` in deny_messages([object.union(least_privilege, {"Action": "s3:*"})])
-	`Statement[0] allows Action "*"` in deny_messages([object.union(least_privilege, {"Action": ["*"]})])
-	deny_messages([object.union(least_privilege, {"Action": "kms:*"})]) == {`Statement[0] allows Action "kms:*"`}
-	deny_messages([{"Effect": "Allow", "NotAction": "iam:*", "Resource": "arn:aws:s3:::audit-b/*"}]) == {"Statement[0] allows everything but NotAction"}
+	`Statement[0] allows Action "s3:*"` in changed({"Action": "s3:*"})
+	`Statement[0] allows Action "*"` in changed({"Action": ["*"]})
+	changed({"Action": "kms:*"}) == {`Statement[0] allows Action "kms:*"`}
+	not_action := deny_messages([{"Effect": "Allow", "NotAction": "iam:*", "Resource": "arn:aws:s3:::audit-b/*"}])
+	not_action == {"Statement[0] allows everything but NotAction"}
 }
 
 test_iam_001_deny_statements_may_use_wildcards if {
@@ -29,28 +41,42 @@ test_iam_001_deny_statements_may_use_wildcards if {
 }
 
 test_iam_001_admin_managed_policy_is_denied if {
-	r := denies([], {"aws_iam_role_policy_attachment": {"a": {"role": "r", "policy_arn": "arn:aws:iam::aws:policy/AmazonS3FullAccess"}}})
+	attachment := {"role": "r", "policy_arn": "arn:aws:iam::aws:policy/AmazonS3FullAccess"}
+	r := denies([], {"aws_iam_role_policy_attachment": {"a": attachment}})
 	fixtures.ids(r) == {"MAESTRO-IAM-001"}
 }
 
 test_iam_002_wildcard_resources_are_denied if {
-	deny_messages([object.union(least_privilege, {"Resource": "*"})]) == {`Statement[0] allows Resource "*"`}
-	deny_messages([object.union(least_privilege, {"Resource": ["arn:aws:s3:::maestro-*/audit/*"]})]) == {`Statement[0] allows Resource "arn:aws:s3:::maestro-*/audit/*"`}
-	deny_messages([{"Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::x"}]) == {"Statement[0] allows every resource but NotResource"}
+	changed({"Resource": "*"}) == {`Statement[0] allows Resource "*"`}
+	any_bucket := changed({"Resource": ["arn:aws:s3:::maestro-*/audit/*"]})
+	any_bucket == {`Statement[0] allows Resource "arn:aws:s3:::maestro-*/audit/*"`}
+	not_resource := deny_messages([{"Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::x"}])
+	not_resource == {"Statement[0] allows every resource but NotResource"}
 }
 
 test_iam_002_trust_and_key_policies_are_not_permission_policies if {
-	trust := {"address": "aws_iam_role.app", "attribute": "assume_role_policy", "document": {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity", "Principal": {"Federated": "arn"}}]}}
-	key := {"address": "aws_kms_key.audit", "attribute": "policy", "document": {"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]}}
+	trust := {"address": "aws_iam_role.app", "attribute": "assume_role_policy", "document": {"Statement": [{
+		"Effect": "Allow",
+		"Action": "sts:AssumeRoleWithWebIdentity",
+		"Principal": {"Federated": "arn"},
+	}]}}
+	key := {"address": "aws_kms_key.audit", "attribute": "policy", "document": {"Statement": [{
+		"Effect": "Allow",
+		"Action": "kms:Decrypt",
+		"Resource": "*",
+	}]}}
 	denies([trust, key], {}) == set()
 }
 
 test_iam_003_retention_bypass_is_denied if {
-	deny_messages([object.union(least_privilege, {"Action": "s3:BypassGovernanceRetention"})]) == {`Statement[0] Action "s3:BypassGovernanceRetention" allows s3:BypassGovernanceRetention`}
-	deny_messages([object.union(least_privilege, {"Action": "s3:PutBucketObjectLock*"})]) == {`Statement[0] Action "s3:PutBucketObjectLock*" allows s3:PutBucketObjectLockConfiguration`}
+	bypass := changed({"Action": "s3:BypassGovernanceRetention"})
+	bypass == {`Statement[0] Action "s3:BypassGovernanceRetention" allows s3:BypassGovernanceRetention`}
+	relock := changed({"Action": "s3:PutBucketObjectLock*"})
+	relock == {`Statement[0] Action "s3:PutBucketObjectLock*" allows s3:PutBucketObjectLockConfiguration`}
 }
 
 test_iam_w01_unreadable_document_warns if {
-	r := iam.warn with input as fixtures.stack("app", {"iam_documents": [{"address": "aws_iam_policy.p", "attribute": "policy", "unresolved": "${jsonencode(local.p)}"}]})
+	unresolved := {"address": "aws_iam_policy.p", "attribute": "policy", "unresolved": "${jsonencode(local.p)}"}
+	r := iam.warn with input as fixtures.stack("app", {"iam_documents": [unresolved]})
 	{v.message | some v in r} == {"policy is ${jsonencode(local.p)}"}
 }

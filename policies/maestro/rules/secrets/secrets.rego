@@ -49,7 +49,8 @@ secret_values contains finding if {
 	is_string(value)
 	some label, pattern in secret_patterns
 	regex.match(pattern, value)
-	finding := [concat("", [lib.str(type), ".", lib.str(name)]), concat("", [lib.str(concat(".", [concat("", [lib.str(p)]) | some p in path])), " holds ", lib.str(label)])]
+	where := concat(".", [concat("", [lib.str(p)]) | some p in path])
+	finding := [concat("", [lib.str(type), ".", lib.str(name)]), concat("", [lib.str(where), " holds ", lib.str(label)])]
 }
 
 secret_values contains finding if {
@@ -74,7 +75,8 @@ deny contains v if {
 	some field in ["data", "stringData", "binaryData"]
 	some key, value in object.get(item.object, field, {})
 	not lib.is_reference(value)
-	v := lib.violation(rego.metadata.rule(), item.address, concat("", [lib.str(k8s.name(item.object)), " has a literal ", lib.str(field), ".", lib.str(key)]))
+	message := concat("", [lib.str(k8s.name(item.object)), " has a literal ", lib.str(field), ".", lib.str(key)])
+	v := lib.violation(rego.metadata.rule(), item.address, message)
 }
 
 # METADATA
@@ -95,7 +97,10 @@ deny contains v if {
 	v := lib.violation(
 		rego.metadata.rule(),
 		item.address,
-		concat("", [lib.str(k8s.name(item.object)), " ", lib.str(c.path), " env ", lib.str(env.name), " has a literal value"]),
+		concat("", [
+			lib.str(k8s.name(item.object)), " ", lib.str(c.path),
+			" env ", lib.str(env.name), " has a literal value",
+		]),
 	)
 }
 
@@ -131,5 +136,6 @@ helm_secret_values contains finding if {
 	regex.match(secret_name, key)
 	not startswith(lower(key), "existing")
 	not lib.is_reference(value)
-	finding := [release.address, concat("", ["values[", lib.str(i), "].", lib.str(concat(".", [concat("", [lib.str(p)]) | some p in path])), " has a literal value"])]
+	where := concat(".", [concat("", [lib.str(p)]) | some p in path])
+	finding := [release.address, concat("", ["values[", lib.str(i), "].", lib.str(where), " has a literal value"])]
 }

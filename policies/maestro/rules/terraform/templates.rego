@@ -1,6 +1,8 @@
 # METADATA
 # title: Terraform reads every string as a template
-# description: A `${` or `%{` in any string of the synthesized JSON is a Terraform template sequence; only references may be.
+# description: >-
+#   A `${` or `%{` in any string of the synthesized JSON is a Terraform template sequence; only
+#   references may be.
 package maestro.rules.terraform
 
 import data.maestro.lib
@@ -47,12 +49,16 @@ more(n) := concat("", [" and ", lib.str(format_int(n, 10)), " more"]) if n > 0
 
 # METADATA
 # title: String holds an unescaped Terraform template sequence
-# description: Embedded file content or text with ${...} or %{...} that is not a reference breaks terraform plan, or silently changes what is deployed.
+# description: >-
+#   Embedded file content or text with ${...} or %{...} that is not a reference breaks terraform
+#   plan, or silently changes what is deployed.
 # custom:
 #   id: MAESTRO-TF-001
 #   severity: high
 #   control: "every stack is valid Terraform: plans as synthesized"
-#   fix: Embed files with embedFile() and literal text with terraformLiteral() (constructs/terraform/literal.ts), which double ${ and %{.
+#   fix: >-
+#     Embed files with embedFile() and literal text with terraformLiteral()
+#     (constructs/terraform/literal.ts), which double ${ and %{.
 deny contains v if {
 	some [resource, text] in unescaped_templates
 	v := lib.violation(rego.metadata.rule(), resource, text)

@@ -7,6 +7,12 @@ deny_messages(fields) := {v.message | some v in r} if {
 	r := terraform.deny with input as fixtures.stack("backup", fields)
 }
 
+# held returns the whole message for what a string holds.
+held(what) := concat("", [
+	what,
+	", which Terraform reads as a template sequence (the text must reach the object verbatim)",
+])
+
 test_references_and_escaped_text_pass if {
 	deny_messages({
 		"resources": {"kubernetes_config_map_v1": {"c": {
@@ -18,18 +24,21 @@ test_references_and_escaped_text_pass if {
 }
 
 test_tf_001_shell_expansion_in_a_configmap_is_denied if {
-	deny_messages({"resources": {"kubernetes_config_map_v1": {"c": {"data": {"pitr.sh": "dir=${TMPDIR:-/tmp}\n"}}}}}) == {`data.pitr.sh holds "${TMPDIR:-/tmp}", which Terraform reads as a template sequence (the text must reach the object verbatim)`}
+	config_map := {"c": {"data": {"pitr.sh": "dir=${TMPDIR:-/tmp}\n"}}}
+	messages := deny_messages({"resources": {"kubernetes_config_map_v1": config_map}})
+	messages == {held(`data.pitr.sh holds "${TMPDIR:-/tmp}"`)}
 }
 
 test_tf_001_directive_and_unterminated_sequence_are_denied if {
-	deny_messages({"resources": {"x": {"y": {"a": ["%{ if true }yes%{ endif }"]}}}}) == {`a.0 holds "%{ if true }" and 1 more, which Terraform reads as a template sequence (the text must reach the object verbatim)`}
-	deny_messages({"resources": {"x": {"y": {"a": "echo ${"}}}}) == {`a holds "${", which Terraform reads as a template sequence (the text must reach the object verbatim)`}
+	directives := deny_messages({"resources": {"x": {"y": {"a": ["%{ if true }yes%{ endif }"]}}}})
+	directives == {held(`a.0 holds "%{ if true }" and 1 more`)}
+	deny_messages({"resources": {"x": {"y": {"a": "echo ${"}}}}) == {held(`a holds "${"`)}
 }
 
 test_tf_001_outputs_are_checked if {
-	deny_messages({"outputs": {"cmd": {"value": "ISO_TS=${ISO_TS} pitr.sh"}}}) == {`value holds "${ISO_TS}", which Terraform reads as a template sequence (the text must reach the object verbatim)`}
+	deny_messages({"outputs": {"cmd": {"value": "ISO_TS=${ISO_TS} pitr.sh"}}}) == {held(`value holds "${ISO_TS}"`)}
 }
 
 test_tf_001_a_reference_next_to_shell_text_is_still_found if {
-	deny_messages({"resources": {"x": {"y": {"s": "${aws_s3_bucket.b.id}/${HOME}"}}}}) == {`s holds "${HOME}", which Terraform reads as a template sequence (the text must reach the object verbatim)`}
+	deny_messages({"resources": {"x": {"y": {"s": "${aws_s3_bucket.b.id}/${HOME}"}}}}) == {held(`s holds "${HOME}"`)}
 }
