@@ -52,6 +52,9 @@ function regoSources(dir: string): string[] {
   return out.sort();
 }
 
+/** What every deny/warn rule's METADATA carries (`title`, the rest under `custom`): the catalog and the reports read them. */
+export const ruleMetadataFields = ["title", "id", "severity", "control", "fix"] as const;
+
 interface InspectAnnotation {
   annotations: { scope?: string; title?: string; description?: string; custom?: Record<string, string> };
   path: Array<{ value: string }>;
@@ -66,8 +69,8 @@ function catalog(opa: string, stage: string): RuleInfo[] {
     const kind = path[path.length - 1];
     if (a.annotations.scope !== "rule" || (kind !== "deny" && kind !== "warn")) continue;
     const custom = a.annotations.custom ?? {};
-    const missing = ["id", "severity", "control", "fix"].filter((k) => !custom[k]);
-    if (!a.annotations.title) missing.push("title");
+    const values: Record<string, string | undefined> = { ...custom, title: a.annotations.title };
+    const missing = ruleMetadataFields.filter((k) => !values[k]);
     if (missing.length > 0) throw new UsageError(`a ${kind} rule in ${path.slice(0, -1).join(".")} lacks METADATA ${missing.join(", ")}`);
     const twin = rules.find((r) => r.id === custom.id);
     if (twin)
