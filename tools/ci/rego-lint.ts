@@ -135,8 +135,7 @@ export function lintRego(root: string, opa: string): RegoFinding[] {
       const where = `${file}:${a.location?.row ?? 1}`;
       const first = seenIds.get(id);
       if (first === undefined) seenIds.set(id, where);
-      else if (first !== where)
-        add(a.location?.row, "duplicate-rule-id", `${id} already has METADATA at ${first}: one METADATA (and one rule body) per id`);
+      else add(a.location?.row, "duplicate-rule-id", `${id} already has METADATA at ${first}: one METADATA (and one rule body) per id`);
     }
 
     for (const rule of module.rules ?? []) {
@@ -164,7 +163,7 @@ export function lintRego(root: string, opa: string): RegoFinding[] {
           "rule-name-conftest",
           `a ${name} rule outside ${rulesPackage}.* is collected by neither the gate nor conftest: move it or rename it`,
         );
-      if (isRulePackage && (name === "deny" || name === "warn")) {
+      if (isRulePackage && isGateRule) {
         const meta = (rule.annotations ?? []).find((a) => a.scope === "rule");
         if (!meta) add(line, "missing-metadata", `this ${name} body has no METADATA (it would report as MAESTRO-METADATA-MISSING)`);
         else {
