@@ -19,7 +19,7 @@ export const violationSchema = z.object({
 });
 export type ReportedViolation = z.infer<typeof violationSchema>;
 
-/** One result of a rule as the Rego rules build it (policies/lib/lib.rego): every field set. */
+/** One result of a rule as the Rego rules build it (policies/maestro/lib/lib.rego): every field set. */
 export interface Violation extends Required<ReportedViolation> {
   /** `<rule> <resource>: <message>`: the line `conftest test` prints for this result. */
   msg: string;

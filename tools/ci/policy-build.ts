@@ -52,6 +52,9 @@ function regoSources(dir: string): string[] {
   return out.sort();
 }
 
+/** What every deny/warn rule's METADATA carries (`title`, the rest under `custom`): the catalog and the reports read them. */
+export const ruleMetadataFields = ["title", "id", "severity", "control", "fix"] as const;
+
 interface InspectAnnotation {
   annotations: { scope?: string; title?: string; description?: string; custom?: Record<string, string> };
   path: Array<{ value: string }>;
@@ -66,10 +69,12 @@ function catalog(opa: string, stage: string): RuleInfo[] {
     const kind = path[path.length - 1];
     if (a.annotations.scope !== "rule" || (kind !== "deny" && kind !== "warn")) continue;
     const custom = a.annotations.custom ?? {};
-    const missing = ["id", "severity", "control", "fix"].filter((k) => !custom[k]);
-    if (!a.annotations.title) missing.push("title");
+    const values: Record<string, string | undefined> = { ...custom, title: a.annotations.title };
+    const missing = ruleMetadataFields.filter((k) => !values[k]);
     if (missing.length > 0) throw new UsageError(`a ${kind} rule in ${path.slice(0, -1).join(".")} lacks METADATA ${missing.join(", ")}`);
-    if (rules.some((r) => r.id === custom.id)) continue; // one id may have several bodies (same METADATA)
+    const twin = rules.find((r) => r.id === custom.id);
+    if (twin)
+      throw new UsageError(`${custom.id} has METADATA twice (${twin.package} and ${path.slice(0, -1).join(".")}): one rule body per id`);
     rules.push({
       id: custom.id,
       kind,
@@ -84,8 +89,8 @@ function catalog(opa: string, stage: string): RuleInfo[] {
   return rules.sort((a, b) => a.id.localeCompare(b.id));
 }
 
-/** Builds the bundle into `out`; returns the revision and the rule count. */
-export function buildBundle(out: string): { revision: string; rules: number } {
+/** Builds the bundle from `sources` (policies/ unless a test plants its own) into `out`; returns the revision and the rule count. */
+export function buildBundle(out: string, sources = policiesDir): { revision: string; rules: number } {
   const config = JSON.parse(readFileSync(join(policiesDir, "bundle.json"), "utf8")) as BundleConfig;
   const opa = findOpa();
   if (!opa) throw new UsageError(`opa not found in .tools/bin or PATH: run tools/install/tools.sh opa (v${config.opaVersion})`);
@@ -95,8 +100,8 @@ export function buildBundle(out: string): { revision: string; rules: number } {
   const stage = mkdtempSync(join(tmpdir(), "maestro-policy-build-"));
   try {
     const digest = createHash("sha256");
-    for (const file of regoSources(policiesDir)) {
-      const rel = relative(policiesDir, file);
+    for (const file of regoSources(sources)) {
+      const rel = relative(sources, file);
       mkdirSync(dirname(join(stage, rel)), { recursive: true });
       cpSync(file, join(stage, rel));
       digest.update(`${rel}\0${readFileSync(file, "utf8")}\0`);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Rego gates for npm: `lint` (opa fmt --fail, opa check --strict) and `test` (opa test with a
-# coverage threshold, so a policy change without tests fails), with the pinned opa in .tools/bin.
+# Rego gates for npm: `lint` (opa fmt --fail, opa check --strict, then tools/ci/rego-lint.ts) and
+# `test` (opa test with a coverage threshold, so a policy change without tests fails), with the
+# pinned opa in .tools/bin.
 #   tools/ci/rego.sh lint|test [--threshold N]   (default threshold 90)
 set -euo pipefail
 
@@ -33,6 +34,9 @@ case "$mode" in
     "$opa" fmt --fail --list policies >/dev/null || { echo "rego: files need 'opa fmt -w policies':" >&2; "$opa" fmt --list policies >&2; exit 1; }
     "$opa" check --strict --ignore dist policies
     echo "rego: opa fmt and opa check --strict clean"
+    # The Regal rules that matter here and the project's own (directory = package, line length,
+    # METADATA, a test beside each policy, ...), read from the same opa's AST.
+    node -r ./tools/register.js tools/ci/rego-lint.ts
     ;;
   test)
     # First the plain run, so a failing test prints its name; then coverage against the threshold.

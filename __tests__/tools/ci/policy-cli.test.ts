@@ -8,6 +8,7 @@ import { synthAll } from "../../../harness/synth";
 import { describeWithService } from "../../support/services";
 import { findBinary } from "../../../harness/binaries";
 import { shippedBundlePath } from "../../../policy-engine/bundle";
+import { buildBundle } from "../../../tools/ci/policy-build";
 import { readTarGz, writeTarGz } from "../../../policy-engine/tar";
 import { stackIds } from "../../../stacks";
 
@@ -144,5 +145,39 @@ describeWithService("the shipped bundle", findBinary("opa") ? undefined : "opa (
     expect(r.stderr).toContain("  - /policy.wasm: differs from what the sources build");
     const missing = cli("policy-build", ["--check", "--out", join(dir, "does-not-exist.tar.gz")]);
     expect([missing.status, missing.stderr]).toEqual([1, expect.stringContaining("does not exist; run npm run policy:build")]);
+  });
+});
+
+describeWithService("policy:build's rule catalog", findBinary("opa") ? undefined : "opa (tools/install/tools.sh opa)", () => {
+  const rule = (body: string) => `# METADATA
+# title: Planted rule
+# custom:
+#   id: MAESTRO-PLANTED-001
+#   severity: high
+#   control: planted
+#   fix: planted
+deny contains v if {
+	${body}
+	v := {"rule": "MAESTRO-PLANTED-001"}
+}
+`;
+  const plant = (name: string, rego: string) => {
+    const sources = join(dir, name);
+    mkdirSync(join(sources, "maestro", "rules", "planted"), { recursive: true });
+    writeFileSync(join(sources, "maestro", "rules", "planted", "planted.rego"), rego);
+    writeFileSync(join(sources, "maestro", "gate.rego"), "package maestro.gate\n\nresult := data.maestro.rules.planted.deny\n");
+    return sources;
+  };
+
+  test("builds a bundle from a rule with one METADATA per id", () => {
+    const sources = plant("one-metadata", `package maestro.rules.planted\n\n${rule("input.a")}`);
+    expect(buildBundle(join(dir, "one.tar.gz"), sources).rules).toBe(1);
+  });
+
+  test("refuses an id whose METADATA appears twice, naming the id", () => {
+    const sources = plant("twice", `package maestro.rules.planted\n\n${rule("input.a")}\n${rule("input.b")}`);
+    expect(() => buildBundle(join(dir, "twice.tar.gz"), sources)).toThrow(
+      "MAESTRO-PLANTED-001 has METADATA twice (maestro.rules.planted and maestro.rules.planted): one rule body per id",
+    );
   });
 });

@@ -1,6 +1,8 @@
 # METADATA
 # title: Terraform reads every string as a template
-# description: A `${` or `%{` in any string of the synthesized JSON is a Terraform template sequence; only references may be.
+# description: >-
+#   A `${` or `%{` in any string of the synthesized JSON is a Terraform template sequence; only
+#   references may be.
 package maestro.rules.terraform
 
 import data.maestro.lib
@@ -47,35 +49,37 @@ more(n) := concat("", [" and ", lib.str(format_int(n, 10)), " more"]) if n > 0
 
 # METADATA
 # title: String holds an unescaped Terraform template sequence
-# description: Embedded file content or text with ${...} or %{...} that is not a reference breaks terraform plan, or silently changes what is deployed.
+# description: >-
+#   Embedded file content or text with ${...} or %{...} that is not a reference breaks terraform
+#   plan, or silently changes what is deployed.
 # custom:
 #   id: MAESTRO-TF-001
 #   severity: high
 #   control: "every stack is valid Terraform: plans as synthesized"
-#   fix: Embed files with embedFile() and literal text with terraformLiteral() (constructs/terraform/literal.ts), which double ${ and %{.
+#   fix: >-
+#     Embed files with embedFile() and literal text with terraformLiteral()
+#     (constructs/terraform/literal.ts), which double ${ and %{.
 deny contains v if {
+	some [resource, text] in unescaped_templates
+	v := lib.violation(rego.metadata.rule(), resource, text)
+}
+
+# Every string of a resource or an output with a template sequence: [address, message].
+unescaped_templates contains finding if {
 	some type, resources in input.resources
 	some name, values in resources
 	suspect(values)
 	walk(values, [path, value])
 	is_string(value)
 	count(offending(value)) > 0
-	v := lib.violation(rego.metadata.rule(), concat("", [lib.str(type), ".", lib.str(name)]), message(path_of(path), value))
+	finding := [concat("", [lib.str(type), ".", lib.str(name)]), message(path_of(path), value)]
 }
 
-# METADATA
-# title: String holds an unescaped Terraform template sequence
-# description: Embedded file content or text with ${...} or %{...} that is not a reference breaks terraform plan, or silently changes what is deployed.
-# custom:
-#   id: MAESTRO-TF-001
-#   severity: high
-#   control: "every stack is valid Terraform: plans as synthesized"
-#   fix: Embed files with embedFile() and literal text with terraformLiteral() (constructs/terraform/literal.ts), which double ${ and %{.
-deny contains v if {
+unescaped_templates contains finding if {
 	some name, out in input.outputs
 	suspect(out)
 	walk(out, [path, value])
 	is_string(value)
 	count(offending(value)) > 0
-	v := lib.violation(rego.metadata.rule(), concat("", ["output.", lib.str(name)]), message(path_of(path), value))
+	finding := [concat("", ["output.", lib.str(name)]), message(path_of(path), value)]
 }

@@ -22,7 +22,10 @@ workloads contains w if {
 	job := metric.provider.job
 	w := {"address": item.address, "source": item.source, "object": {
 		"kind": "Job",
-		"metadata": {"name": concat("/", [item.object.metadata.name, metric.name]), "namespace": object.get(item.object.metadata, "namespace", "")},
+		"metadata": {
+			"name": concat("/", [item.object.metadata.name, metric.name]),
+			"namespace": object.get(item.object.metadata, "namespace", ""),
+		},
 		"spec": job.spec,
 	}}
 }
@@ -46,4 +49,7 @@ containers(obj) := [c |
 ]
 
 # name names an object for messages: Kind namespace/name.
-name(obj) := concat("", [lib.str(obj.kind), " ", lib.str(object.get(obj.metadata, "namespace", "")), "/", lib.str(obj.metadata.name)])
+name(obj) := concat("", [
+	lib.str(obj.kind), " ", lib.str(object.get(obj.metadata, "namespace", "")), "/",
+	lib.str(obj.metadata.name),
+])

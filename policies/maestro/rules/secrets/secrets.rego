@@ -37,30 +37,29 @@ suspects contains [type, name] if {
 #   control: "secrets never appear in synthesized JSON"
 #   fix: Store the value in a Kubernetes Secret or AWS Secrets Manager and reference it by name or ARN.
 deny contains v if {
+	some [resource, message] in secret_values
+	v := lib.violation(rego.metadata.rule(), resource, message)
+}
+
+# Every credential-shaped string in a resource or an output: [address, message].
+secret_values contains finding if {
 	some [type, name] in suspects
 	values := input.resources[type][name]
 	walk(values, [path, value])
 	is_string(value)
 	some label, pattern in secret_patterns
 	regex.match(pattern, value)
-	v := lib.violation(rego.metadata.rule(), concat("", [lib.str(type), ".", lib.str(name)]), concat("", [lib.str(concat(".", [concat("", [lib.str(p)]) | some p in path])), " holds ", lib.str(label)]))
+	where := concat(".", [concat("", [lib.str(p)]) | some p in path])
+	finding := [concat("", [lib.str(type), ".", lib.str(name)]), concat("", [lib.str(where), " holds ", lib.str(label)])]
 }
 
-# METADATA
-# title: Secret value in synthesized JSON
-# description: A string shaped like a credential (private key, access key, token, password in a URL) is in the output.
-# custom:
-#   id: MAESTRO-SEC-001
-#   severity: critical
-#   control: "secrets never appear in synthesized JSON"
-#   fix: Store the value in a Kubernetes Secret or AWS Secrets Manager and reference it by name or ARN.
-deny contains v if {
+secret_values contains finding if {
 	some name, out in input.outputs
 	walk(out, [_, value])
 	is_string(value)
 	some label, pattern in secret_patterns
 	regex.match(pattern, value)
-	v := lib.violation(rego.metadata.rule(), concat("", ["output.", lib.str(name)]), concat("", ["holds ", lib.str(label)]))
+	finding := [concat("", ["output.", lib.str(name)]), concat("", ["holds ", lib.str(label)])]
 }
 
 # METADATA
@@ -76,7 +75,8 @@ deny contains v if {
 	some field in ["data", "stringData", "binaryData"]
 	some key, value in object.get(item.object, field, {})
 	not lib.is_reference(value)
-	v := lib.violation(rego.metadata.rule(), item.address, concat("", [lib.str(k8s.name(item.object)), " has a literal ", lib.str(field), ".", lib.str(key)]))
+	message := concat("", [lib.str(k8s.name(item.object)), " has a literal ", lib.str(field), ".", lib.str(key)])
+	v := lib.violation(rego.metadata.rule(), item.address, message)
 }
 
 # METADATA
@@ -97,7 +97,10 @@ deny contains v if {
 	v := lib.violation(
 		rego.metadata.rule(),
 		item.address,
-		concat("", [lib.str(k8s.name(item.object)), " ", lib.str(c.path), " env ", lib.str(env.name), " has a literal value"]),
+		concat("", [
+			lib.str(k8s.name(item.object)), " ", lib.str(c.path),
+			" env ", lib.str(env.name), " has a literal value",
+		]),
 	)
 }
 
@@ -110,21 +113,19 @@ deny contains v if {
 #   control: "secrets never appear in synthesized JSON"
 #   fix: Point the chart at an existing Secret (e.g. existingSecret) instead of passing the value.
 deny contains v if {
+	some [resource, message] in helm_secret_values
+	v := lib.violation(rego.metadata.rule(), resource, message)
+}
+
+# Every secret value a Helm release passes: [release address, message].
+helm_secret_values contains finding if {
 	some release in input.helm_releases
 	some entry in release.set_sensitive
 	not lib.is_reference(entry.value)
-	v := lib.violation(rego.metadata.rule(), release.address, concat("", ["set_sensitive ", lib.str(entry.name), " has a literal value"]))
+	finding := [release.address, concat("", ["set_sensitive ", lib.str(entry.name), " has a literal value"])]
 }
 
-# METADATA
-# title: Helm release passes a secret value
-# description: Helm values and set_sensitive entries in synth output are visible to anyone reading it.
-# custom:
-#   id: MAESTRO-SEC-004
-#   severity: high
-#   control: "secrets never appear in synthesized JSON"
-#   fix: Point the chart at an existing Secret (e.g. existingSecret) instead of passing the value.
-deny contains v if {
+helm_secret_values contains finding if {
 	some release in input.helm_releases
 	some i, values in release.values
 	walk(values, [path, value])
@@ -135,9 +136,6 @@ deny contains v if {
 	regex.match(secret_name, key)
 	not startswith(lower(key), "existing")
 	not lib.is_reference(value)
-	v := lib.violation(
-		rego.metadata.rule(),
-		release.address,
-		concat("", ["values[", lib.str(i), "].", lib.str(concat(".", [concat("", [lib.str(p)]) | some p in path])), " has a literal value"]),
-	)
+	where := concat(".", [concat("", [lib.str(p)]) | some p in path])
+	finding := [release.address, concat("", ["values[", lib.str(i), "].", lib.str(where), " has a literal value"])]
 }

@@ -1,7 +1,6 @@
 package maestro.lib_test
 
 import data.maestro.lib
-import data.maestro.lib.kubernetes as k8s
 
 test_one_reads_object_or_first_item if {
 	lib.one([{"a": 1}]) == {"a": 1}
@@ -18,12 +17,6 @@ test_str_renders_values_like_both_engines if {
 	lib.str("x") == "x"
 	lib.str(30) == "30"
 	lib.quote("x") == `"x"`
-}
-
-test_pod_template_of_each_kind if {
-	k8s.pod_template({"kind": "CronJob", "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": []}}}}}}) == {"spec": {"containers": []}}
-	k8s.pod_template({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": []}}) == {"metadata": {"name": "p"}, "spec": {"containers": []}}
-	k8s.pod_template({"kind": "Deployment", "spec": {"template": {"spec": {}}}}) == {"spec": {}}
 }
 
 test_violation_without_metadata_still_reports if {

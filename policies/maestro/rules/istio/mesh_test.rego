@@ -18,7 +18,10 @@ dr(spec) := fixtures.manifest("kubernetes_manifest.dr", {
 	"metadata": {"name": "default", "namespace": "istio-system"}, "spec": spec,
 })
 
-allow_gateway := {"selector": {"matchLabels": {"app": "compliance"}}, "rules": [{"from": [{"source": {"principals": ["cluster.local/ns/maestro-gateway/sa/oauth2-proxy"]}}]}]}
+allow_gateway := {
+	"selector": {"matchLabels": {"app": "compliance"}},
+	"rules": [{"from": [{"source": {"principals": ["cluster.local/ns/maestro-gateway/sa/oauth2-proxy"]}}]}],
+}
 
 good_mesh := [
 	pa("istio-system", {"mtls": {"mode": "STRICT"}}),
@@ -33,26 +36,37 @@ deny_ids(objects) := ids if {
 	ids := fixtures.ids(denies)
 }
 
+# with_good returns the good mesh plus more objects.
+with_good(objects) := array.concat(good_mesh, objects)
+
+# messages_in lists the deny messages for objects in a stack.
+messages_in(stack, objects) := messages if {
+	denies := istio.deny with input as fixtures.stack(stack, {"kubernetes": objects})
+	messages := [v.message | some v in denies]
+}
+
 test_good_mesh_passes if {
 	deny_ids(good_mesh) == set()
 }
 
 test_mesh_001_permissive_namespace_is_denied if {
-	deny_ids(array.concat(good_mesh, [pa("maestro", {"mtls": {"mode": "PERMISSIVE"}})])) == {"MAESTRO-MESH-001"}
+	deny_ids(with_good([pa("maestro", {"mtls": {"mode": "PERMISSIVE"}})])) == {"MAESTRO-MESH-001"}
 }
 
 test_mesh_001_port_level_disable_is_denied if {
-	denies := istio.deny with input as fixtures.stack("app", {"kubernetes": [pa("maestro", {"mtls": {"mode": "STRICT"}, "portLevelMtls": {"8080": {"mode": "DISABLE"}}})]})
-	[v.message | some v in denies] == ["PeerAuthentication maestro/default sets spec.portLevelMtls[8080].mode to DISABLE"]
+	port_disabled := pa("maestro", {"mtls": {"mode": "STRICT"}, "portLevelMtls": {"8080": {"mode": "DISABLE"}}})
+	messages := messages_in("app", [port_disabled])
+	messages == ["PeerAuthentication maestro/default sets spec.portLevelMtls[8080].mode to DISABLE"]
 }
 
 test_mesh_001_unset_mode_inherits_and_passes if {
-	deny_ids(array.concat(good_mesh, [pa("maestro", {"mtls": {"mode": "UNSET"}})])) == set()
+	deny_ids(with_good([pa("maestro", {"mtls": {"mode": "UNSET"}})])) == set()
 }
 
 test_mesh_002_mesh_stack_without_mesh_wide_strict_is_denied if {
 	deny_ids(array.slice(good_mesh, 1, 5)) == {"MAESTRO-MESH-002"}
-	deny_ids(array.concat(array.slice(good_mesh, 1, 5), [pa("istio-system", {"mtls": {"mode": "STRICT"}, "selector": {"matchLabels": {"app": "x"}}})])) == {"MAESTRO-MESH-002"}
+	selected := pa("istio-system", {"mtls": {"mode": "STRICT"}, "selector": {"matchLabels": {"app": "x"}}})
+	deny_ids(array.concat(array.slice(good_mesh, 1, 5), [selected])) == {"MAESTRO-MESH-002"}
 }
 
 test_mesh_002_only_applies_to_the_mesh_stack if {
@@ -63,7 +77,10 @@ test_mesh_002_only_applies_to_the_mesh_stack if {
 test_mesh_003_simple_tls_is_denied_at_every_level if {
 	spec := {
 		"host": "x.maestro.svc.cluster.local",
-		"trafficPolicy": {"tls": {"mode": "SIMPLE"}, "portLevelSettings": [{"port": {"number": 8080}, "tls": {"mode": "DISABLE"}}]},
+		"trafficPolicy": {
+			"tls": {"mode": "SIMPLE"},
+			"portLevelSettings": [{"port": {"number": 8080}, "tls": {"mode": "DISABLE"}}],
+		},
 		"subsets": [{"name": "v1", "trafficPolicy": {"tls": {"mode": "MUTUAL"}}}],
 	}
 	denies := istio.deny with input as fixtures.stack("mesh", {"kubernetes": array.concat(good_mesh, [dr(spec)])})
@@ -75,8 +92,8 @@ test_mesh_003_simple_tls_is_denied_at_every_level if {
 }
 
 test_mesh_004_namespace_without_deny_all_is_denied if {
-	denies := istio.deny with input as fixtures.stack("mesh", {"kubernetes": [good_mesh[0], good_mesh[1], good_mesh[2], good_mesh[4]]})
-	[v.message | some v in denies] == ["no AuthorizationPolicy with an empty spec (allow-nothing) in maestro-data or istio-system"]
+	messages := messages_in("mesh", [good_mesh[0], good_mesh[1], good_mesh[2], good_mesh[4]])
+	messages == ["no AuthorizationPolicy with an empty spec (allow-nothing) in maestro-data or istio-system"]
 }
 
 test_mesh_004_mesh_wide_deny_all_covers_every_namespace if {
@@ -84,22 +101,26 @@ test_mesh_004_mesh_wide_deny_all_covers_every_namespace if {
 }
 
 test_mesh_004_policy_with_rules_is_not_deny_all if {
-	deny_ids([good_mesh[0], ap("maestro", "deny-by-default", allow_gateway), ap("maestro-data", "deny-by-default", {})]) == {"MAESTRO-MESH-004"}
+	with_rules := ap("maestro", "deny-by-default", allow_gateway)
+	deny_ids([good_mesh[0], with_rules, ap("maestro-data", "deny-by-default", {})]) == {"MAESTRO-MESH-004"}
 }
 
 test_mesh_005_rule_without_from_is_denied if {
-	deny_ids(array.concat(good_mesh, [ap("maestro", "open", {"rules": [{"to": [{"operation": {"methods": ["GET"]}}]}]})])) == {"MAESTRO-MESH-005"}
+	open := ap("maestro", "open", {"rules": [{"to": [{"operation": {"methods": ["GET"]}}]}]})
+	deny_ids(with_good([open])) == {"MAESTRO-MESH-005"}
 }
 
 test_mesh_005_wildcard_principal_is_denied if {
-	denies := istio.deny with input as fixtures.stack("mesh", {"kubernetes": array.concat(good_mesh, [ap("maestro", "wild", {"rules": [{"from": [{"source": {"principals": ["*"]}}]}]})])})
-	[v.message | some v in denies] == [`AuthorizationPolicy maestro/wild spec.rules[0] from[0] uses the wildcard "*"`]
+	wild := ap("maestro", "wild", {"rules": [{"from": [{"source": {"principals": ["*"]}}]}]})
+	messages := messages_in("mesh", with_good([wild]))
+	messages == [`AuthorizationPolicy maestro/wild spec.rules[0] from[0] uses the wildcard "*"`]
 }
 
 test_mesh_005_source_without_principals_is_denied if {
-	deny_ids(array.concat(good_mesh, [ap("maestro", "ip", {"rules": [{"from": [{"source": {"ipBlocks": ["0.0.0.0/0"]}}]}]})])) == {"MAESTRO-MESH-005"}
+	ip_only := ap("maestro", "ip", {"rules": [{"from": [{"source": {"ipBlocks": ["0.0.0.0/0"]}}]}]})
+	deny_ids(with_good([ip_only])) == {"MAESTRO-MESH-005"}
 }
 
 test_mesh_005_deny_action_may_match_anything if {
-	deny_ids(array.concat(good_mesh, [ap("maestro", "deny-x", {"action": "DENY", "rules": [{}]})])) == set()
+	deny_ids(with_good([ap("maestro", "deny-x", {"action": "DENY", "rules": [{}]})])) == set()
 }

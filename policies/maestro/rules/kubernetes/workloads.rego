@@ -23,7 +23,10 @@ deny contains v if {
 	v := lib.violation(
 		rego.metadata.rule(),
 		item.address,
-		concat("", [lib.str(k8s.name(item.object)), " ", lib.str(c.path), " (", lib.str(c.container.name), ") ", lib.str(problem)]),
+		concat("", [
+			lib.str(k8s.name(item.object)), " ", lib.str(c.path),
+			" (", lib.str(c.container.name), ") ", lib.str(problem),
+		]),
 	)
 }
 
@@ -119,7 +122,10 @@ deny contains v if {
 	v := lib.violation(
 		rego.metadata.rule(),
 		item.address,
-		concat("", [k8s.name(item.object), " ", c.path, " (", c.container.name, ") sets ALLOW_UNSIGNED_POLICY to ", lib.quote(object.get(env, "value", null))]),
+		concat("", [
+			k8s.name(item.object), " ", c.path, " (", c.container.name, ") sets ALLOW_UNSIGNED_POLICY to ",
+			lib.quote(object.get(env, "value", null)),
+		]),
 	)
 }
 
@@ -156,5 +162,6 @@ deny contains v if {
 	some item in input.kubernetes
 	item.object.kind in {"RoleBinding", "ClusterRoleBinding"}
 	item.object.roleRef.name == "cluster-admin"
-	v := lib.violation(rego.metadata.rule(), item.address, concat("", [lib.str(k8s.name(item.object)), " binds cluster-admin"]))
+	message := concat("", [lib.str(k8s.name(item.object)), " binds cluster-admin"])
+	v := lib.violation(rego.metadata.rule(), item.address, message)
 }

@@ -34,42 +34,31 @@ wildcard_action(action) if endswith(action, ":*")
 #   control: "least privilege: IAM for the app and backups"
 #   fix: List the exact actions (e.g. s3:PutObject, s3:GetObject) instead of "*" or "<service>:*".
 deny contains v if {
+	some [resource, message] in wildcard_action_grants
+	v := lib.violation(rego.metadata.rule(), resource, message)
+}
+
+# Every grant of all actions: [resource address, message].
+wildcard_action_grants contains finding if {
 	some [address, i, statement] in allow_statements
 	some action in lib.as_array(object.get(statement, "Action", []))
 	wildcard_action(action)
-	v := lib.violation(rego.metadata.rule(), address, concat("", ["Statement[", lib.str(i), "] allows Action ", lib.quote(action)]))
+	finding := [address, concat("", ["Statement[", lib.str(i), "] allows Action ", lib.quote(action)])]
 }
 
-# METADATA
-# title: Policy allows wildcard actions
-# description: An Allow of "*" or "<service>:*" (or any NotAction) grants every action, including ones added later.
-# custom:
-#   id: MAESTRO-IAM-001
-#   severity: critical
-#   control: "least privilege: IAM for the app and backups"
-#   fix: List the exact actions (e.g. s3:PutObject, s3:GetObject) instead of "*" or "<service>:*".
-deny contains v if {
+wildcard_action_grants contains finding if {
 	some [address, i, statement] in allow_statements
 	statement.NotAction
-	v := lib.violation(rego.metadata.rule(), address, concat("", ["Statement[", lib.str(i), "] allows everything but NotAction"]))
+	finding := [address, concat("", ["Statement[", lib.str(i), "] allows everything but NotAction"])]
 }
 
-# METADATA
-# title: Policy allows wildcard actions
-# description: An Allow of "*" or "<service>:*" (or any NotAction) grants every action, including ones added later.
-# custom:
-#   id: MAESTRO-IAM-001
-#   severity: critical
-#   control: "least privilege: IAM for the app and backups"
-#   fix: List the exact actions (e.g. s3:PutObject, s3:GetObject) instead of "*" or "<service>:*".
-deny contains v if {
+wildcard_action_grants contains finding if {
 	some name, attachment in object.get(input.resources, "aws_iam_role_policy_attachment", {})
-	regex.match(`^arn:aws[a-z-]*:iam::aws:policy/(AdministratorAccess|PowerUserAccess|.*FullAccess)$`, attachment.policy_arn)
-	v := lib.violation(
-		rego.metadata.rule(),
+	regex.match(broad_managed_policy, attachment.policy_arn)
+	finding := [
 		concat("", ["aws_iam_role_policy_attachment.", lib.str(name)]),
 		concat("", ["attaches the AWS managed policy ", lib.str(attachment.policy_arn)]),
-	)
+	]
 }
 
 # METADATA
@@ -81,24 +70,25 @@ deny contains v if {
 #   control: "least privilege: IAM for the app and backups"
 #   fix: Name the bucket ARN and its key prefix (arn:aws:s3:::<bucket>/<prefix>/*) instead of "*".
 deny contains v if {
+	some [resource, message] in wildcard_resource_grants
+	v := lib.violation(rego.metadata.rule(), resource, message)
+}
+
+# AWS managed policies that grant whole services (or everything).
+broad_managed_policy := `^arn:aws[a-z-]*:iam::aws:policy/(AdministratorAccess|PowerUserAccess|.*FullAccess)$`
+
+# Every grant on all resources: [resource address, message].
+wildcard_resource_grants contains finding if {
 	some [address, i, statement] in allow_statements
 	some resource in lib.as_array(object.get(statement, "Resource", []))
 	wildcard_resource(resource)
-	v := lib.violation(rego.metadata.rule(), address, concat("", ["Statement[", lib.str(i), "] allows Resource ", lib.quote(resource)]))
+	finding := [address, concat("", ["Statement[", lib.str(i), "] allows Resource ", lib.quote(resource)])]
 }
 
-# METADATA
-# title: Policy allows wildcard resources
-# description: An Allow on Resource "*" or on a bucket ARN with a wildcard reaches data it was not meant for.
-# custom:
-#   id: MAESTRO-IAM-002
-#   severity: critical
-#   control: "least privilege: IAM for the app and backups"
-#   fix: Name the bucket ARN and its key prefix (arn:aws:s3:::<bucket>/<prefix>/*) instead of "*".
-deny contains v if {
+wildcard_resource_grants contains finding if {
 	some [address, i, statement] in allow_statements
 	statement.NotResource
-	v := lib.violation(rego.metadata.rule(), address, concat("", ["Statement[", lib.str(i), "] allows every resource but NotResource"]))
+	finding := [address, concat("", ["Statement[", lib.str(i), "] allows every resource but NotResource"])]
 }
 
 wildcard_resource("*")
@@ -122,7 +112,8 @@ deny contains v if {
 	some action in lib.as_array(object.get(statement, "Action", []))
 	some forbidden in retention_actions
 	glob.match(lower(action), [], lower(forbidden))
-	v := lib.violation(rego.metadata.rule(), address, concat("", ["Statement[", lib.str(i), "] Action ", lib.quote(action), " allows ", lib.str(forbidden)]))
+	message := concat("", ["Statement[", lib.str(i), "] Action ", lib.quote(action), " allows ", lib.str(forbidden)])
+	v := lib.violation(rego.metadata.rule(), address, message)
 }
 
 retention_actions := ["s3:BypassGovernanceRetention", "s3:PutBucketObjectLockConfiguration"]
@@ -138,5 +129,6 @@ retention_actions := ["s3:BypassGovernanceRetention", "s3:PutBucketObjectLockCon
 warn contains v if {
 	some doc in input.iam_documents
 	doc.unresolved
-	v := lib.violation(rego.metadata.rule(), doc.address, concat("", [lib.str(doc.attribute), " is ", lib.str(doc.unresolved)]))
+	message := concat("", [lib.str(doc.attribute), " is ", lib.str(doc.unresolved)])
+	v := lib.violation(rego.metadata.rule(), doc.address, message)
 }

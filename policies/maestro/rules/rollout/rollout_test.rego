@@ -37,7 +37,8 @@ test_rollout_002_canary_is_denied if {
 }
 
 test_rollout_003_blue_green_without_analysis_is_denied if {
-	deny_ids("app", [rollout_object({"blueGreen": {"activeService": "compliance", "autoPromotionEnabled": true}})]) == {"MAESTRO-ROLLOUT-003"}
+	ungated := rollout_object({"blueGreen": {"activeService": "compliance", "autoPromotionEnabled": true}})
+	deny_ids("app", [ungated]) == {"MAESTRO-ROLLOUT-003"}
 }
 
 test_rollout_004_app_stack_without_rollout_is_denied if {

@@ -37,7 +37,9 @@ weakened_modes(spec) := {concat("", ["spec.portLevelMtls[", lib.str(port), "].mo
 
 # METADATA
 # title: Mesh stack lacks a mesh-wide STRICT PeerAuthentication
-# description: The mesh stack must own the PeerAuthentication in the Istio root namespace, without selector, mode STRICT.
+# description: >-
+#   The mesh stack must own the PeerAuthentication in the Istio root namespace, without selector,
+#   mode STRICT.
 # custom:
 #   id: MAESTRO-MESH-002
 #   severity: high
@@ -89,7 +91,10 @@ tls_modes(spec) := {path: mode |
 
 traffic_policies(spec) := object.union(
 	{"spec.trafficPolicy": p | p := spec.trafficPolicy},
-	{concat("", ["spec.subsets[", lib.str(i), "].trafficPolicy"]): s.trafficPolicy | some i, s in spec.subsets; s.trafficPolicy},
+	{concat("", ["spec.subsets[", lib.str(i), "].trafficPolicy"]): s.trafficPolicy |
+		some i, s in spec.subsets
+		s.trafficPolicy
+	},
 )
 
 tls_blocks(policy) := object.union(
@@ -106,7 +111,9 @@ tls_blocks(policy) := object.union(
 #   id: MAESTRO-MESH-004
 #   severity: high
 #   control: "runbook: deny-by-default AuthorizationPolicy with SPIFFE allow-lists"
-#   fix: Add an AuthorizationPolicy with an empty spec (no selector, no rules) in the namespace (MeshMtls protectedNamespaces).
+#   fix: >-
+#     Add an AuthorizationPolicy with an empty spec (no selector, no rules) in the namespace
+#     (MeshMtls protectedNamespaces).
 deny contains v if {
 	input.stack == "mesh"
 	not namespaces_denying_all[root_namespace]

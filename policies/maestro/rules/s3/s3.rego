@@ -24,19 +24,26 @@ companions(type, address) := [r |
 
 # METADATA
 # title: Audit bucket lacks Object Lock in COMPLIANCE mode
-# description: Only COMPLIANCE mode stops every principal, root included, from shortening retention or deleting.
+# description: >-
+#   Only COMPLIANCE mode stops every principal, root included, from shortening retention or
+#   deleting.
 # custom:
 #   id: MAESTRO-S3-001
 #   severity: critical
 #   control: "runbook: audit WORM bucket, Object Lock COMPLIANCE"
-#   fix: Set object_lock_enabled true on the bucket and an aws_s3_bucket_object_lock_configuration with default_retention mode COMPLIANCE.
+#   fix: >-
+#     Set object_lock_enabled true on the bucket and an aws_s3_bucket_object_lock_configuration
+#     with default_retention mode COMPLIANCE.
 deny contains v if {
 	some address, bucket in audit_buckets
 	some problem in lock_problems(address, bucket)
-	v := lib.violation(rego.metadata.rule(), address, concat("", ["bucket ", lib.str(bucket.bucket), " ", lib.str(problem)]))
+	message := concat("", ["bucket ", lib.str(bucket.bucket), " ", lib.str(problem)])
+	v := lib.violation(rego.metadata.rule(), address, message)
 }
 
-lock_problems(_, bucket) := {"has object_lock_enabled unset or false"} if not bucket.object_lock_enabled == true
+lock_problems(_, bucket) := {"has object_lock_enabled unset or false"} if {
+	not bucket.object_lock_enabled == true
+}
 
 lock_problems(address, bucket) := {"has no aws_s3_bucket_object_lock_configuration"} if {
 	bucket.object_lock_enabled == true
@@ -70,7 +77,10 @@ deny contains v if {
 	v := lib.violation(
 		rego.metadata.rule(),
 		address,
-		concat("", ["default retention is ", lib.str(days), " days, config requires at least ", lib.str(input.parameters.audit.retentionDays)]),
+		concat("", [
+			"default retention is ", lib.str(days), " days, config requires at least ",
+			lib.str(input.parameters.audit.retentionDays),
+		]),
 	)
 }
 
@@ -97,7 +107,11 @@ retention_days(r) := 0 if {
 deny contains v if {
 	some address, bucket in audit_buckets
 	not versioning_enabled(address)
-	v := lib.violation(rego.metadata.rule(), address, concat("", ["bucket ", lib.str(bucket.bucket), " has no aws_s3_bucket_versioning with status Enabled"]))
+	v := lib.violation(
+		rego.metadata.rule(),
+		address,
+		concat("", ["bucket ", lib.str(bucket.bucket), " has no aws_s3_bucket_versioning with status Enabled"]),
+	)
 }
 
 versioning_enabled(address) if {
@@ -112,14 +126,19 @@ versioning_enabled(address) if {
 #   id: MAESTRO-S3-004
 #   severity: high
 #   control: "runbook: audit WORM bucket, KMS encryption"
-#   fix: Add aws_s3_bucket_server_side_encryption_configuration with sse_algorithm aws:kms and kms_master_key_id set to the audit key.
+#   fix: >-
+#     Add aws_s3_bucket_server_side_encryption_configuration with sse_algorithm aws:kms and
+#     kms_master_key_id set to the audit key.
 deny contains v if {
 	some address, bucket in audit_buckets
 	not kms_encrypted(address)
 	v := lib.violation(
 		rego.metadata.rule(),
 		address,
-		concat("", ["bucket ", lib.str(bucket.bucket), " has no server-side encryption rule with sse_algorithm aws:kms and a kms_master_key_id"]),
+		concat("", [
+			"bucket ", lib.str(bucket.bucket),
+			" has no server-side encryption rule with sse_algorithm aws:kms and a kms_master_key_id",
+		]),
 	)
 }
 
@@ -138,11 +157,14 @@ kms_encrypted(address) if {
 #   id: MAESTRO-S3-005
 #   severity: critical
 #   control: "runbook: audit WORM bucket, no public access"
-#   fix: Add aws_s3_bucket_public_access_block with block_public_acls, block_public_policy, ignore_public_acls and restrict_public_buckets true.
+#   fix: >-
+#     Add aws_s3_bucket_public_access_block with block_public_acls, block_public_policy,
+#     ignore_public_acls and restrict_public_buckets true.
 deny contains v if {
 	some address, bucket in audit_buckets
 	some problem in public_access_problems(address)
-	v := lib.violation(rego.metadata.rule(), address, concat("", ["bucket ", lib.str(bucket.bucket), " ", lib.str(problem)]))
+	message := concat("", ["bucket ", lib.str(bucket.bucket), " ", lib.str(problem)])
+	v := lib.violation(rego.metadata.rule(), address, message)
 }
 
 public_access_settings := ["block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"]
@@ -164,7 +186,9 @@ public_access_problems(address) := {concat("", ["has ", lib.str(setting), " not 
 #   id: MAESTRO-S3-006
 #   severity: high
 #   control: "runbook: audit WORM bucket, TLS-only access"
-#   fix: 'Add a bucket policy statement: Effect Deny, Principal "*", Action s3:*, Condition Bool aws:SecureTransport "false".'
+#   fix: >-
+#     Add a bucket policy statement: Effect Deny, Principal "*", Action s3:*, Condition Bool
+#     aws:SecureTransport "false".
 deny contains v if {
 	some address, bucket in audit_buckets
 	not tls_only(address)
@@ -204,5 +228,6 @@ everyone(principal) if "*" in lib.as_array(principal.AWS)
 deny contains v if {
 	input.stack == "audit"
 	count(audit_buckets) == 0
-	v := lib.violation(rego.metadata.rule(), "stack audit", concat("", ["no aws_s3_bucket with bucket ", lib.quote(audit_name)]))
+	message := concat("", ["no aws_s3_bucket with bucket ", lib.quote(audit_name)])
+	v := lib.violation(rego.metadata.rule(), "stack audit", message)
 }

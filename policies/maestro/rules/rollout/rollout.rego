@@ -17,7 +17,8 @@ import data.maestro.lib.kubernetes as k8s
 deny contains v if {
 	input.stack == "app"
 	some item in k8s.objects_of_kind("Deployment")
-	v := lib.violation(rego.metadata.rule(), item.address, concat("", [lib.str(k8s.name(item.object)), " is a Deployment"]))
+	message := concat("", [lib.str(k8s.name(item.object)), " is a Deployment"])
+	v := lib.violation(rego.metadata.rule(), item.address, message)
 }
 
 # METADATA
