@@ -4,7 +4,8 @@
 // record with `node -r ./tools/register.js tools/db/check-record.ts`, and the probes parse with them.
 import { z } from "zod";
 
-const isoTime = z
+/** An ISO 8601 time with a zone (Z or ±hh:mm): the one check for times in records and in query parameters. */
+export const isoTime = z
   .string()
   .refine((s) => !Number.isNaN(Date.parse(s)) && /T.*(Z|[+-]\d\d:\d\d)$/.test(s), "must be an ISO 8601 time with a zone");
 const lsn = z.string().regex(/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/, "must be a WAL location such as 0/3000028");
