@@ -164,7 +164,8 @@ export class MerkleStream {
   /** Complete subtrees, left to right, sizes strictly decreasing. */
   private readonly stack: { lo: number; size: number; hash: Buffer }[] = [];
   private count = 0;
-  private readonly kept = new Map<string, Buffer | undefined>();
+  /** Planned subtrees by size, then by first leaf (numbers: a string key per node would cost more than its hash). */
+  private readonly kept = new Map<number, Map<number, Buffer | undefined>>();
   private readonly roots = new Map<number, Buffer | undefined>();
   private readonly frontiers = new Map<number, Buffer[] | undefined>();
 
@@ -194,7 +195,12 @@ export class MerkleStream {
       lo += size;
     });
     this.count = start;
-    for (const key of options.keep ?? []) this.kept.set(key, undefined);
+    for (const key of options.keep ?? []) {
+      const [lo, hi] = key.split(":").map(Number);
+      let bySize = this.kept.get(hi - lo);
+      if (!bySize) this.kept.set(hi - lo, (bySize = new Map()));
+      bySize.set(lo, undefined);
+    }
     for (const m of options.rootsAt ?? []) this.roots.set(m, undefined);
     for (const m of options.frontiersAt ?? []) this.frontiers.set(m, undefined);
     this.snapshot();
@@ -243,7 +249,7 @@ export class MerkleStream {
 
   /** MTH of leaves [lo, hi): a kept complete subtree, or a right edge of the tree so far (hi = size). */
   subtree(lo: number, hi: number): Buffer {
-    const kept = this.kept.get(`${lo}:${hi}`);
+    const kept = this.kept.get(hi - lo)?.get(lo);
     if (kept !== undefined) return kept;
     if (hi === this.count) {
       const i = this.stack.findIndex((s) => s.lo === lo);
@@ -261,8 +267,8 @@ export class MerkleStream {
   }
 
   private keep(node: { lo: number; size: number; hash: Buffer }): void {
-    const key = `${node.lo}:${node.lo + node.size}`;
-    if (this.kept.has(key)) this.kept.set(key, node.hash);
+    const bySize = this.kept.get(node.size);
+    if (bySize?.has(node.lo)) bySize.set(node.lo, node.hash);
   }
 
   private snapshot(): void {
