@@ -69,10 +69,8 @@ export interface SignedPack {
   signature: PackSignature;
 }
 
-export const leafOf = (entry: AuditEntry): Buffer => {
-  const { hash: _hash, ...rest } = entry;
-  return leafHash(canonicalEntry(rest));
-};
+/** The entry's Merkle leaf (canonicalEntry reads only the hashed fields, so the entry goes in as it is). */
+export const leafOf = (entry: AuditEntry): Buffer => leafHash(canonicalEntry(entry));
 
 function sortedEntry(e: AuditEntry): AuditEntry {
   return {

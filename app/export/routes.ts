@@ -11,7 +11,7 @@ import { auditLogLabel } from "../routes/compliance-audit";
 
 // Entries are read in pages of this many and written out as they come: the export's memory is
 // a page, the Merkle frontier and the planned proof nodes, whatever the size of the log.
-const pageSize = 2_000;
+const pageSize = 500;
 
 function parseIds(raw: string | undefined): number[] | undefined {
   if (raw === undefined || raw === "") return undefined;
