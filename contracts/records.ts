@@ -5,7 +5,8 @@
 import { z } from "zod";
 import { schemaProblems } from "../lib/problems";
 
-const isoTime = z
+/** An ISO 8601 time with a zone (Z or ±hh:mm): the one check for times in records and in query parameters. */
+export const isoTime = z
   .string()
   .refine((s) => !Number.isNaN(Date.parse(s)) && /T.*(Z|[+-]\d\d:\d\d)$/.test(s), "must be an ISO 8601 time with a zone");
 const lsn = z.string().regex(/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/, "must be a WAL location such as 0/3000028");

@@ -1,9 +1,12 @@
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
+  GetBucketVersioningCommand,
   GetObjectCommand,
+  GetObjectRetentionCommand,
   HeadObjectCommand,
   PutBucketPolicyCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   PutObjectLockConfigurationCommand,
   PutObjectRetentionCommand,
@@ -12,6 +15,7 @@ import {
 import { describeWithService } from "../support/services";
 import { motoBinary, s3Client, startS3, stopS3, type RunningS3 } from "../../harness/s3";
 import { resourcesOf, synthAll } from "../../harness/synth";
+import { startVersityGw, stopObjectLockServer, versitygwBinary } from "../../harness/versitygw";
 
 const day = 24 * 3600 * 1000;
 
@@ -138,5 +142,117 @@ describeWithService("Object Lock enforcement by a real S3 server (moto)", motoBi
     await client.send(new PutBucketPolicyCommand({ Bucket: "worm-policy", Policy: policy }));
     // The test server speaks http, so aws:SecureTransport is false and the policy denies.
     expect(await outcome(client.send(new PutObjectCommand({ Bucket: "worm-policy", Key: "audit/b", Body: "x" })))).toBe("HTTP 403");
+  });
+});
+
+// versitygw v1.8.0 (posix backend, --versioning-dir) enforces what moto lets through. Pinned here
+// like moto's behaviour above; docs/audit.md has the table.
+describeWithService("Object Lock enforcement by a real S3 server (versitygw)", versitygwBinary ? undefined : "versitygw", () => {
+  let s3: RunningS3;
+  let client: S3Client;
+  const bucket = "worm-versitygw";
+  const retainUntil = () => new Date(Date.now() + 2 * day);
+
+  beforeAll(async () => {
+    s3 = await startVersityGw();
+    client = s3Client(s3.endpoint);
+    await client.send(new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: true }));
+    await client.send(
+      new PutObjectLockConfigurationCommand({
+        Bucket: bucket,
+        ObjectLockConfiguration: { ObjectLockEnabled: "Enabled", Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: 1 } } },
+      }),
+    );
+  });
+  afterAll(async () => {
+    client?.destroy();
+    await stopObjectLockServer(s3);
+  });
+
+  /** A version with its own COMPLIANCE retention, as the WORM sink writes every batch. */
+  const lockedVersion = async (key: string) =>
+    (
+      await client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: "original",
+          ObjectLockMode: "COMPLIANCE",
+          ObjectLockRetainUntilDate: retainUntil(),
+        }),
+      )
+    ).VersionId!;
+
+  test("deleting a COMPLIANCE-locked version is denied, with or without the governance bypass header", async () => {
+    const version = await lockedVersion("audit/delete.jsonl");
+    expect(await outcome(client.send(new DeleteObjectCommand({ Bucket: bucket, Key: "audit/delete.jsonl", VersionId: version })))).toBe(
+      "AccessDenied",
+    );
+    expect(
+      await outcome(
+        client.send(
+          new DeleteObjectCommand({ Bucket: bucket, Key: "audit/delete.jsonl", VersionId: version, BypassGovernanceRetention: true }),
+        ),
+      ),
+    ).toBe("AccessDenied");
+    const body = await client.send(new GetObjectCommand({ Bucket: bucket, Key: "audit/delete.jsonl", VersionId: version }));
+    expect(await body.Body!.transformToString()).toBe("original");
+  });
+
+  test("shortening a COMPLIANCE retention and switching it to GOVERNANCE are denied (moto accepts the first); extending is allowed", async () => {
+    const key = "audit/retention.jsonl";
+    const version = await lockedVersion(key);
+    const retention = (Mode: "COMPLIANCE" | "GOVERNANCE", RetainUntilDate: Date) =>
+      outcome(
+        client.send(new PutObjectRetentionCommand({ Bucket: bucket, Key: key, VersionId: version, Retention: { Mode, RetainUntilDate } })),
+      );
+    expect(await retention("COMPLIANCE", new Date(Date.now() + day))).toBe("AccessDenied");
+    expect(await retention("GOVERNANCE", new Date(Date.now() + 5 * day))).toBe("AccessDenied");
+    expect(await retention("COMPLIANCE", new Date(Date.now() + 3 * day))).toBe("accepted");
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: version }));
+    expect(head.ObjectLockMode).toBe("COMPLIANCE");
+    expect(head.ObjectLockRetainUntilDate!.getTime()).toBeGreaterThan(Date.now() + 2.9 * day);
+  });
+
+  test("suspending versioning on an Object Lock bucket is refused (moto accepts it)", async () => {
+    expect(
+      await outcome(client.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: "Suspended" } }))),
+    ).toBe("InvalidBucketState");
+    expect((await client.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status).toBe("Enabled");
+  });
+
+  test("KNOWN VERSITYGW GAP: the bucket's default retention protects an object but is not reported by GetObjectRetention or HeadObject (S3 reports it)", async () => {
+    const version = (await client.send(new PutObjectCommand({ Bucket: bucket, Key: "audit/default.jsonl", Body: "x" }))).VersionId!;
+    expect(
+      await outcome(client.send(new GetObjectRetentionCommand({ Bucket: bucket, Key: "audit/default.jsonl", VersionId: version }))),
+    ).toBe("NoSuchObjectLockConfiguration");
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: "audit/default.jsonl", VersionId: version }));
+    expect(head.ObjectLockMode).toBeUndefined();
+    expect(await outcome(client.send(new DeleteObjectCommand({ Bucket: bucket, Key: "audit/default.jsonl", VersionId: version })))).toBe(
+      "AccessDenied",
+    );
+  });
+
+  test("KNOWN VERSITYGW GAP: a GOVERNANCE delete with the bypass header is allowed though the bucket policy denies s3:BypassGovernanceRetention (the root user; AWS applies the Deny)", async () => {
+    const gov = "worm-versitygw-governance";
+    await client.send(new CreateBucketCommand({ Bucket: gov, ObjectLockEnabledForBucket: true }));
+    const put = await client.send(
+      new PutObjectCommand({ Bucket: gov, Key: "k", Body: "x", ObjectLockMode: "GOVERNANCE", ObjectLockRetainUntilDate: retainUntil() }),
+    );
+    expect(await outcome(client.send(new DeleteObjectCommand({ Bucket: gov, Key: "k", VersionId: put.VersionId })))).toBe("AccessDenied");
+    await client.send(
+      new PutBucketPolicyCommand({
+        Bucket: gov,
+        Policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Deny", Principal: "*", Action: "s3:BypassGovernanceRetention", Resource: `arn:aws:s3:::${gov}/*` }],
+        }),
+      }),
+    );
+    expect(
+      await outcome(
+        client.send(new DeleteObjectCommand({ Bucket: gov, Key: "k", VersionId: put.VersionId, BypassGovernanceRetention: true })),
+      ),
+    ).toBe("accepted");
   });
 });

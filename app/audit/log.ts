@@ -51,6 +51,29 @@ export async function listEntries(q: Queryable, range: { fromId?: number; toId?:
   return rows.map(fromRow);
 }
 
+/** The id of the newest entry, 0 for an empty log. */
+export async function tailId(q: Queryable): Promise<number> {
+  const { rows } = await q.query<{ id: string | number | null }>("select max(id) as id from audit_log");
+  return Number(rows[0]?.id ?? 0);
+}
+
+/**
+ * The ids of the first entry at or after `from` and of the last entry before `to` (null where
+ * there is none). Entry times come from the database's clock under the chain lock, so they rise
+ * with the id and the ids between the two are the entries of that time window.
+ */
+export async function idRangeOfTimes(
+  q: Queryable,
+  range: { from?: string; to?: string },
+): Promise<{ fromId: number | null; toId: number | null }> {
+  const { rows } = await q.query<{ from_id: string | number | null; to_id: string | number | null }>(
+    "select (select min(id) from audit_log where at >= $1::timestamptz) as from_id, (select max(id) from audit_log where at < $2::timestamptz) as to_id",
+    [range.from ?? "-infinity", range.to ?? "infinity"],
+  );
+  const id = (v: string | number | null | undefined) => (v === null || v === undefined ? null : Number(v));
+  return { fromId: id(rows[0]?.from_id), toId: id(rows[0]?.to_id) };
+}
+
 /** Events written in one transaction at most (group commit). */
 const maxBatch = 200;
 

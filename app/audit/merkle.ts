@@ -91,46 +91,212 @@ export class MerkleTree {
 
   /** PATH(m, D[n]): the audit path of leaf index m (0-based), leaf to root. */
   inclusionProof(index: number): Buffer[] {
-    const n = this.size;
-    if (!Number.isInteger(index) || index < 0 || index >= n) throw new RangeError(`leaf index must be 0-${n - 1} (got ${index})`);
-    const path: Buffer[] = [];
-    const walk = (m: number, lo: number, hi: number): void => {
-      if (hi - lo === 1) return;
-      const k = split(hi - lo);
-      if (m < k) {
-        walk(m, lo, lo + k);
-        path.push(this.subtree(lo + k, hi));
-      } else {
-        walk(m - k, lo + k, hi);
-        path.push(this.subtree(lo, lo + k));
-      }
-    };
-    walk(index, 0, n);
-    return path;
+    return inclusionPath(index, this.size, (lo, hi) => this.subtree(lo, hi));
   }
 
   /** PROOF(m, D[n]): that the tree of the first m leaves is a prefix of this one. */
   consistencyProof(m: number): Buffer[] {
-    const n = this.size;
-    if (!Number.isInteger(m) || m < 1 || m > n) throw new RangeError(`old tree size must be 1-${n} (got ${m})`);
-    const path: Buffer[] = [];
-    const walk = (m: number, lo: number, hi: number, complete: boolean): void => {
-      if (m === hi - lo) {
-        if (!complete) path.push(this.subtree(lo, hi));
-        return;
-      }
-      const k = split(hi - lo);
-      if (m <= k) {
-        walk(m, lo, lo + k, complete);
-        path.push(this.subtree(lo + k, hi));
-      } else {
-        walk(m - k, lo + k, hi, false);
-        path.push(this.subtree(lo, lo + k));
-      }
-    };
-    walk(m, 0, n, true);
-    return path;
+    return consistencyPath(m, this.size, (lo, hi) => this.subtree(lo, hi));
   }
+}
+
+/**
+ * MTH of leaves[lo, hi) for a range of RFC 6962's split of a tree of n leaves: either a complete
+ * aligned subtree (hi - lo a power of two, lo a multiple of it) or a right edge (hi = n).
+ */
+export type SubtreeHash = (lo: number, hi: number) => Buffer;
+
+/** PATH(index, D[n]) (RFC 6962 §2.1.1), with the subtree hashes from subtree. */
+export function inclusionPath(index: number, n: number, subtree: SubtreeHash): Buffer[] {
+  if (!Number.isInteger(index) || index < 0 || index >= n) throw new RangeError(`leaf index must be 0-${n - 1} (got ${index})`);
+  const path: Buffer[] = [];
+  const walk = (m: number, lo: number, hi: number): void => {
+    if (hi - lo === 1) return;
+    const k = split(hi - lo);
+    if (m < k) {
+      walk(m, lo, lo + k);
+      path.push(subtree(lo + k, hi));
+    } else {
+      walk(m - k, lo + k, hi);
+      path.push(subtree(lo, lo + k));
+    }
+  };
+  walk(index, 0, n);
+  return path;
+}
+
+/** PROOF(m, D[n]) (RFC 6962 §2.1.2), with the subtree hashes from subtree. */
+export function consistencyPath(m: number, n: number, subtree: SubtreeHash): Buffer[] {
+  if (!Number.isInteger(m) || m < 1 || m > n) throw new RangeError(`old tree size must be 1-${n} (got ${m})`);
+  const path: Buffer[] = [];
+  const walk = (m: number, lo: number, hi: number, complete: boolean): void => {
+    if (m === hi - lo) {
+      if (!complete) path.push(subtree(lo, hi));
+      return;
+    }
+    const k = split(hi - lo);
+    if (m <= k) {
+      walk(m, lo, lo + k, complete);
+      path.push(subtree(lo + k, hi));
+    } else {
+      walk(m - k, lo + k, hi, false);
+      path.push(subtree(lo, lo + k));
+    }
+  };
+  walk(m, 0, n, true);
+  return path;
+}
+
+/** The sizes of the complete subtrees that cover leaves [0, m), largest first (the powers of two in m). */
+export function frontierSizes(m: number): number[] {
+  const sizes: number[] = [];
+  for (let h = Math.floor(Math.log2(Math.max(m, 1))); h >= 0; h--) if (m & (2 ** h)) sizes.push(2 ** h);
+  return sizes;
+}
+
+/**
+ * A Merkle tree computed from a stream of leaves in O(log n) memory (a compact range: the roots
+ * of the complete subtrees so far). It can start from the frontier of an earlier prefix (a range
+ * export carries it for the entries it leaves out), snapshot the frontier and root at given
+ * sizes, and keep the subtree hashes a proof will ask for (planned with `planSubtrees`).
+ */
+export class MerkleStream {
+  /** Complete subtrees, left to right, sizes strictly decreasing. */
+  private readonly stack: { lo: number; size: number; hash: Buffer }[] = [];
+  private count = 0;
+  /** Planned subtrees by size, then by first leaf (numbers: a string key per node would cost more than its hash). */
+  private readonly kept = new Map<number, Map<number, Buffer | undefined>>();
+  private readonly roots = new Map<number, Buffer | undefined>();
+  private readonly frontiers = new Map<number, Buffer[] | undefined>();
+
+  /**
+   * @param options.prefix the frontier (`frontierSizes(start)` hashes, largest first) of the leaves before the first pushed
+   * @param options.start how many leaves the prefix stands for
+   * @param options.keep subtrees [lo, hi) whose hashes to keep (complete ones; right edges come from `subtree` at the end)
+   * @param options.rootsAt sizes whose root to snapshot; options.frontiersAt sizes whose frontier to snapshot
+   */
+  constructor(
+    options: {
+      start?: number;
+      prefix?: readonly Buffer[];
+      keep?: Iterable<string>;
+      rootsAt?: Iterable<number>;
+      frontiersAt?: Iterable<number>;
+    } = {},
+  ) {
+    const start = options.start ?? 0;
+    const prefix = options.prefix ?? [];
+    const sizes = frontierSizes(start);
+    if (prefix.length !== sizes.length)
+      throw new RangeError(`a prefix of ${start} leaves has ${sizes.length} frontier hashes (got ${prefix.length})`);
+    let lo = 0;
+    sizes.forEach((size, i) => {
+      this.stack.push({ lo, size, hash: prefix[i] });
+      lo += size;
+    });
+    this.count = start;
+    for (const key of options.keep ?? []) {
+      const [lo, hi] = key.split(":").map(Number);
+      let bySize = this.kept.get(hi - lo);
+      if (!bySize) this.kept.set(hi - lo, (bySize = new Map()));
+      bySize.set(lo, undefined);
+    }
+    for (const m of options.rootsAt ?? []) this.roots.set(m, undefined);
+    for (const m of options.frontiersAt ?? []) this.frontiers.set(m, undefined);
+    this.snapshot();
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  push(leaf: Buffer): void {
+    let top = { lo: this.count, size: 1, hash: leaf };
+    this.keep(top);
+    this.count++;
+    while (this.stack.length > 0 && this.stack[this.stack.length - 1].size === top.size) {
+      const left = this.stack.pop()!;
+      top = { lo: left.lo, size: left.size * 2, hash: nodeHash(left.hash, top.hash) };
+      this.keep(top);
+    }
+    this.stack.push(top);
+    this.snapshot();
+  }
+
+  /** MTH of the leaves so far. */
+  get root(): Buffer {
+    return this.fold(0);
+  }
+
+  /** The frontier now: hashes of frontierSizes(size), largest first. */
+  frontier(): Buffer[] {
+    return this.stack.map((s) => s.hash);
+  }
+
+  /** Root snapshotted at size m (asked for with rootsAt). */
+  rootAt(m: number): Buffer {
+    const root = this.roots.get(m);
+    if (m > this.count || root === undefined) throw new RangeError(`no root kept for tree size ${m}`);
+    return root;
+  }
+
+  /** Frontier snapshotted at size m (asked for with frontiersAt). */
+  frontierAt(m: number): Buffer[] {
+    const frontier = this.frontiers.get(m);
+    if (m > this.count || frontier === undefined) throw new RangeError(`no frontier kept for tree size ${m}`);
+    return frontier;
+  }
+
+  /** MTH of leaves [lo, hi): a kept complete subtree, or a right edge of the tree so far (hi = size). */
+  subtree(lo: number, hi: number): Buffer {
+    const kept = this.kept.get(hi - lo)?.get(lo);
+    if (kept !== undefined) return kept;
+    if (hi === this.count) {
+      const i = this.stack.findIndex((s) => s.lo === lo);
+      if (i >= 0) return this.fold(i);
+    }
+    throw new RangeError(`subtree [${lo}, ${hi}) was not kept (plan it with planSubtrees)`);
+  }
+
+  /** Folds the stack from entry i to the end, right to left: MTH of leaves [stack[i].lo, size). */
+  private fold(i: number): Buffer {
+    if (this.stack.length === 0) return emptyRoot;
+    let root = this.stack[this.stack.length - 1].hash;
+    for (let j = this.stack.length - 2; j >= i; j--) root = nodeHash(this.stack[j].hash, root);
+    return root;
+  }
+
+  private keep(node: { lo: number; size: number; hash: Buffer }): void {
+    const bySize = this.kept.get(node.size);
+    if (bySize?.has(node.lo)) bySize.set(node.lo, node.hash);
+  }
+
+  private snapshot(): void {
+    if (this.roots.has(this.count)) this.roots.set(this.count, this.fold(0));
+    if (this.frontiers.has(this.count)) this.frontiers.set(this.count, this.frontier());
+  }
+}
+
+/**
+ * The subtrees [lo, hi) (as "lo:hi") that proofs over a tree of n leaves will ask for: run the
+ * proof with a recording oracle, so a MerkleStream keeps exactly those while the leaves go by.
+ */
+export function planSubtrees(n: number, proofs: { inclusion?: number[]; consistencyFrom?: number }): Set<string> {
+  const wanted = new Set<string>();
+  const record: SubtreeHash = (lo, hi) => {
+    wanted.add(`${lo}:${hi}`);
+    return emptyRoot;
+  };
+  for (const index of proofs.inclusion ?? []) inclusionPath(index, n, record);
+  if (proofs.consistencyFrom !== undefined) consistencyPath(proofs.consistencyFrom, n, record);
+  return wanted;
+}
+
+/** MTH of a range of leaves that starts after a prefix of `start` leaves given by its frontier. */
+export function rootFromFrontier(start: number, prefix: readonly Buffer[], leaves: Iterable<Buffer>): Buffer {
+  const stream = new MerkleStream({ start, prefix });
+  for (const leaf of leaves) stream.push(leaf);
+  return stream.root;
 }
 
 /** MTH(D[n]) of the leaf hashes. */

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { canonicalEntry } from "../audit/log";
 import { canonicalJson } from "../audit/canonical";
-import { MerkleTree, leafHash } from "../audit/merkle";
+import { MerkleStream, consistencyPath, inclusionPath, leafHash, planSubtrees } from "../audit/merkle";
 import type { AuditEntry } from "../audit/types";
-import type { PackSigner } from "./signing";
+import type { BlobSigning, PackSigner } from "./signing";
 
 export const packFormat = "maestro.compliance.signed-pack/v1";
 export const signatureAlgorithm = "ecdsa-p256-sha256";
@@ -13,7 +13,13 @@ export interface PackMerkle {
   algorithm: "rfc6962-sha256";
   /** How a leaf is made from an entry. */
   leaf: "sha256(0x00 || utf8(canonicalEntry(entry)))";
-  /** Entries 1..treeSize of the log. */
+  /**
+   * The frontier of the entries before the pack's first (a range export): hex roots of the
+   * complete subtrees covering leaves [0, fromId - 1), largest first (one per bit set in
+   * fromId - 1; [] when the pack starts at entry 1). With the pack's entries they give the root.
+   */
+  prefix: string[];
+  /** Entries 1..treeSize of the log (the pack holds fromId..treeSize). */
   treeSize: number;
   /** hex MTH of the tree. */
   root: string;
@@ -63,10 +69,8 @@ export interface SignedPack {
   signature: PackSignature;
 }
 
-export const leafOf = (entry: AuditEntry): Buffer => {
-  const { hash: _hash, ...rest } = entry;
-  return leafHash(canonicalEntry(rest));
-};
+/** The entry's Merkle leaf (canonicalEntry reads only the hashed fields, so the entry goes in as it is). */
+export const leafOf = (entry: AuditEntry): Buffer => leafHash(canonicalEntry(entry));
 
 function sortedEntry(e: AuditEntry): AuditEntry {
   return {
@@ -82,19 +86,6 @@ function sortedEntry(e: AuditEntry): AuditEntry {
   };
 }
 
-export interface BuildPackInput {
-  /** Every entry of the log, ids 1..n in order. */
-  entries: AuditEntry[];
-  environment: string;
-  controls?: unknown[];
-  summary?: unknown[];
-  /** Entry ids to prove inclusion for. @default the last entry */
-  proveIds?: number[];
-  /** An earlier export's tree size to prove consistency from. */
-  sinceSize?: number;
-  now?: Date;
-}
-
 export class PackRequestError extends Error {
   readonly code = "PACK_REQUEST_INVALID";
   constructor(
@@ -106,55 +97,157 @@ export class PackRequestError extends Error {
   }
 }
 
-/** Builds the pack over the whole log, its Merkle root and proofs, and signs canonicalJson(pack). */
-export function buildSignedPack(input: BuildPackInput, signer: PackSigner): SignedPack {
-  const { entries } = input;
-  entries.forEach((e, i) => {
-    if (e.id !== i + 1) throw new Error(`audit entries must be ids 1..n in order (entry ${i} has id ${e.id})`);
-  });
-  const tree = new MerkleTree(entries.map(leafOf));
-  // Entries with their keys already in canonical order, so signing does not copy 100 000 objects.
-  const ordered = entries.map(sortedEntry);
-  const n = tree.size;
-  const proveIds = input.proveIds ?? (n > 0 ? [n] : []);
-  for (const id of proveIds)
-    if (!Number.isInteger(id) || id < 1 || id > n) throw new PackRequestError("proveIds", `each id must be 1-${n} (got ${id})`);
-  if (input.sinceSize !== undefined && (!Number.isInteger(input.sinceSize) || input.sinceSize < 1 || input.sinceSize > n))
-    throw new PackRequestError("since", `must be an earlier tree size 1-${n} (got ${input.sinceSize})`);
-  const hex = (bs: Buffer[]) => bs.map((b) => b.toString("hex"));
-  const pack: SignedPackBody = {
-    format: packFormat,
-    generatedAt: (input.now ?? new Date()).toISOString(),
-    environment: input.environment,
-    controls: input.controls ?? [],
-    summary: input.summary ?? [],
-    audit: { fromId: n > 0 ? 1 : 0, toId: n, entries: ordered },
-    merkle: {
-      algorithm: "rfc6962-sha256",
-      leaf: "sha256(0x00 || utf8(canonicalEntry(entry)))",
-      treeSize: n,
-      root: tree.root.toString("hex"),
-    },
-    proofs: {
-      inclusion: proveIds.map((id) => ({ id, leafIndex: id - 1, path: hex(tree.inclusionProof(id - 1)) })),
-      consistency:
-        input.sinceSize === undefined
-          ? null
-          : {
-              fromSize: input.sinceSize,
-              fromRoot: tree.rootOf(input.sinceSize).toString("hex"),
-              path: hex(tree.consistencyProof(input.sinceSize)),
-            },
-    },
-  };
-  const blob = Buffer.from(canonicalJson(pack), "utf8");
-  return {
-    pack,
-    signature: {
+export interface PackRequest {
+  /** The last entry of the pack, which is also the tree size: the log's tail when the export starts. */
+  toId: number;
+  /** The first entry the pack holds. @default 1 */
+  fromId?: number;
+  environment: string;
+  controls?: unknown[];
+  summary?: unknown[];
+  /** Entry ids (within fromId..toId) to prove inclusion for. @default the last entry */
+  proveIds?: number[];
+  /** An earlier export's tree size (1..toId) to prove consistency from. */
+  sinceSize?: number;
+  now?: Date;
+}
+
+// The signed blob is canonicalJson(pack), whose first key is "audit" and whose "audit" starts
+// with "entries": so the entries can be written first, one by one, and everything computed from
+// them (root, proofs) after. finish() checks that the pack still serialises that way.
+const entriesOpen = '{"audit":{"entries":[';
+
+/**
+ * Writes a signed pack as text while the entries go by, in memory independent of the log's size:
+ * the Merkle tree is a MerkleStream keeping only the frontier and the subtrees the requested
+ * proofs need, the blob goes through the signature and the digest as it is written. Feed every
+ * entry 1..toId in order (those before fromId only hash into the tree); the text is
+ * `{"pack":<canonicalJson(pack)>,"signature":{...}}`, exactly JSON.stringify of the SignedPack.
+ */
+export class PackWriter {
+  readonly fromId: number;
+  readonly toId: number;
+  private readonly proveIds: number[];
+  private readonly tree: MerkleStream;
+  private readonly signing: BlobSigning;
+  private readonly digest = createHash("sha256");
+  private next = 1;
+  private written = 0;
+  private unsigned = "";
+
+  constructor(
+    private readonly request: PackRequest,
+    private readonly signer: PackSigner,
+  ) {
+    const n = request.toId;
+    if (!Number.isInteger(n) || n < 0) throw new PackRequestError("toId", `must be an entry id of the log (got ${n})`);
+    this.toId = n;
+    this.fromId = n === 0 ? 0 : (request.fromId ?? 1);
+    if (n > 0 && (!Number.isInteger(this.fromId) || this.fromId < 1 || this.fromId > n))
+      throw new PackRequestError("fromId", `must be 1-${n}, at most toId (got ${request.fromId})`);
+    this.proveIds = request.proveIds ?? (n > 0 ? [n] : []);
+    for (const id of this.proveIds)
+      if (!Number.isInteger(id) || id < this.fromId || id > n || id < 1)
+        throw new PackRequestError("proveIds", `each id must be one of the pack's entries ${this.fromId}-${n} (got ${id})`);
+    const since = request.sinceSize;
+    if (since !== undefined && (!Number.isInteger(since) || since < 1 || since > n))
+      throw new PackRequestError("since", `must be an earlier tree size 1-${n} (got ${since})`);
+    this.tree = new MerkleStream({
+      keep: planSubtrees(n, { inclusion: this.proveIds.map((id) => id - 1), consistencyFrom: since }),
+      rootsAt: since !== undefined ? [since] : [],
+      frontiersAt: [Math.max(this.fromId - 1, 0)],
+    });
+    this.signing = signer.begin();
+  }
+
+  /** The text before the first entry. */
+  start(): string {
+    return `{"pack":${this.blob(entriesOpen)}`;
+  }
+
+  /** Entry `id` of the log (ids 1..toId, in order); returns the text to write for it ("" before fromId). */
+  push(entry: AuditEntry): string {
+    if (entry.id !== this.next)
+      throw new Error(`audit entries must come as ids 1..${this.toId} in order (got ${entry.id}, expected ${this.next})`);
+    if (entry.id > this.toId) throw new Error(`the pack ends at entry ${this.toId} (got ${entry.id})`);
+    this.next++;
+    this.tree.push(leafOf(entry));
+    if (entry.id < this.fromId) return "";
+    return this.blob(`${this.written++ > 0 ? "," : ""}${canonicalJson(sortedEntry(entry))}`);
+  }
+
+  /** The text after the last entry: the rest of the pack (root, proofs) and the signature. */
+  finish(): { text: string; pack: Omit<SignedPackBody, "audit">; signature: PackSignature } {
+    const n = this.toId;
+    if (this.next !== n + 1) throw new Error(`the pack needs entries 1..${n}; it got 1..${this.next - 1}`);
+    const hex = (bs: Buffer[]) => bs.map((b) => b.toString("hex"));
+    const subtree = (lo: number, hi: number) => this.tree.subtree(lo, hi);
+    const { request } = this;
+    const pack: SignedPackBody = {
+      format: packFormat,
+      generatedAt: (request.now ?? new Date()).toISOString(),
+      environment: request.environment,
+      controls: request.controls ?? [],
+      summary: request.summary ?? [],
+      audit: { fromId: this.fromId, toId: n, entries: [] },
+      merkle: {
+        algorithm: "rfc6962-sha256",
+        leaf: "sha256(0x00 || utf8(canonicalEntry(entry)))",
+        prefix: hex(this.tree.frontierAt(Math.max(this.fromId - 1, 0))),
+        treeSize: n,
+        root: this.tree.root.toString("hex"),
+      },
+      proofs: {
+        inclusion: this.proveIds.map((id) => ({ id, leafIndex: id - 1, path: hex(inclusionPath(id - 1, n, subtree)) })),
+        consistency:
+          request.sinceSize === undefined
+            ? null
+            : {
+                fromSize: request.sinceSize,
+                fromRoot: this.tree.rootAt(request.sinceSize).toString("hex"),
+                path: hex(consistencyPath(request.sinceSize, n, subtree)),
+              },
+      },
+    };
+    const rest = canonicalJson(pack);
+    if (!rest.startsWith(`${entriesOpen}]`)) throw new Error("the pack no longer serialises with audit.entries first");
+    const text = this.blob(rest.slice(entriesOpen.length));
+    this.flush();
+    const signature: PackSignature = {
       algorithm: signatureAlgorithm,
-      keyId: signer.keyId,
-      digest: `sha256:${createHash("sha256").update(blob).digest("hex")}`,
-      value: signer.sign(blob),
-    },
-  };
+      keyId: this.signer.keyId,
+      digest: `sha256:${this.digest.digest("hex")}`,
+      value: this.signing.finish(),
+    };
+    const { audit: _audit, ...body } = pack;
+    return { text: `${text},"signature":${JSON.stringify(signature)}}`, pack: body, signature };
+  }
+
+  /** A piece of the signed blob: out, and into the signature and the digest (in chunks of ~64 KB: one call per entry costs more than the hashing). */
+  private blob(text: string): string {
+    this.unsigned += text;
+    if (this.unsigned.length >= 65_536) this.flush();
+    return text;
+  }
+
+  private flush(): void {
+    this.signing.update(this.unsigned);
+    this.digest.update(this.unsigned, "utf8");
+    this.unsigned = "";
+  }
+}
+
+export interface BuildPackInput extends Omit<PackRequest, "toId"> {
+  /** Every entry of the log, ids 1..n in order (the pack holds fromId..n). */
+  entries: AuditEntry[];
+}
+
+/** The signed pack over entries held in memory (tests, small logs): PackWriter's text, parsed. */
+export function buildSignedPack(input: BuildPackInput, signer: PackSigner): SignedPack {
+  const { entries, ...request } = input;
+  const writer = new PackWriter({ ...request, toId: entries.length }, signer);
+  const parts = [writer.start()];
+  for (const entry of entries) parts.push(writer.push(entry));
+  parts.push(writer.finish().text);
+  return JSON.parse(parts.join("")) as SignedPack;
 }

@@ -1,22 +1,16 @@
 import type { FastifyInstance } from "fastify";
 import type { ServiceContext } from "../context";
 import { buildComplianceReport } from "../compliance";
-import type { AuditEntry } from "../audit/types";
-import { buildSignedPack, PackRequestError } from "./pack";
+import { Readable } from "node:stream";
+import { idRangeOfTimes, tailId } from "../audit/log";
+import { isoTime } from "../../contracts/records";
+import { PackRequestError, PackWriter } from "./pack";
 import { loadPackKeyring, type PackKeyring } from "./signing";
 import { auditLogLabel } from "../routes/compliance-audit";
 
-const pageSize = 50_000;
-
-/** Every entry of the log, in id order. */
-async function allEntries(context: ServiceContext): Promise<AuditEntry[]> {
-  const entries: AuditEntry[] = [];
-  for (;;) {
-    const page = await context.audit.list({ fromId: entries.length + 1, limit: pageSize });
-    entries.push(...page);
-    if (page.length < pageSize) return entries;
-  }
-}
+// Entries are read in pages of this many and written out as they come: the export's memory is
+// a page, the Merkle frontier and the planned proof nodes, whatever the size of the log.
+const pageSize = 500;
 
 function parseIds(raw: string | undefined): number[] | undefined {
   if (raw === undefined || raw === "") return undefined;
@@ -24,11 +18,68 @@ function parseIds(raw: string | undefined): number[] | undefined {
   return raw.split(",").map(Number);
 }
 
+function parseId(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  if (!/^\d{1,15}$/.test(raw) || Number(raw) < 1) throw new PackRequestError(name, `must be an entry id, 1 or more (got '${raw}')`);
+  return Number(raw);
+}
+
+function parseTime(name: string, raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  if (!isoTime.safeParse(raw).success)
+    throw new PackRequestError(name, `must be an ISO 8601 time with a zone, e.g. 2026-12-01T00:00:00Z (got '${raw}')`);
+  return raw;
+}
+
+interface ExportQuery {
+  proveIds?: string;
+  since?: string;
+  fromId?: string;
+  toId?: string;
+  from?: string;
+  to?: string;
+}
+
+/** The pack's range (fromId..toId, toId the tree size) and proofs from the query, against the log as it is now. */
+async function packRange(
+  context: ServiceContext,
+  query: ExportQuery,
+): Promise<{ fromId: number; toId: number; proveIds?: number[]; sinceSize?: number }> {
+  const proveIds = parseIds(query.proveIds);
+  let sinceSize: number | undefined;
+  if (query.since !== undefined) {
+    if (!/^\d+$/.test(query.since)) throw new PackRequestError("since", `must be an earlier tree size (got '${query.since}')`);
+    sinceSize = Number(query.since);
+  }
+  const byId = { fromId: parseId("fromId", query.fromId), toId: parseId("toId", query.toId) };
+  const byTime = { from: parseTime("from", query.from), to: parseTime("to", query.to) };
+  if ((byId.fromId !== undefined || byId.toId !== undefined) && (byTime.from !== undefined || byTime.to !== undefined))
+    throw new PackRequestError("from", "give a range by id (fromId, toId) or by time (from, to), not both");
+  const tail = await tailId(context.db);
+  if (byTime.from === undefined && byTime.to === undefined) {
+    const toId = byId.toId ?? tail;
+    if (toId > tail) throw new PackRequestError("toId", `must be at most ${tail}, the log's last entry (got ${toId})`);
+    const fromId = byId.fromId ?? (toId > 0 ? 1 : 0);
+    if (fromId > toId) throw new PackRequestError("fromId", `must be at most toId ${toId} (got ${fromId})`);
+    return { fromId, toId, proveIds, sinceSize };
+  }
+  const ids = await idRangeOfTimes(context.db, byTime);
+  const toId = Math.min(ids.toId ?? 0, tail);
+  if (ids.fromId === null || toId < ids.fromId)
+    throw new PackRequestError(
+      byTime.from !== undefined ? "from" : "to",
+      `no audit entries from ${byTime.from ?? "the start"} to ${byTime.to ?? "now"}`,
+    );
+  return { fromId: ids.fromId, toId, proveIds, sinceSize };
+}
+
 /**
- * GET /api/compliance/export/signed (auditor, admin, with an x-rfa reason: the pack holds every
- * audit entry and its reason, the audit log's label): the signed pack. Query: proveIds=1,2
- * (inclusion proofs; default the last entry), since=<earlier tree size> (consistency proof).
- * GET /api/compliance/export/key (auditor, admin): the PEM public key that verifies it.
+ * GET /api/compliance/export/signed (auditor, admin, with an x-rfa reason: the pack holds audit
+ * entries and their reasons, the audit log's label): the signed pack, streamed. Query: a range
+ * by id (fromId, toId; default the whole log) or by time (from, to: ISO 8601 with a zone; from
+ * inclusive, to exclusive), proveIds=1,2 (inclusion proofs, ids in the range; default the last
+ * entry), since=<earlier tree size> (consistency proof). The tree is always entries 1..toId.
+ * GET /api/compliance/export/key (auditor, admin): the PEM public keys that verify it.
  */
 export function registerAuditExportRoutes(server: FastifyInstance, context: ServiceContext): void {
   const settings = context.settings.audit;
@@ -50,36 +101,41 @@ export function registerAuditExportRoutes(server: FastifyInstance, context: Serv
       .send(keys.map((k) => k.publicKeyPem).join(""));
   });
 
-  server.get<{ Querystring: { proveIds?: string; since?: string } }>("/api/compliance/export/signed", withReason, async (req, reply) => {
-    let proveIds: number[] | undefined;
-    let sinceSize: number | undefined;
+  server.get<{ Querystring: ExportQuery }>("/api/compliance/export/signed", withReason, async (req, reply) => {
+    let writer: PackWriter;
     try {
-      proveIds = parseIds(req.query.proveIds);
-      if (req.query.since !== undefined) {
-        if (!/^\d+$/.test(req.query.since)) throw new PackRequestError("since", `must be an earlier tree size (got '${req.query.since}')`);
-        sinceSize = Number(req.query.since);
-      }
-    } catch (err) {
-      return reply.code(400).send({ error: (err as Error).message, code: (err as PackRequestError).code });
-    }
-    const report = await buildComplianceReport(context);
-    const entries = await allEntries(context);
-    let signed;
-    try {
-      signed = buildSignedPack(
-        { entries, environment: context.settings.environment, controls: report.controls, summary: report.summary, proveIds, sinceSize },
+      const range = await packRange(context, req.query);
+      const report = await buildComplianceReport(context);
+      writer = new PackWriter(
+        { ...range, environment: context.settings.environment, controls: report.controls, summary: report.summary },
         getSigner(),
       );
     } catch (err) {
       if (err instanceof PackRequestError) return reply.code(400).send({ error: err.message, code: err.code });
       throw err;
     }
-    await context.audit.append({
-      type: "export.signed",
-      actor: req.principal?.subject ?? "unknown",
-      resource: "GET /api/compliance/export/signed",
-      details: { treeSize: signed.pack.merkle.treeSize, root: signed.pack.merkle.root, keyId: signed.signature.keyId },
-    });
-    return reply.header("content-type", "application/json; charset=utf-8").send(JSON.stringify(signed));
+    const actor = req.principal?.subject ?? "unknown";
+    // Written as it is read: a failure part-way (the database gone for longer than the retry
+    // budget) ends the response early, and a truncated pack is not JSON, so it cannot pass.
+    async function* body(): AsyncGenerator<string> {
+      yield writer.start();
+      for (let fromId = 1; fromId <= writer.toId;) {
+        const page = await context.audit.list({ fromId, toId: writer.toId, limit: pageSize });
+        if (page.length === 0) throw new Error(`audit log ends before entry ${fromId} of the pack's ${writer.toId}`);
+        let chunk = "";
+        for (const entry of page) chunk += writer.push(entry);
+        fromId = page[page.length - 1].id + 1;
+        if (chunk) yield chunk;
+      }
+      const { text, pack, signature } = writer.finish();
+      await context.audit.append({
+        type: "export.signed",
+        actor,
+        resource: "GET /api/compliance/export/signed",
+        details: { fromId: writer.fromId, treeSize: pack.merkle.treeSize, root: pack.merkle.root, keyId: signature.keyId },
+      });
+      yield text;
+    }
+    return reply.header("content-type", "application/json; charset=utf-8").send(Readable.from(body()));
   });
 }

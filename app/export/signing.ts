@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey, createSign, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 
@@ -11,8 +11,14 @@ export interface PackSigner {
   readonly keyId: string;
   /** PEM, SPKI ("-----BEGIN PUBLIC KEY-----"). */
   readonly publicKeyPem: string;
-  /** base64 DER ECDSA signature over SHA-256(blob). */
-  sign(blob: Buffer): string;
+  /** A signature over a blob fed in pieces (a streamed pack): base64 DER ECDSA over SHA-256(blob) at finish. */
+  begin(): BlobSigning;
+}
+
+export interface BlobSigning {
+  update(chunk: string): void;
+  /** base64 DER ECDSA signature over SHA-256 of every chunk given, in order. */
+  finish(): string;
 }
 
 export class SigningKeyError extends Error {
@@ -36,7 +42,13 @@ export function signerFromKey(privateKey: KeyObject): PackSigner {
   return {
     keyId: keyIdOf(publicKey),
     publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
-    sign: (blob) => sign("sha256", blob, { key: privateKey, dsaEncoding: "der" }).toString("base64"),
+    begin: () => {
+      const signing = createSign("sha256");
+      return {
+        update: (chunk) => void signing.update(chunk, "utf8"),
+        finish: () => signing.sign({ key: privateKey, dsaEncoding: "der" }, "base64"),
+      };
+    },
   };
 }
 

@@ -1,7 +1,7 @@
 import { createHash, createPublicKey, verify, type KeyObject } from "node:crypto";
 import { entryHash, genesisHash } from "../audit/log";
 import { canonicalJson } from "../audit/canonical";
-import { MerkleTree, verifyConsistency, verifyInclusion } from "../audit/merkle";
+import { frontierSizes, rootFromFrontier, verifyConsistency, verifyInclusion } from "../audit/merkle";
 import type { AuditEntry } from "../audit/types";
 import { keyIdOf, pemBlocks } from "./signing";
 import { leafOf, packFormat, signatureAlgorithm, type SignedPack } from "./pack";
@@ -31,7 +31,15 @@ export interface VerifyResult {
   ok: boolean;
   failures: VerifyFailure[];
   /** What was checked, for the report. */
-  checked: { entries: number; treeSize: number; root: string; inclusionProofs: number; consistencyFrom: number | null };
+  checked: {
+    entries: number;
+    /** The pack's first entry (1 for a whole-log pack; more for a range export). */
+    fromId: number;
+    treeSize: number;
+    root: string;
+    inclusionProofs: number;
+    consistencyFrom: number | null;
+  };
 }
 
 const hexHash = /^[0-9a-f]{64}$/;
@@ -45,6 +53,9 @@ export function parsePublicKey(pem: string): KeyObject {
   return key;
 }
 
+const hexList = (v: unknown): Buffer[] | undefined =>
+  Array.isArray(v) && v.every((h) => typeof h === "string" && hexHash.test(h)) ? v.map((h) => Buffer.from(h as string, "hex")) : undefined;
+
 /** Shape checks first, so later checks can index safely; returns the problems. */
 function shapeProblems(doc: unknown): string[] {
   if (!isObject(doc) || !isObject(doc.pack) || !isObject(doc.signature)) return ["the document must have 'pack' and 'signature' objects"];
@@ -52,6 +63,8 @@ function shapeProblems(doc: unknown): string[] {
   const problems: string[] = [];
   if (pack.format !== packFormat) problems.push(`pack.format must be '${packFormat}' (got ${JSON.stringify(pack.format)})`);
   if (!isObject(pack.audit) || !Array.isArray(pack.audit.entries)) problems.push("pack.audit.entries must be an array");
+  else if (!Number.isInteger(pack.audit.fromId) || !Number.isInteger(pack.audit.toId))
+    problems.push("pack.audit.fromId and pack.audit.toId must be integers");
   if (
     !isObject(pack.merkle) ||
     !Number.isInteger(pack.merkle.treeSize) ||
@@ -59,15 +72,14 @@ function shapeProblems(doc: unknown): string[] {
     !hexHash.test(pack.merkle.root)
   )
     problems.push("pack.merkle must have an integer treeSize and a hex SHA-256 root");
+  else if (pack.merkle.prefix !== undefined && hexList(pack.merkle.prefix) === undefined)
+    problems.push("pack.merkle.prefix must be a list of hex SHA-256 hashes");
   if (!isObject(pack.proofs) || !Array.isArray(pack.proofs.inclusion)) problems.push("pack.proofs.inclusion must be an array");
   if (signature.algorithm !== signatureAlgorithm) problems.push(`signature.algorithm must be '${signatureAlgorithm}'`);
   for (const field of ["keyId", "digest", "value"])
     if (typeof signature[field] !== "string") problems.push(`signature.${field} must be a string`);
   return problems;
 }
-
-const hexList = (v: unknown): Buffer[] | undefined =>
-  Array.isArray(v) && v.every((h) => typeof h === "string" && hexHash.test(h)) ? v.map((h) => Buffer.from(h as string, "hex")) : undefined;
 
 /**
  * Verifies a signed pack against the public key. With `previous` (an earlier pack of the same
@@ -76,7 +88,7 @@ const hexList = (v: unknown): Buffer[] | undefined =>
 export function verifySignedPack(doc: unknown, publicKeyPem: string, options: { previous?: unknown } = {}): VerifyResult {
   const failures: VerifyFailure[] = [];
   const fail = (code: VerifyFailureCode, message: string) => failures.push({ code, message });
-  const checked: VerifyResult["checked"] = { entries: 0, treeSize: 0, root: "", inclusionProofs: 0, consistencyFrom: null };
+  const checked: VerifyResult["checked"] = { entries: 0, fromId: 0, treeSize: 0, root: "", inclusionProofs: 0, consistencyFrom: null };
   const shape = shapeProblems(doc);
   if (shape.length > 0) {
     for (const p of shape) fail("FORMAT_INVALID", p);
@@ -102,22 +114,30 @@ export function verifySignedPack(doc: unknown, publicKeyPem: string, options: { 
   }
   if (!signatureOk) fail("SIGNATURE_MISMATCH", "the signature does not verify over the pack with the given key");
 
-  // 2. Entries: ids 1..treeSize in order, each hash and link recomputed.
+  // 2. Entries: ids fromId..treeSize in order (1..treeSize for a whole-log pack), each hash and
+  // link recomputed. The first entry's link to entry fromId - 1 is checked against a previous
+  // pack that holds that entry; the Merkle root covers it in any case (prevHash is in the leaf).
   const entries = pack.audit.entries as AuditEntry[];
   const n = pack.merkle.treeSize;
+  const fromId = n === 0 ? 0 : pack.audit.fromId;
   checked.entries = entries.length;
+  checked.fromId = fromId;
   checked.treeSize = n;
   checked.root = pack.merkle.root;
-  if (entries.length !== n) fail("ENTRY_SEQUENCE", `pack holds ${entries.length} entries, the tree size is ${n}`);
-  let prev = genesisHash;
+  const rangeOk = n === 0 ? pack.audit.fromId === 0 && pack.audit.toId === 0 : fromId >= 1 && fromId <= n && pack.audit.toId === n;
+  if (!rangeOk)
+    fail("ENTRY_SEQUENCE", `pack.audit is entries ${pack.audit.fromId}-${pack.audit.toId}, which must end at the tree size ${n}`);
+  const expected = n === 0 ? 0 : n - fromId + 1;
+  if (entries.length !== expected) fail("ENTRY_SEQUENCE", `pack holds ${entries.length} entries, entries ${fromId}-${n} are ${expected}`);
+  let prev: string | undefined = fromId <= 1 ? genesisHash : undefined;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
-    if (!isObject(e) || e.id !== i + 1) {
-      fail("ENTRY_SEQUENCE", `entry at position ${i} has id ${isObject(e) ? String(e.id) : "?"}, expected ${i + 1}`);
+    if (!isObject(e) || e.id !== fromId + i) {
+      fail("ENTRY_SEQUENCE", `entry at position ${i} has id ${isObject(e) ? String(e.id) : "?"}, expected ${fromId + i}`);
       break;
     }
     const { hash, ...rest } = e;
-    if (e.prevHash !== prev) {
+    if (prev !== undefined && e.prevHash !== prev) {
       fail("CHAIN_BROKEN", `entry ${e.id}: prevHash does not match entry ${e.id - 1}'s hash`);
       break;
     }
@@ -128,14 +148,27 @@ export function verifySignedPack(doc: unknown, publicKeyPem: string, options: { 
     prev = hash;
   }
 
-  // 3. The Merkle root, recomputed from the entries as given.
-  const leaves = entries.filter(isObject).map((e) => leafOf(e));
+  // 3. The Merkle root, recomputed from the frontier of the entries before fromId and the entries as given.
+  const prefix = hexList(pack.merkle.prefix ?? []) ?? [];
+  const before = Math.max(fromId - 1, 0);
   const root = Buffer.from(pack.merkle.root, "hex");
-  if (!new MerkleTree(leaves).root.equals(root)) fail("ROOT_MISMATCH", `the entries' Merkle root is not ${pack.merkle.root}`);
+  if (prefix.length !== frontierSizes(before).length)
+    fail(
+      "ROOT_MISMATCH",
+      `pack.merkle.prefix has ${prefix.length} hashes; the ${before} entries before the pack need ${frontierSizes(before).length}`,
+    );
+  else if (
+    !rootFromFrontier(
+      before,
+      prefix,
+      entries.filter(isObject).map((e) => leafOf(e)),
+    ).equals(root)
+  )
+    fail("ROOT_MISMATCH", `the entries' Merkle root is not ${pack.merkle.root}`);
 
-  // 4. Inclusion proofs against the signed root.
+  // 4. Inclusion proofs against the signed root, for entries the pack holds.
   for (const proof of pack.proofs.inclusion) {
-    const entry = entries[proof.leafIndex];
+    const entry = Number.isInteger(proof.id) ? entries[proof.id - fromId] : undefined;
     const path = hexList(proof.path);
     const ok =
       path !== undefined &&
@@ -167,6 +200,23 @@ export function verifySignedPack(doc: unknown, publicKeyPem: string, options: { 
         "CONSISTENCY_INVALID",
         `the consistency proof starts from size ${consistency.fromSize} root ${consistency.fromRoot}, the previous pack is size ${earlier.checked.treeSize} root ${earlier.checked.root}`,
       );
+    if (earlier.ok && fromId > 1) {
+      // A range that continues the previous pack: its prefix is that pack's tree, and its first
+      // entry links to that pack's last.
+      const previous = (options.previous as SignedPack).pack.audit.entries as AuditEntry[];
+      if (
+        before === earlier.checked.treeSize &&
+        prefix.length === frontierSizes(before).length &&
+        rootFromFrontier(before, prefix, []).toString("hex") !== earlier.checked.root
+      )
+        fail(
+          "CONSISTENCY_INVALID",
+          `pack.merkle.prefix is not the tree of the previous pack (size ${before}, root ${earlier.checked.root})`,
+        );
+      const last = previous.find((e) => e.id === fromId - 1);
+      if (last && isObject(entries[0]) && entries[0].prevHash !== last.hash)
+        fail("CHAIN_BROKEN", `entry ${fromId}: prevHash does not match entry ${fromId - 1}'s hash in the previous pack`);
+    }
   }
   return { ok: failures.length === 0, failures, checked };
 }

@@ -75,7 +75,7 @@ export const suite: BenchSuite = {
       const checkov = findBinary("checkov");
       if (!checkov) throw new Error("bench policy: checkov not found (tools/install/tools.sh checkov)");
       const waivers = readWaivers();
-      const checkovRun = await measureAsync(() => checkovReport(join(dir, "out"), waivers, checkov), { runs: 2, warmup: 0 });
+      const checkovRun = await measureAsync(() => checkovReport(join(dir, "out"), waivers, checkov), { runs: 1, warmup: 0 });
       return [
         {
           name: "evaluate all policies over all six stacks (after load)",

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs the pinned binaries the tests need into .tools/bin (project-local, git-ignored).
 # Idempotent: a tool already at its pinned version is left alone.
-#   tools/install/tools.sh [TOOL...]   (default: what the suites need: node opa moto tofu checkov cluster conftest)
+#   tools/install/tools.sh [TOOL...]   (default: what the suites need: node opa moto tofu checkov cluster conftest cosign versitygw)
 # Groups: cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok, helm);
-# extra tools for other issues: argo-rollouts istioctl cosign versitygw (`all` installs everything).
+# extra tools for other issues: argo-rollouts istioctl (`all` installs everything).
 # WAL-G and MinIO are not installable here: the Go module proxy refuses both modules (403), so
-# the S3 server with Object Lock in the tests is moto's (PyPI), and see docs/dr.md for WAL-G.
+# the S3 servers with Object Lock in the tests are moto's (PyPI) and versitygw, and see docs/dr.md for WAL-G.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -191,7 +191,7 @@ install_pip() { # name requirement binary: a PyPI tool in its own project-local 
 renice -n "${TOOLS_NICE:-19}" -p $$ >/dev/null 2>&1 || true
 
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(node opa moto tofu checkov cluster conftest)
+[ ${#want[@]} -gt 0 ] || want=(node opa moto tofu checkov cluster conftest cosign versitygw)
 [ "${want[*]}" != all ] || want=(node opa moto tofu checkov cluster conftest argo-rollouts istioctl cosign versitygw)
 for t in "${want[@]}"; do
   case "$t" in
@@ -208,7 +208,9 @@ for t in "${want[@]}"; do
     # The Rollouts controller's go.mod asks for Go 1.26.10: the go command fetches 1.27.3 itself.
     argo-rollouts) GOTOOLCHAIN=go1.27.3 install_go_module rollouts-controller argo-rollouts github.com/argoproj/argo-rollouts/cmd/rollouts-controller ;;
     istioctl) install_go istioctl "istio.io/istio/istioctl/cmd/istioctl@$ISTIO_PSEUDO_VERSION" istioctl ;;
+    # cosign verifies the signed pack's signature in __tests__/app/audit/cosign.test.ts
     cosign) install_go cosign "github.com/sigstore/cosign/v2/cmd/cosign@$COSIGN_VERSION" cosign ;;
+    # the second S3 server with Object Lock (it enforces what moto does not): the WORM and Object Lock suites
     versitygw) install_go versitygw "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" versitygw ;;
     *)
       echo "unknown tool: $t (known: node opa moto tofu checkov cluster crds charts conftest argo-rollouts istioctl cosign versitygw all)" >&2

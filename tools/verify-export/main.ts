@@ -9,12 +9,13 @@ const usage = `usage: npm run -s verify:export -- <pack.json> --key <public.pem>
 
 Verifies a pack from GET /api/compliance/export/signed offline:
   - the ECDSA P-256 signature over the pack's canonical bytes (key from GET /api/compliance/export/key)
-  - every audit entry's hash and link, ids 1..treeSize in order
-  - the RFC 6962 Merkle root, recomputed from the entries
+  - every audit entry's hash and link, ids fromId..treeSize in order (1..treeSize unless a range)
+  - the RFC 6962 Merkle root, recomputed from the entries (and, for a range, the prefix frontier)
   - the inclusion proofs, and the consistency proof from an earlier export (--previous)
 
   --key FILE        PEM public key (required)
   --previous FILE   an earlier pack of the same log; its root must be where the consistency proof starts
+                    (and, for a range that continues it, the prefix and the first entry's link)
   --json            print the result as JSON
 Exit codes: 0 valid, 1 invalid (what failed is printed), 2 bad usage or unreadable input.`;
 
@@ -73,7 +74,7 @@ function main(argv: string[]): number {
     else if (result.ok) {
       const c = result.checked;
       process.stdout.write(
-        `valid: ${c.entries} entries, tree size ${c.treeSize}, root ${c.root}, ${c.inclusionProofs} inclusion proof(s)` +
+        `valid: ${c.entries} entries${c.fromId > 1 ? ` (${c.fromId}-${c.treeSize})` : ""}, tree size ${c.treeSize}, root ${c.root}, ${c.inclusionProofs} inclusion proof(s)` +
           `${c.consistencyFrom !== null ? `, consistent with tree size ${c.consistencyFrom}` : ""}\n`,
       );
     } else {

@@ -1,5 +1,19 @@
 import { createHash } from "node:crypto";
-import { MerkleTree, emptyRoot, leafHash, merkleRoot, nodeHash, verifyConsistency, verifyInclusion } from "../../../app/audit/merkle";
+import {
+  MerkleStream,
+  MerkleTree,
+  consistencyPath,
+  emptyRoot,
+  frontierSizes,
+  inclusionPath,
+  leafHash,
+  merkleRoot,
+  nodeHash,
+  planSubtrees,
+  rootFromFrontier,
+  verifyConsistency,
+  verifyInclusion,
+} from "../../../app/audit/merkle";
 
 // The reference: RFC 6962 §2.1's recursive definitions, written out literally.
 const sha = (...parts: Buffer[]) => createHash("sha256").update(Buffer.concat(parts)).digest();
@@ -102,4 +116,42 @@ test("proof requests outside the tree are refused with the allowed range", () =>
   const tree = new MerkleTree(data(4).map(leafHash));
   expect(() => tree.inclusionProof(4)).toThrow("leaf index must be 0-3 (got 4)");
   expect(() => tree.consistencyProof(0)).toThrow("old tree size must be 1-4 (got 0)");
+});
+
+test("the streamed tree (O(log n) memory) gives the RFC's root, proofs, roots of earlier sizes and frontiers (n ≤ 24, every m)", () => {
+  for (let n = 1; n <= 24; n++) {
+    const d = data(n);
+    const leaves = d.map((x) => leafHash(x));
+    for (let m = 1; m <= n; m++) {
+      const stream = new MerkleStream({
+        keep: planSubtrees(n, { inclusion: [m - 1], consistencyFrom: m }),
+        rootsAt: [m],
+        frontiersAt: [m - 1],
+      });
+      for (const leaf of leaves) stream.push(leaf);
+      const subtree = (lo: number, hi: number) => stream.subtree(lo, hi);
+      expect(stream.root.equals(mth(d))).toBe(true);
+      expect(stream.rootAt(m).equals(mth(d.slice(0, m)))).toBe(true);
+      expect(inclusionPath(m - 1, n, subtree)).toEqual(refPath(m - 1, d));
+      expect(consistencyPath(m, n, subtree)).toEqual(refSubproof(m, d, true));
+      // The frontier of the first m - 1 leaves and the rest give the root: a range export's check.
+      const frontier = stream.frontierAt(m - 1);
+      expect(frontier).toHaveLength(frontierSizes(m - 1).length);
+      expect(rootFromFrontier(m - 1, frontier, leaves.slice(m - 1)).equals(mth(d))).toBe(true);
+    }
+  }
+});
+
+test("a frontier with a changed hash or of the wrong length gives another root, or is refused naming the count", () => {
+  const d = data(13);
+  const leaves = d.map((x) => leafHash(x));
+  const stream = new MerkleStream({ frontiersAt: [9] });
+  for (const leaf of leaves) stream.push(leaf);
+  const frontier = stream.frontierAt(9);
+  expect(frontierSizes(9)).toEqual([8, 1]);
+  const changed = [frontier[0], Buffer.alloc(32, 7)];
+  expect(rootFromFrontier(9, changed, leaves.slice(9)).equals(mth(d))).toBe(false);
+  expect(() => rootFromFrontier(9, [frontier[0]], leaves.slice(9))).toThrow("a prefix of 9 leaves has 2 frontier hashes (got 1)");
+  expect(() => stream.subtree(0, 4)).toThrow("subtree [0, 4) was not kept");
+  expect(new MerkleStream().root.equals(emptyRoot)).toBe(true);
 });

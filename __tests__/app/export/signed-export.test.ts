@@ -197,4 +197,140 @@ describe("signed compliance export (service on PGlite, dev-issuer tokens)", () =
     expect(usage.stderr).toContain("--key <public.pem> is required");
     expect(cli(join(work, "missing.json"), "--key", key).status).toBe(2);
   }, 120_000);
+
+  describe("range exports (by id or time), streamed", () => {
+    const pack = async (query: string) => {
+      const res = await get(`/api/compliance/export/signed?${query}`, auditor);
+      if (res.statusCode !== 200) throw new Error(`?${query} answered ${res.statusCode}: ${res.body}`);
+      // Streamed: no length known in advance.
+      expect(res.headers["content-length"]).toBeUndefined();
+      return res.json() as SignedPack;
+    };
+    let head: SignedPack;
+    let rest: SignedPack;
+    let tail: number;
+
+    beforeAll(async () => {
+      head = await pack("toId=10");
+      for (let i = 0; i < 5; i++) await service.context.audit.append({ type: "auth.login", actor: `later-${i}`, details: { i } });
+      rest = await pack("fromId=11&since=10&proveIds=11,12");
+      tail = rest.pack.merkle.treeSize;
+    });
+
+    test("a pack of entries 1..10 holds just those, and its tree is the log's first 10 entries", () => {
+      expect(head.pack.audit).toMatchObject({ fromId: 1, toId: 10 });
+      expect(head.pack.audit.entries.map((e) => e.id)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+      expect(head.pack.merkle).toMatchObject({ treeSize: 10, prefix: [] });
+      expect(codes(head)).toEqual([]);
+    });
+
+    test("a range 11..tail verifies alone (the prefix frontier and its entries give the signed root) and extends the pack of 1..10", async () => {
+      expect(rest.pack.audit.fromId).toBe(11);
+      expect(rest.pack.audit.entries[0].id).toBe(11);
+      expect(rest.pack.audit.entries.at(-1)!.id).toBe(tail);
+      expect(rest.pack.merkle.prefix).toHaveLength(2); // 10 = 8 + 2
+      expect(rest.pack.proofs.inclusion.map((p) => p.id)).toEqual([11, 12]);
+      expect(codes(rest)).toEqual([]);
+      expect(codes(rest, head)).toEqual([]);
+      // The same tree as a whole-log pack of that size: one root, whatever the range.
+      expect((await pack(`toId=${tail}`)).pack.merkle.root).toBe(rest.pack.merkle.root);
+    });
+
+    test("verify:export checks a range against the earlier pack; a planted prefix or a rewritten, re-signed earlier history is refused naming why", () => {
+      const work = mkdtempSync(join(dir, "range-"));
+      const file = (name: string, content: unknown) => {
+        writeFileSync(join(work, name), typeof content === "string" ? content : JSON.stringify(content));
+        return join(work, name);
+      };
+      const key = file("key.pem", pem);
+      const cli = (...args: string[]) =>
+        spawnSync(process.execPath, ["-r", "./tools/register.js", "tools/verify-export/main.ts", ...args], { cwd: root, encoding: "utf8" });
+      const ok = cli(file("rest.json", rest), "--key", key, "--previous", file("head.json", head));
+      expect(ok.stdout).toMatch(
+        new RegExp(
+          `^valid: ${tail - 10} entries \\(11-${tail}\\), tree size ${tail}, root [0-9a-f]{64}, 2 inclusion proof\\(s\\), consistent with tree size 10`,
+        ),
+      );
+      expect(ok.status).toBe(0);
+
+      const planted = clone(rest);
+      planted.pack.merkle.prefix[1] = "e".repeat(64);
+      const bad = cli(file("planted.json", planted), "--key", key);
+      expect(bad.status).toBe(1);
+      expect(bad.stdout).toContain("ROOT_MISMATCH: the entries' Merkle root is not");
+      expect(bad.stdout).toContain("SIGNATURE_MISMATCH");
+
+      // An insider with the service key rewrites entries 1..10 and signs a range 11..tail over that
+      // history: alone it verifies; against the auditor's earlier pack it does not.
+      const key2 = createPrivateKey(readFileSync(join(dir, "keys", "audit-export-signing.pem"), "utf8"));
+      const history = clone(rest.pack.audit.entries);
+      const rewritten = clone(head.pack.audit.entries);
+      rewritten[3].actor = "nobody";
+      let prev = genesisHash;
+      for (const r of rewritten) {
+        r.prevHash = prev;
+        const { hash: _h, ...content } = r;
+        r.hash = entryHash(content);
+        prev = r.hash;
+      }
+      const insider = buildSignedPack(
+        { entries: [...rewritten, ...history], fromId: 11, sinceSize: 10, environment: "development" },
+        signerFromKey(key2),
+      );
+      expect(codes(insider)).toEqual([]);
+      const caught = cli(file("insider.json", insider), "--key", key, "--previous", join(work, "head.json"));
+      expect(caught.status).toBe(1);
+      expect(caught.stdout).toContain("CONSISTENCY_INVALID: the consistency proof starts from size 10 root");
+      expect(caught.stdout).toContain("CONSISTENCY_INVALID: pack.merkle.prefix is not the tree of the previous pack (size 10");
+
+      // A range whose chain does not hang off the earlier pack's last entry (entries 11.. re-chained
+      // from another hash and re-signed): its prefix and consistency proof are genuine, the link is not.
+      const detached = clone(history);
+      prev = "f".repeat(64);
+      for (const r of detached) {
+        r.prevHash = prev;
+        const { hash: _h, ...content } = r;
+        r.hash = entryHash(content);
+        prev = r.hash;
+      }
+      const forked = buildSignedPack(
+        { entries: [...head.pack.audit.entries, ...detached], fromId: 11, sinceSize: 10, environment: "development" },
+        signerFromKey(key2),
+      );
+      expect(codes(forked)).toEqual([]);
+      expect(codes(forked, head)).toEqual(["CHAIN_BROKEN"]);
+      expect(verifySignedPack(forked, pem, { previous: head }).failures[0].message).toBe(
+        "entry 11: prevHash does not match entry 10's hash in the previous pack",
+      );
+    }, 120_000);
+
+    test("a range by time holds the entries from `from` (inclusive) to `to` (exclusive)", async () => {
+      const all = (await pack("")).pack.audit.entries;
+      const from = all[4].at;
+      const to = all[12].at;
+      const expectedFrom = all.find((e) => e.at >= from)!.id;
+      const expectedTo = [...all].reverse().find((e) => e.at < to)!.id;
+      const byTime = await pack(`from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
+      expect(byTime.pack.audit).toMatchObject({ fromId: expectedFrom, toId: expectedTo });
+      expect(byTime.pack.audit.entries.every((e) => e.at >= from && e.at < to)).toBe(true);
+      expect(codes(byTime)).toEqual([]);
+    });
+
+    test.each([
+      ["fromId=0", /^fromId: must be an entry id, 1 or more \(got '0'\)/],
+      ["fromId=x", /^fromId: must be an entry id/],
+      ["toId=999999", /^toId: must be at most \d+, the log's last entry \(got 999999\)/],
+      ["fromId=9&toId=5", /^fromId: must be at most toId 5 \(got 9\)/],
+      ["fromId=2&from=2026-01-01T00:00:00Z", /^from: give a range by id \(fromId, toId\) or by time \(from, to\), not both/],
+      ["from=yesterday", /^from: must be an ISO 8601 time with a zone/],
+      ["to=2026-12-01T00:00:00", /^to: must be an ISO 8601 time with a zone/],
+      ["from=2999-01-01T00:00:00Z", /^from: no audit entries from 2999-01-01T00:00:00Z to now/],
+      ["fromId=11&proveIds=3", /^proveIds: each id must be one of the pack's entries 11-\d+ \(got 3\)/],
+      ["toId=10&since=11", /^since: must be an earlier tree size 1-10 \(got 11\)/],
+    ])("?%s is refused with 400 naming the parameter", async (query, message) => {
+      const res = await get(`/api/compliance/export/signed?${query}`, auditor);
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toMatchObject({ code: "PACK_REQUEST_INVALID", error: expect.stringMatching(message) });
+    });
+  });
 });

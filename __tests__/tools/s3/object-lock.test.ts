@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { CreateBucketCommand, GetBucketVersioningCommand, GetObjectLockConfigurationCommand, type S3Client } from "@aws-sdk/client-s3";
 import { describeWithService } from "../../support/services";
 import { findBinary } from "../../../harness/binaries";
-import { motoBinary, s3Client, s3TestEnv, startS3, stopS3, type RunningS3 } from "../../../harness/s3";
+import { s3Client, s3TestEnv, type RunningS3 } from "../../../harness/s3";
+import { objectLockServers, stopObjectLockServer } from "../../../harness/versitygw";
 
 const script = join(__dirname, "..", "..", "..", "tools", "s3", "enable_object_lock.sh");
 const awsCli = findBinary("aws");
@@ -11,89 +12,90 @@ const awsCli = findBinary("aws");
 const slow = 180_000;
 
 // Setup and checks go through the SDK (in-process); only the script under test runs the AWS CLI,
-// whose start-up dominates this suite's time.
-describeWithService(
-  "tools/s3/enable_object_lock.sh against moto's S3 server",
-  !motoBinary ? "moto_server" : !awsCli ? "aws (AWS CLI)" : undefined,
-  () => {
-    let s3: RunningS3;
-    let client: S3Client;
-    const run = (...args: string[]) =>
-      spawnSync("bash", [script, ...args, "--endpoint-url", s3.endpoint], {
-        env: { ...process.env, ...s3TestEnv, AWS_MAX_ATTEMPTS: "1" },
-        encoding: "utf8",
-      });
-    const lockOf = async (bucket: string) =>
-      (await client.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }))).ObjectLockConfiguration;
-
-    beforeAll(async () => {
-      s3 = await startS3();
-      client = s3Client(s3.endpoint);
-      await client.send(new CreateBucketCommand({ Bucket: "plain-bucket" }));
-      await client.send(new CreateBucketCommand({ Bucket: "fresh-bucket" }));
-    });
-    afterAll(async () => {
-      client?.destroy();
-      await stopS3(s3);
-    });
-
-    test(
-      "enables versioning and Object Lock on an existing bucket, prints what S3 reads back",
-      async () => {
-        const r = run("plain-bucket", "--days", "30");
-        expect(r.stderr).toBe("");
-        expect(r.status).toBe(0);
-        expect(r.stdout).toContain("versioning: Unversioned -> Enabled");
-        expect(r.stdout).toContain("bucket=plain-bucket versioning=Enabled object_lock=Enabled mode=COMPLIANCE days=30");
-        expect((await client.send(new GetBucketVersioningCommand({ Bucket: "plain-bucket" }))).Status).toBe("Enabled");
-        expect(await lockOf("plain-bucket")).toMatchObject({
-          ObjectLockEnabled: "Enabled",
-          Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: 30 } },
+// whose start-up dominates this suite's time. Against both S3 servers (moto and versitygw).
+for (const server of objectLockServers)
+  describeWithService(
+    `tools/s3/enable_object_lock.sh against ${server.name}`,
+    server.missing ?? (!awsCli ? "aws (AWS CLI)" : undefined),
+    () => {
+      let s3: RunningS3;
+      let client: S3Client;
+      const run = (...args: string[]) =>
+        spawnSync("bash", [script, ...args, "--endpoint-url", s3.endpoint], {
+          env: { ...process.env, ...s3TestEnv, AWS_MAX_ATTEMPTS: "1" },
+          encoding: "utf8",
         });
-      },
-      slow,
-    );
+      const lockOf = async (bucket: string) =>
+        (await client.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }))).ObjectLockConfiguration;
 
-    test(
-      "is idempotent: a second run without --days changes nothing and keeps the retention",
-      () => {
-        const again = run("plain-bucket");
-        expect(again.status).toBe(0);
-        expect(again.stdout).toContain("object lock: already COMPLIANCE for 30 days");
-        expect(again.stdout).toContain("mode=COMPLIANCE days=30");
-      },
-      slow,
-    );
+      beforeAll(async () => {
+        s3 = await server.start();
+        client = s3Client(s3.endpoint);
+        await client.send(new CreateBucketCommand({ Bucket: "plain-bucket" }));
+        await client.send(new CreateBucketCommand({ Bucket: "fresh-bucket" }));
+      });
+      afterAll(async () => {
+        client?.destroy();
+        await stopObjectLockServer(s3);
+      });
 
-    test(
-      "raises the retention, and refuses to lower it or weaken the mode (exit 1, bucket unchanged)",
-      async () => {
-        expect(run("plain-bucket", "--days", "45").stdout).toContain("COMPLIANCE 30 days -> COMPLIANCE 45 days");
-        const lower = run("plain-bucket", "--days", "10");
-        expect(lower.status).toBe(1);
-        expect(lower.stderr).toContain("refusing to lower the default retention of 'plain-bucket' from 45 to 10 days");
-        const weaker = run("plain-bucket", "--mode", "GOVERNANCE", "--days", "45");
-        expect(weaker.status).toBe(1);
-        expect(weaker.stderr).toContain("from COMPLIANCE to GOVERNANCE");
-        expect((await lockOf("plain-bucket"))?.Rule?.DefaultRetention).toMatchObject({ Mode: "COMPLIANCE", Days: 45 });
-      },
-      slow,
-    );
+      test(
+        "enables versioning and Object Lock on an existing bucket, prints what S3 reads back",
+        async () => {
+          const r = run("plain-bucket", "--days", "30");
+          expect(r.stderr).toBe("");
+          expect(r.status).toBe(0);
+          expect(r.stdout).toContain("versioning: Unversioned -> Enabled");
+          expect(r.stdout).toContain("bucket=plain-bucket versioning=Enabled object_lock=Enabled mode=COMPLIANCE days=30");
+          expect((await client.send(new GetBucketVersioningCommand({ Bucket: "plain-bucket" }))).Status).toBe("Enabled");
+          expect(await lockOf("plain-bucket")).toMatchObject({
+            ObjectLockEnabled: "Enabled",
+            Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: 30 } },
+          });
+        },
+        slow,
+      );
 
-    test(
-      "a missing bucket is an S3 failure (exit 1); a new bucket without --days is bad usage (exit 2)",
-      () => {
-        const missing = run("no-such-bucket", "--days", "1");
-        expect(missing.status).toBe(1);
-        expect(missing.stderr).toContain("bucket 'no-such-bucket' is not reachable");
-        const fresh = run("fresh-bucket");
-        expect(fresh.status).toBe(2);
-        expect(fresh.stderr).toContain("--days is required: bucket 'fresh-bucket' has no default retention yet");
-      },
-      slow,
-    );
-  },
-);
+      test(
+        "is idempotent: a second run without --days changes nothing and keeps the retention",
+        () => {
+          const again = run("plain-bucket");
+          expect(again.status).toBe(0);
+          expect(again.stdout).toContain("object lock: already COMPLIANCE for 30 days");
+          expect(again.stdout).toContain("mode=COMPLIANCE days=30");
+        },
+        slow,
+      );
+
+      test(
+        "raises the retention, and refuses to lower it or weaken the mode (exit 1, bucket unchanged)",
+        async () => {
+          expect(run("plain-bucket", "--days", "45").stdout).toContain("COMPLIANCE 30 days -> COMPLIANCE 45 days");
+          const lower = run("plain-bucket", "--days", "10");
+          expect(lower.status).toBe(1);
+          expect(lower.stderr).toContain("refusing to lower the default retention of 'plain-bucket' from 45 to 10 days");
+          const weaker = run("plain-bucket", "--mode", "GOVERNANCE", "--days", "45");
+          expect(weaker.status).toBe(1);
+          expect(weaker.stderr).toContain("from COMPLIANCE to GOVERNANCE");
+          expect((await lockOf("plain-bucket"))?.Rule?.DefaultRetention).toMatchObject({ Mode: "COMPLIANCE", Days: 45 });
+        },
+        slow,
+      );
+
+      test(
+        "a missing bucket is an S3 failure (exit 1); a new bucket without --days is bad usage (exit 2)",
+        () => {
+          const missing = run("no-such-bucket", "--days", "1");
+          expect(missing.status).toBe(1);
+          expect(missing.stderr).toContain("bucket 'no-such-bucket' is not reachable");
+          const fresh = run("fresh-bucket");
+          expect(fresh.status).toBe(2);
+          expect(fresh.stderr).toContain("--days is required: bucket 'fresh-bucket' has no default retention yet");
+        },
+        slow,
+      );
+    },
+  );
 
 describe("tools/s3/enable_object_lock.sh usage", () => {
   const run = (...args: string[]) => spawnSync("bash", [script, ...args], { encoding: "utf8" });
