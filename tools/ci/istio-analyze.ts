@@ -26,7 +26,7 @@ const isMeshObject = (o: ApiObject) => /\.istio\.io\//.test(o.apiVersion) || ana
 
 /** One message of an Istio analyzer. */
 export interface IstioFinding {
-  /** IST0101 and the like: https://istio.io/latest/docs/reference/config/analysis/ */
+  /** IST0101 and the like (https://istio.io/latest/docs/reference/config/analysis/), or UNREADABLE: istioctl skipped the object. */
   code: string;
   level: string;
   /** `Kind name.namespace` of the object the message is about. */
@@ -57,13 +57,26 @@ export async function analyzeObjects(objects: ApiObject[], istioctl = defaultIst
     const args = ["analyze", "--use-kube=false", "--all-namespaces", "--output", "json", "--failure-threshold", "Info", file];
     const out = await run(istioctl, args, { env: { ...process.env, HOME: dir }, maxBuffer: 64 << 20 }).catch(
       (err: { stdout?: string; stderr?: string; code?: number }) => {
-        if (err.stdout?.trim().startsWith("[")) return { stdout: err.stdout };
+        if (err.stdout?.includes("[")) return { stdout: err.stdout };
         throw new Error(`istioctl analyze failed (exit ${String(err.code)}): ${(err.stderr ?? "").slice(-1000)}`);
       },
     );
-    const text = out.stdout.trim();
-    const messages = (text ? JSON.parse(text) : []) as AnalyzeMessage[];
-    return messages.map((m) => ({ code: m.code ?? "?", level: m.level ?? "?", origin: m.origin ?? "?", message: m.message ?? "" }));
+    // A document istioctl cannot even read (an unknown enum value, a wrong type) is logged and skipped
+    // before any analyzer runs: it is a finding too, named by the object it came from.
+    const lines = out.stdout.split("\n");
+    const skipped = lines.flatMap((line) => {
+      const m = /\terror processing .*\[(\d+)\]: (.*?)(?: - skipping)?$/.exec(line);
+      if (!m) return [];
+      const o = objects[Number(m[1])];
+      const origin = o ? `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name}` : `document ${m[1]}`;
+      return [{ code: "UNREADABLE", level: "Error", origin, message: m[2] }];
+    });
+    const start = lines.findIndex((line) => line.startsWith("["));
+    const messages = (start < 0 ? [] : JSON.parse(lines.slice(start).join("\n"))) as AnalyzeMessage[];
+    return [
+      ...skipped,
+      ...messages.map((m) => ({ code: m.code ?? "?", level: m.level ?? "?", origin: m.origin ?? "?", message: m.message ?? "" })),
+    ];
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

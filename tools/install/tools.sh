@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the pinned binaries the tests need into .tools/bin (project-local, git-ignored).
 # Idempotent: a tool already at its pinned version is left alone.
-#   tools/install/tools.sh [TOOL...]   (default: what the suites need: node opa moto tofu checkov cluster conftest cosign versitygw)
+#   tools/install/tools.sh [TOOL...]   (default: what the suites need: node opa moto tofu checkov cluster conftest istioctl cosign versitygw)
 # Groups: cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok, helm);
-# extra tools for other issues: argo-rollouts istioctl (`all` installs everything).
+# extra tools for other issues: argo-rollouts (`all` installs everything).
 # WAL-G and MinIO are not installable here: the Go module proxy refuses both modules (403), so
 # the S3 servers with Object Lock in the tests are moto's (PyPI) and versitygw, and see docs/dr.md for WAL-G.
 set -euo pipefail
@@ -191,7 +191,7 @@ install_pip() { # name requirement binary: a PyPI tool in its own project-local 
 renice -n "${TOOLS_NICE:-19}" -p $$ >/dev/null 2>&1 || true
 
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(node opa moto tofu checkov cluster conftest cosign versitygw)
+[ ${#want[@]} -gt 0 ] || want=(node opa moto tofu checkov cluster conftest istioctl cosign versitygw)
 [ "${want[*]}" != all ] || want=(node opa moto tofu checkov cluster conftest argo-rollouts istioctl cosign versitygw)
 for t in "${want[@]}"; do
   case "$t" in
