@@ -37,7 +37,7 @@ export class GatewayStack extends MaestroStack {
       serviceAccountName: proxy.serviceAccount,
       upstream: complianceUrl,
       allowedGroups: Object.keys(gateway.groupRoles),
-      replicas: this.config.name === "production" ? 3 : 2,
+      replicas: gateway.replicas,
     });
 
     this.scimSync = new ScimSync(this, "scim-sync", {

@@ -28,6 +28,7 @@ describe.each(["staging", "production"])("gateway stack (%s)", (envName) => {
     });
     const values = JSON.parse(release.values[0]);
     expect(values.config.existingSecret).toBe(config.gateway.oidc.secretName);
+    expect(values.replicaCount).toBe(config.gateway.replicas);
     expect(values.image.tag).toBe(config.images.oauth2Proxy.tag);
     const file: string = values.config.configFile;
     expect(file).toContain(`oidc_issuer_url = "${config.gateway.oidc.issuer}"`);
