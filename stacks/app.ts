@@ -25,7 +25,6 @@ export class AppStack extends MaestroStack {
   constructor(scope: Construct, id: string, props: MaestroStackProps) {
     super(scope, id, props);
     const { images, rollout, audit, backup, mesh, accountId } = this.config;
-    void this.kubernetes; // every object below is applied by this environment's kubernetes provider
 
     const service = mesh.services.find((s) => s.name === complianceServiceName);
     if (!service) throw new Error(`app stack: mesh.services has no '${complianceServiceName}' service to deploy`);
@@ -34,6 +33,7 @@ export class AppStack extends MaestroStack {
     const identity = serviceIdentityEnv(this.config);
 
     this.compliance = new BlueGreenRollout(this, "compliance", {
+      kubernetes: this.kubernetes,
       name: service.name,
       namespace: service.namespace,
       image: `${images.complianceService.repository}:${images.complianceService.tag}`,

@@ -22,22 +22,22 @@ export class AuditStack extends MaestroStack {
   constructor(scope: Construct, id: string, props: MaestroStackProps) {
     super(scope, id, props);
     const { audit, cluster, accountId, region } = this.config;
-    // Every resource below uses the stack's AWS provider (created on first use).
-    void this.aws;
 
     this.auditBucket = new ObjectLockBucket(this, "audit-bucket", {
+      aws: this.aws,
       bucketName: audit.bucketName,
       retentionDays: audit.retentionDays,
       mode: audit.mode,
       prefix: audit.prefix,
       accountId,
       region,
-      replica: { provider: this.awsIn(audit.replica.region), region: audit.replica.region, bucketName: audit.replica.bucketName },
+      replica: { aws: this.awsIn(audit.replica.region), region: audit.replica.region, bucketName: audit.replica.bucketName },
     });
 
     const service = this.config.mesh.services.find((s) => s.name === complianceServiceName);
     if (!service) throw new Error(`audit stack: mesh.services has no '${complianceServiceName}' service to give the audit role to`);
     this.serviceRole = new ServiceAccountRole(this, "compliance-service-role", {
+      aws: this.aws,
       roleName: complianceServiceRoleName(this.config.name),
       accountId,
       oidcProvider: cluster.oidcProvider,

@@ -26,7 +26,7 @@ export class GatewayStack extends MaestroStack {
     const complianceUrl = `http://${compliance.name}.${compliance.namespace}.svc:${compliance.ports[0]}`;
 
     this.gateway = new OidcGateway(this, "oidc-gateway", {
-      provider: this.helm,
+      helm: this.helm,
       namespace: proxy.namespace,
       chart: charts.oauth2Proxy,
       image: images.oauth2Proxy,
@@ -41,7 +41,7 @@ export class GatewayStack extends MaestroStack {
     });
 
     this.scimSync = new ScimSync(this, "scim-sync", {
-      provider: this.kubernetes,
+      kubernetes: this.kubernetes,
       namespace: scim.namespace,
       serviceAccountName: scim.serviceAccount,
       image: `${images.complianceService.repository}:${images.complianceService.tag}`,
@@ -53,7 +53,7 @@ export class GatewayStack extends MaestroStack {
     });
 
     this.rbac = new DutyRbac(this, "duty-rbac", {
-      provider: this.kubernetes,
+      kubernetes: this.kubernetes,
       namespaces: [namespaces.app, namespaces.gateway, namespaces.data],
       groupRoles: gateway.groupRoles,
     });

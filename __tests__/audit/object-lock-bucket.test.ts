@@ -187,7 +187,7 @@ describe.each([
 });
 
 describe("ObjectLockBucket props", () => {
-  const base: ObjectLockBucketProps = {
+  const base: Omit<ObjectLockBucketProps, "aws"> = {
     bucketName: "audit-test-bucket",
     retentionDays: 10,
     accountId: "123456789012",
@@ -196,8 +196,8 @@ describe("ObjectLockBucket props", () => {
   const build = (props: Partial<ObjectLockBucketProps>) => {
     const app = Testing.app();
     const stack = new TerraformStack(app, "t");
-    new AwsProvider(stack, "aws", { region: "eu-west-1" });
-    const bucket = new ObjectLockBucket(stack, "b", { ...base, ...props });
+    const aws = new AwsProvider(stack, "aws", { region: "eu-west-1" });
+    const bucket = new ObjectLockBucket(stack, "b", { aws, ...base, ...props });
     return { stack, bucket };
   };
 

@@ -1,13 +1,14 @@
 // BlueGreenRollout on its own: secure defaults when ungated, what gateOn(slo) changes, and props
 // refused at construction with the prop and the allowed values named.
 import { Testing, TerraformStack } from "cdktf";
+import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { loadManifestSchemas, ManifestValidationError } from "../../constructs/k8s/schemas";
 import { BlueGreenRollout, type BlueGreenRolloutProps, type ServiceLevelObjective } from "../../constructs/rollout";
 import { manifestsOf, type StackJson } from "../support/synth";
 
 beforeAll(() => loadManifestSchemas());
 
-const base: BlueGreenRolloutProps = {
+const base: Omit<BlueGreenRolloutProps, "kubernetes"> = {
   name: "orders",
   namespace: "shop",
   image: "registry.example/orders:2.1.0",
@@ -22,7 +23,8 @@ function build(
 ): { rollout: BlueGreenRollout; json: StackJson } {
   const app = Testing.app();
   const stack = new TerraformStack(app, "test");
-  const rollout = new BlueGreenRollout(stack, "orders", { ...base, ...props });
+  const kubernetes = new KubernetesProvider(stack, "kubernetes", {});
+  const rollout = new BlueGreenRollout(stack, "orders", { kubernetes, ...base, ...props });
   gate?.(rollout);
   return { rollout, json: JSON.parse(Testing.synth(stack)) as StackJson };
 }

@@ -30,6 +30,18 @@ describe.each(["staging", "production"])("%s: the six stacks", (env) => {
     }
   });
 
+  test("every resource names its provider: constructs take the stack's providers as props (aws, kubernetes, helm)", async () => {
+    const stacks = await synthAll(env);
+    const unnamed = stackIds.flatMap((id) =>
+      Object.entries(stacks[id].resource ?? {}).flatMap(([type, byName]) =>
+        Object.entries(byName)
+          .filter(([, resource]) => typeof resource.provider !== "string")
+          .map(([name]) => `${id}: ${type}.${name}`),
+      ),
+    );
+    expect(unnamed).toEqual([]);
+  });
+
   test("platform pins the operator charts and labels workload namespaces for injection", async () => {
     const { platform } = await synthAll(env);
     const config = loadEnvironment(env);

@@ -20,6 +20,8 @@ export type ObjectLockMode = "COMPLIANCE" | "GOVERNANCE";
 
 /** Properties of an {@link ObjectLockBucket}. */
 export interface ObjectLockBucketProps {
+  /** The AWS provider of the bucket's region (the stack's). */
+  readonly aws: AwsProvider;
   /** Globally unique S3 bucket name (3-63 lowercase letters, digits, '.', '-'). */
   readonly bucketName: string;
   /** Default retention of every new object version, in days (1-36500). */
@@ -50,7 +52,7 @@ export interface ObjectLockBucketProps {
    * A copy in a second region, locked the same way (replicated versions keep their retention).
    * @default none: the records live in one region
    */
-  readonly replica?: { readonly provider: AwsProvider; readonly region: string; readonly bucketName: string };
+  readonly replica?: { readonly aws: AwsProvider; readonly region: string; readonly bucketName: string };
 }
 
 /** Anything `grantAppend` can attach an inline policy to: an IAM role. */
@@ -86,6 +88,7 @@ export class ObjectLockBucket extends Construct {
   /** The bucket policy document (JSON), as synthesized. */
   readonly policyDocument: string;
   private readonly region: string;
+  private readonly aws: AwsProvider;
   private grants = 0;
 
   constructor(scope: Construct, id: string, props: ObjectLockBucketProps) {
@@ -128,7 +131,10 @@ export class ObjectLockBucket extends Construct {
     this.prefix = prefix;
     this.region = props.region;
 
+    const provider = props.aws;
+    this.aws = provider;
     this.key = new KmsKey(this, "key", {
+      provider,
       description: `SSE-KMS key of the object-lock bucket ${props.bucketName}`,
       enableKeyRotation: true,
       rotationPeriodInDays: 365,
@@ -137,6 +143,7 @@ export class ObjectLockBucket extends Construct {
     });
 
     this.accessLogBucket = accessLogBucket(this, "access-logs", {
+      aws: provider,
       bucketName: logBucketName,
       sourceBucketArn: this.bucketArn,
       accountId: props.accountId,
@@ -145,6 +152,7 @@ export class ObjectLockBucket extends Construct {
 
     // Object Lock can only be turned on at creation; prevent_destroy keeps `terraform destroy` away.
     this.bucket = new S3Bucket(this, "bucket", {
+      provider,
       bucket: props.bucketName,
       objectLockEnabled: true,
       forceDestroy: false,
@@ -153,10 +161,12 @@ export class ObjectLockBucket extends Construct {
     const bucket = this.bucket.id;
 
     const versioning = new S3BucketVersioningA(this, "versioning", {
+      provider,
       bucket,
       versioningConfiguration: { status: "Enabled" },
     });
     new S3BucketObjectLockConfigurationA(this, "object-lock", {
+      provider,
       bucket,
       objectLockEnabled: "Enabled",
       rule: { defaultRetention: { mode, days: props.retentionDays } },
@@ -164,7 +174,8 @@ export class ObjectLockBucket extends Construct {
     });
     if (props.replica) {
       this.replica = new BucketReplica(this, "replica", {
-        replicaProvider: props.replica.provider,
+        aws: props.aws,
+        replicaAws: props.replica.aws,
         replicaRegion: props.replica.region,
         sourceRegion: props.region,
         accountId: props.accountId,
@@ -176,23 +187,27 @@ export class ObjectLockBucket extends Construct {
       });
     }
     new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
+      provider,
       bucket,
       rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.key.arn }, bucketKeyEnabled: true }],
     });
     new S3BucketPublicAccessBlock(this, "public-access-block", {
+      provider,
       bucket,
       blockPublicAcls: true,
       blockPublicPolicy: true,
       ignorePublicAcls: true,
       restrictPublicBuckets: true,
     });
-    new S3BucketOwnershipControls(this, "ownership", { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } });
+    new S3BucketOwnershipControls(this, "ownership", { provider, bucket, rule: { objectOwnership: "BucketOwnerEnforced" } });
     new S3BucketLoggingA(this, "access-logging", {
+      provider,
       bucket,
       targetBucket: this.accessLogBucket.id,
       targetPrefix: `${props.bucketName}/`,
     });
     new S3BucketLifecycleConfiguration(this, "lifecycle", {
+      provider,
       bucket,
       dependsOn: [versioning],
       rule: [
@@ -215,7 +230,7 @@ export class ObjectLockBucket extends Construct {
     });
 
     this.policyDocument = JSON.stringify(this.bucketPolicy());
-    new S3BucketPolicy(this, "policy", { bucket, policy: this.policyDocument });
+    new S3BucketPolicy(this, "policy", { provider, bucket, policy: this.policyDocument });
   }
 
   /** The statements every object-lock bucket carries: deny plaintext, deny bypass, deny short retention. */
@@ -278,6 +293,7 @@ export class ObjectLockBucket extends Construct {
   grantAnchorRead(principal: AppendPrincipal): IamRolePolicy {
     const index = this.grants++;
     return new IamRolePolicy(this, `grant-anchor-read-${index}`, {
+      provider: this.aws,
       name: `${this.bucketName}-anchor-read`,
       role: principal.name,
       policy: JSON.stringify({
@@ -299,6 +315,7 @@ export class ObjectLockBucket extends Construct {
   grantAppend(principal: AppendPrincipal): IamRolePolicy {
     const index = this.grants++;
     return new IamRolePolicy(this, `grant-append-${index}`, {
+      provider: this.aws,
       name: `${this.bucketName}-append`,
       role: principal.name,
       policy: JSON.stringify({

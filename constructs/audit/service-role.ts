@@ -1,8 +1,11 @@
 import { Construct } from "constructs";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 
 /** Properties of a {@link ServiceAccountRole}. */
 export interface ServiceAccountRoleProps {
+  /** The AWS provider of the stack (IAM is global; any region of the account). */
+  readonly aws: AwsProvider;
   /** IAM role name. */
   readonly roleName: string;
   /** AWS account of the cluster's IAM OIDC provider. */
@@ -58,6 +61,7 @@ export class ServiceAccountRole extends Construct {
       ],
     });
     this.role = new IamRole(this, "role", {
+      provider: props.aws,
       name: props.roleName,
       description: `IRSA role of ${props.namespace}/${props.serviceAccount}`,
       assumeRolePolicy: this.trustPolicy,

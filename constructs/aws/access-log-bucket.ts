@@ -18,7 +18,8 @@ export interface AccessLogBucketProps {
   readonly accountId: string;
   /** Days a log object is kept (it is evidence: as long as what it logs). */
   readonly retentionDays: number;
-  readonly provider?: AwsProvider;
+  /** The AWS provider of the source bucket's stack and region. */
+  readonly aws: AwsProvider;
 }
 
 /**
@@ -28,7 +29,7 @@ export interface AccessLogBucketProps {
  * Server access log delivery supports SSE-S3 only, not SSE-KMS (checkov CKV_AWS_145 is waived for it).
  */
 export function accessLogBucket(scope: Construct, id: string, props: AccessLogBucketProps): S3Bucket {
-  const provider = props.provider;
+  const provider = props.aws;
   const logs = new S3Bucket(scope, id, { provider, bucket: props.bucketName, forceDestroy: false });
   new S3BucketVersioningA(scope, `${id}-versioning`, { provider, bucket: logs.id, versioningConfiguration: { status: "Enabled" } });
   new S3BucketServerSideEncryptionConfigurationA(scope, `${id}-encryption`, {

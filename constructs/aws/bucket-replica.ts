@@ -12,10 +12,10 @@ import { kmsBucket } from "./kms-bucket";
 
 /** Properties of a {@link BucketReplica}. */
 export interface BucketReplicaProps {
+  /** The AWS provider of the source bucket's region (the replication role and configuration). */
+  readonly aws: AwsProvider;
   /** The AWS provider of the replica's region (an aliased provider of the stack). */
-  readonly replicaProvider: AwsProvider;
-  /** The AWS provider of the source bucket's region. */
-  readonly sourceProvider?: AwsProvider;
+  readonly replicaAws: AwsProvider;
   /** Region of the replica: must differ from the source's (a DR copy that survives a region). */
   readonly replicaRegion: string;
   readonly sourceRegion: string;
@@ -59,7 +59,7 @@ export class BucketReplica extends Construct {
     check(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(props.bucketName), "bucketName", "must be a valid S3 bucket name", props.bucketName);
     this.bucketName = props.bucketName;
     this.region = props.replicaRegion;
-    const provider = props.replicaProvider;
+    const provider = props.replicaAws;
     const bucketArn = `arn:aws:s3:::${props.bucketName}`;
 
     this.key = new KmsKey(this, "key", {
@@ -70,7 +70,7 @@ export class BucketReplica extends Construct {
       policy: JSON.stringify(accountKeyPolicy(props.accountId)),
     });
     const { bucket, versioning } = kmsBucket(this, {
-      provider,
+      aws: provider,
       bucketName: props.bucketName,
       kmsKeyArn: this.key.arn,
       objectLock: props.objectLock,
@@ -95,7 +95,7 @@ export class BucketReplica extends Construct {
     const sourceArn = `arn:aws:s3:::${props.source.bucket}`;
     const roleName = `${props.source.bucket}-replication`.slice(0, 64);
     this.role = new IamRole(this, "role", {
-      provider: props.sourceProvider,
+      provider: props.aws,
       name: roleName,
       description: `S3 replication of ${props.source.bucket} to ${props.bucketName} (${props.replicaRegion})`,
       assumeRolePolicy: JSON.stringify({
@@ -111,7 +111,7 @@ export class BucketReplica extends Construct {
       }),
     });
     new IamRolePolicy(this, "role-policy", {
-      provider: props.sourceProvider,
+      provider: props.aws,
       role: this.role.name,
       name: "replicate-to-dr-region",
       policy: JSON.stringify({
@@ -142,7 +142,7 @@ export class BucketReplica extends Construct {
       }),
     });
     new S3BucketReplicationConfigurationA(this, "replication", {
-      provider: props.sourceProvider,
+      provider: props.aws,
       bucket: props.source.id,
       role: this.role.arn,
       rule: [

@@ -16,7 +16,8 @@ export interface KmsBucketProps {
   readonly kmsKeyArn: string;
   /** Object Lock with a default retention. @default none */
   readonly objectLock?: { readonly mode: "COMPLIANCE" | "GOVERNANCE"; readonly retentionDays: number };
-  readonly provider?: AwsProvider;
+  /** The AWS provider of the bucket's region. */
+  readonly aws: AwsProvider;
 }
 
 /**
@@ -26,7 +27,7 @@ export interface KmsBucketProps {
  * and `bucket-policy` (the backup archive and the replicas; their Terraform addresses predate it).
  */
 export function kmsBucket(scope: Construct, props: KmsBucketProps): { bucket: S3Bucket; versioning: S3BucketVersioningA } {
-  const provider = props.provider;
+  const provider = props.aws;
   const bucket = new S3Bucket(scope, "bucket", {
     provider,
     bucket: props.bucketName,

@@ -82,7 +82,7 @@ export interface WalgBackupProps {
    * A copy of the archive in a second region (its own KMS key, Object Lock as on the source); the
    * restore role may read it (`pitr.sh --source replica`). @default none: the archive lives in one region
    */
-  readonly replica?: { readonly provider: AwsProvider; readonly region: string; readonly bucketName: string };
+  readonly replica?: { readonly aws: AwsProvider; readonly region: string; readonly bucketName: string };
 }
 
 const postgresUid = 999; // uid/gid of the postgres user in the official image
@@ -233,7 +233,7 @@ export class WalgBackup extends Construct {
     new KmsAlias(this, "kms-alias", { provider: aws, name: `alias/${props.bucketName}`, targetKeyId: this.kmsKey.keyId });
 
     const { bucket, versioning } = kmsBucket(this, {
-      provider: aws,
+      aws,
       bucketName: props.bucketName,
       kmsKeyArn: this.kmsKey.arn,
       objectLock: props.objectLock,
@@ -267,7 +267,7 @@ export class WalgBackup extends Construct {
     const bucketArn = `arn:aws:s3:::${props.bucketName}`;
     // Who read or wrote the archive, and when: server access logs into a bucket of their own.
     const logs = accessLogBucket(this, "access-logs", {
-      provider: aws,
+      aws,
       bucketName: `${props.bucketName}-access-logs`,
       sourceBucketArn: bucketArn,
       accountId: props.accountId,
@@ -276,8 +276,8 @@ export class WalgBackup extends Construct {
     new S3BucketLoggingA(this, "access-logging", { ...bucketRef, targetBucket: logs.id, targetPrefix: `${props.bucketName}/` });
     if (props.replica) {
       this.replica = new BucketReplica(this, "replica", {
-        replicaProvider: props.replica.provider,
-        sourceProvider: aws,
+        aws,
+        replicaAws: props.replica.aws,
         replicaRegion: props.replica.region,
         sourceRegion: props.region,
         accountId: props.accountId,

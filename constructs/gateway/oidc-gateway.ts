@@ -4,7 +4,8 @@ import type { HelmProvider } from "@cdktf/provider-helm/lib/provider";
 import type { ITerraformDependable } from "cdktf";
 
 export interface OidcGatewayProps {
-  readonly provider: HelmProvider;
+  /** The helm provider that installs the chart (the stack's). */
+  readonly helm: HelmProvider;
   readonly namespace: string;
   /** oauth2-proxy chart: https repository and a pinned x.y.z version. */
   readonly chart: { repository: string; version: string };
@@ -102,7 +103,7 @@ export class OidcGateway extends Construct {
       podDisruptionBudget: { enabled: true, minAvailable: 1 },
     };
     this.release = new Release(this, "release", {
-      provider: props.provider,
+      provider: props.helm,
       name: "oauth2-proxy",
       repository: props.chart.repository,
       chart: "oauth2-proxy",

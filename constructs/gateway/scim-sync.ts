@@ -9,7 +9,8 @@ import type { Role } from "../../app/auth/types";
 export const scimSyncCommand = ["node", "app/scim/cli.js"] as const;
 
 export interface ScimSyncProps {
-  readonly provider: KubernetesProvider;
+  /** The kubernetes provider that applies every object (the stack's). */
+  readonly kubernetes: KubernetesProvider;
   readonly namespace: string;
   /** The sync job's own ServiceAccount (no token mounted, no RBAC bindings). */
   readonly serviceAccountName: string;
@@ -55,7 +56,7 @@ export class ScimSync extends Construct {
     if (Object.keys(props.groupRoles).length === 0) throw new Error("ScimSync: groupRoles must map at least one group");
     const labels = { "app.kubernetes.io/name": "scim-sync", "app.kubernetes.io/part-of": "maestro" };
     this.serviceAccount = new ServiceAccountV1(this, "service-account", {
-      provider: props.provider,
+      provider: props.kubernetes,
       metadata: { name: props.serviceAccountName, namespace: props.namespace, labels },
       automountServiceAccountToken: false,
       dependsOn: props.dependsOn,
@@ -70,7 +71,7 @@ export class ScimSync extends Construct {
       seccompProfile: { type: "RuntimeDefault" },
     };
     this.cronJob = new CronJobV1(this, "cron-job", {
-      provider: props.provider,
+      provider: props.kubernetes,
       metadata: { name: "scim-sync", namespace: props.namespace, labels },
       spec: {
         schedule: this.schedule,

@@ -5,6 +5,7 @@ import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
 import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
 import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
+import type { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { K8sManifest } from "../k8s/manifest";
 import { embedFile } from "../terraform/literal";
 import { validateManifest, type ManifestObject } from "../k8s/schemas";
@@ -51,6 +52,8 @@ export interface ResourceQuantities {
 
 /** Properties of a {@link BlueGreenRollout}. */
 export interface BlueGreenRolloutProps {
+  /** The kubernetes provider that applies every object (the stack's). */
+  readonly kubernetes: KubernetesProvider;
   /** Name of the Rollout, its pods' `app.kubernetes.io/name` label and the active Service. */
   readonly name: string;
   readonly namespace: string;
@@ -216,6 +219,7 @@ export class BlueGreenRollout extends Construct {
     const signed = { [bundleSignatureRequiredAnnotation]: bundleSignatureRequiredValue };
 
     this.serviceAccount = new ServiceAccountV1(this, "service-account", {
+      provider: props.kubernetes,
       metadata: { name: props.serviceAccountName, namespace: props.namespace, labels, annotations: props.serviceAccountAnnotations },
       // The service talks to no Kubernetes API; IRSA's web-identity token is projected separately.
       automountServiceAccountToken: false,
@@ -226,6 +230,7 @@ export class BlueGreenRollout extends Construct {
     // Terraform must not undo that on the next apply.
     const service = (serviceId: string, serviceName: string, role: string) =>
       new ServiceV1(this, serviceId, {
+        provider: props.kubernetes,
         metadata: { name: serviceName, namespace: props.namespace, labels: { ...labels, "maestro.io/rollout-role": role } },
         spec: {
           type: "ClusterIP",
@@ -243,6 +248,7 @@ export class BlueGreenRollout extends Construct {
     this.previewService = service("preview-service", this.previewServiceName, "preview");
 
     this.podDisruptionBudget = new PodDisruptionBudgetV1(this, "pdb", {
+      provider: props.kubernetes,
       metadata: { name: props.name, namespace: props.namespace, labels },
       spec: { minAvailable: String(minAvailable), selector: { matchLabels: { ...this.selectorLabels } } },
       dependsOn: props.dependsOn,
@@ -316,6 +322,7 @@ export class BlueGreenRollout extends Construct {
       },
     };
     this.rollout = new K8sManifest(this, "rollout", {
+      kubernetes: props.kubernetes,
       manifest: this.manifest,
       dependsOn: [this.serviceAccount, this.activeService, this.previewService, ...(props.dependsOn ?? [])],
     });
@@ -364,11 +371,13 @@ export class BlueGreenRollout extends Construct {
     const args = { service: "service-name", namespace: "namespace", prometheusUrl: "prometheus-url" } as const;
 
     const scriptConfigMap = new ConfigMapV1(this, "slo-gate-script", {
+      provider: this.props.kubernetes,
       metadata: { name, namespace: this.namespace, labels },
       data: { "slo_gate.js": embedFile(sloGateScriptPath) },
       dependsOn: this.props.dependsOn,
     });
     const serviceAccount = new ServiceAccountV1(this, "slo-gate-service-account", {
+      provider: this.props.kubernetes,
       metadata: { name: gateAccount, namespace: this.namespace, labels },
       automountServiceAccountToken: false,
       dependsOn: this.props.dependsOn,
@@ -458,6 +467,7 @@ export class BlueGreenRollout extends Construct {
       },
     };
     const analysisTemplate = new K8sManifest(this, "analysis-template", {
+      kubernetes: this.props.kubernetes,
       manifest: template,
       dependsOn: [scriptConfigMap, serviceAccount, ...(this.props.dependsOn ?? [])],
     });
