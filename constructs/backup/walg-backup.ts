@@ -7,7 +7,6 @@ import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
-import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
 import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
@@ -15,6 +14,7 @@ import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { StatefulSetV1 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
 import { CronJobV1 } from "@cdktf/provider-kubernetes/lib/cron-job-v1";
 import { accountKeyPolicy } from "../aws/kms-policy";
+import { IrsaRole } from "../aws/irsa-role";
 import { kmsBucket } from "../aws/kms-bucket";
 import { BucketReplica } from "../aws/bucket-replica";
 import { accessLogBucket } from "../aws/access-log-bucket";
@@ -148,9 +148,9 @@ export class WalgBackup extends Construct {
   readonly bucket: S3Bucket;
   readonly kmsKey: KmsKey;
   /** Role of the pods that write the archive (Postgres wal-push, the base-backup CronJob). */
-  readonly writerRole: IamRole;
+  readonly writerRole: IrsaRole;
   /** Read-only role of the restore job. */
-  readonly restoreRole: IamRole;
+  readonly restoreRole: IrsaRole;
   readonly statefulSet: StatefulSetV1;
   readonly standby?: StatefulSetV1;
   readonly baseBackupCronJob: CronJobV1;
@@ -302,26 +302,14 @@ export class WalgBackup extends Construct {
       purpose: string,
       extraStatements: object[] = [],
     ) => {
-      const role = new IamRole(this, roleId, {
-        provider: aws,
-        name: `${props.bucketName}-${roleId}`,
+      const role = new IrsaRole(this, roleId, {
+        aws,
+        roleName: `${props.bucketName}-${roleId}`,
         description: purpose,
-        assumeRolePolicy: JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Effect: "Allow",
-              Principal: { Federated: `arn:aws:iam::${props.accountId}:oidc-provider/${props.oidcProvider}` },
-              Action: "sts:AssumeRoleWithWebIdentity",
-              Condition: {
-                StringEquals: {
-                  [`${props.oidcProvider}:sub`]: serviceAccounts.map((sa) => `system:serviceaccount:${ns}:${sa}`),
-                  [`${props.oidcProvider}:aud`]: "sts.amazonaws.com",
-                },
-              },
-            },
-          ],
-        }),
+        accountId: props.accountId,
+        oidcProvider: props.oidcProvider,
+        namespace: ns,
+        serviceAccounts,
       });
       new IamRolePolicy(this, `${roleId}-policy`, {
         provider: aws,
@@ -382,7 +370,7 @@ export class WalgBackup extends Construct {
 
     // ---- kubernetes -------------------------------------------------------------------------
     const labels = { "app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "maestro", "app.kubernetes.io/component": "database" };
-    const serviceAccount = (saId: string, saName: string, role: IamRole) =>
+    const serviceAccount = (saId: string, saName: string, role: IrsaRole) =>
       new ServiceAccountV1(this, saId, {
         provider: k8s,
         metadata: { name: saName, namespace: ns, labels, annotations: { "eks.amazonaws.com/role-arn": role.arn } },
