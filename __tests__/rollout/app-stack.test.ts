@@ -185,6 +185,7 @@ describe.each(["staging", "production"] as const)("app stack (%s)", (env) => {
       allowPrivilegeEscalation: false,
       privileged: false,
       capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" },
     });
     expect(c.volumeMounts).toEqual([{ name: "tmp", mountPath: "/tmp" }]);
   });

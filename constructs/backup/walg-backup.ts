@@ -20,6 +20,7 @@ import { BucketReplica } from "../aws/bucket-replica";
 import { accessLogBucket } from "../aws/access-log-bucket";
 import { S3BucketLoggingA } from "@cdktf/provider-aws/lib/s3-bucket-logging";
 import { embedFile, terraformLiteral } from "../terraform/literal";
+import { typedContainerSecurityContext, typedPodSecurityContext } from "../k8s/pod-security";
 import { backupRecordName, drillRecordName, recordKey, recordsFolder } from "../../contracts/records";
 
 /** tools/db/pitr.sh: the restore drill, shipped in a ConfigMap. */
@@ -415,20 +416,9 @@ export class WalgBackup extends Construct {
       spec: { clusterIp: "None", selector: labels, port: [{ name: "postgres", port: 5432, targetPort: "5432" }] },
     });
 
-    const hardened = {
-      runAsNonRoot: true,
-      runAsUser: String(postgresUid),
-      runAsGroup: String(postgresUid),
-      allowPrivilegeEscalation: false,
-      capabilities: { drop: ["ALL"] },
-      seccompProfile: { type: "RuntimeDefault" },
-    };
-    const podSecurity = {
-      runAsNonRoot: true,
-      runAsUser: String(postgresUid),
-      fsGroup: String(postgresUid),
-      seccompProfile: { type: "RuntimeDefault" },
-    };
+    // Postgres's entrypoint writes outside its volumes, so its containers keep a writable root.
+    const hardened = typedContainerSecurityContext({ runAsUser: postgresUid, runAsGroup: postgresUid, writableRootFilesystem: true });
+    const podSecurity = typedPodSecurityContext({ runAsUser: postgresUid, fsGroup: postgresUid });
     const secretEnv = (envName: string, key: string) => ({ name: envName, valueFrom: { secretKeyRef: { name: secret, key } } });
     // Every container is bounded (policy MAESTRO-K8S-002): a runaway backup or restore must not
     // starve the primary on the same node.

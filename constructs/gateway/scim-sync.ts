@@ -4,6 +4,10 @@ import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account
 import type { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import type { ITerraformDependable } from "cdktf";
 import type { Role } from "../../app/auth/types";
+import { typedContainerSecurityContext, typedPodSecurityContext } from "../k8s/pod-security";
+
+/** uid of the compliance service image's user (its Dockerfile's USER). */
+const serviceUid = 10001;
 
 /** The sync's command in the compliance service image (WORKDIR /app, app/ compiled to JavaScript). */
 export const scimSyncCommand = ["node", "app/scim/cli.js"] as const;
@@ -62,14 +66,6 @@ export class ScimSync extends Construct {
       dependsOn: props.dependsOn,
     });
     const secretEnv = (name: string, key: string) => ({ name, valueFrom: { secretKeyRef: { name: props.secretName, key } } });
-    const hardened = {
-      runAsNonRoot: true,
-      runAsUser: "10001",
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      capabilities: { drop: ["ALL"] },
-      seccompProfile: { type: "RuntimeDefault" },
-    };
     this.cronJob = new CronJobV1(this, "cron-job", {
       provider: props.kubernetes,
       metadata: { name: "scim-sync", namespace: props.namespace, labels },
@@ -97,7 +93,7 @@ export class ScimSync extends Construct {
                 serviceAccountName: props.serviceAccountName,
                 automountServiceAccountToken: false,
                 restartPolicy: "Never",
-                securityContext: { runAsNonRoot: true, runAsUser: "10001", seccompProfile: { type: "RuntimeDefault" } },
+                securityContext: typedPodSecurityContext({ runAsUser: serviceUid }),
                 container: [
                   {
                     name: "scim-sync",
@@ -115,7 +111,7 @@ export class ScimSync extends Construct {
                       secretEnv("SCIM_TOKEN", "token"),
                       secretEnv("SCIM_SYNC_TOKEN", "sync-token"),
                     ],
-                    securityContext: hardened,
+                    securityContext: typedContainerSecurityContext({ runAsUser: serviceUid }),
                     resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
                     volumeMount: [{ name: "tmp", mountPath: "/tmp" }],
                   },

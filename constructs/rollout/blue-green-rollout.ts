@@ -9,18 +9,13 @@ import type { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider
 import { K8sManifest } from "../k8s/manifest";
 import { embedFile } from "../terraform/literal";
 import { validateManifest, type ManifestObject } from "../k8s/schemas";
+import { containerSecurityContext, podSecurityContext } from "../k8s/pod-security";
 import { bundleSignatureRequiredAnnotation, bundleSignatureRequiredValue } from "../../app/policy/annotations";
 
 /** tools/ci/slo_gate.js: the file the analysis Job runs, shipped in a ConfigMap byte for byte. */
 
-/** Every container this construct makes: non-root, read-only root filesystem, no privilege, no capabilities. */
-const hardenedContainer = {
-  runAsNonRoot: true,
-  readOnlyRootFilesystem: true,
-  allowPrivilegeEscalation: false,
-  privileged: false,
-  capabilities: { drop: ["ALL"] },
-} as const;
+/** uid/gid of the service image's user (the compliance service's Dockerfile USER). */
+const serviceUid = 10001;
 export const sloGateScriptPath = join(__dirname, "..", "..", "tools", "ci", "slo_gate.js");
 
 /** Where the analysis Job mounts the ConfigMap that carries slo_gate.js. */
@@ -279,7 +274,7 @@ export class BlueGreenRollout extends Construct {
       },
       // The kubelet's own sleep (no shell in the image needed): keep serving while endpoints drop the pod.
       lifecycle: { preStop: { sleep: { seconds: preStop } } },
-      securityContext: hardenedContainer,
+      securityContext: containerSecurityContext(),
       volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
     };
 
@@ -298,13 +293,7 @@ export class BlueGreenRollout extends Construct {
             automountServiceAccountToken: false,
             // preStop sleep + time for the server to finish what it accepted.
             terminationGracePeriodSeconds: preStop + 20,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: 10001,
-              runAsGroup: 10001,
-              fsGroup: 10001,
-              seccompProfile: { type: "RuntimeDefault" },
-            },
+            securityContext: podSecurityContext({ runAsUser: serviceUid, runAsGroup: serviceUid, fsGroup: serviceUid }),
             containers: [container],
             volumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }],
           },
@@ -419,12 +408,7 @@ export class BlueGreenRollout extends Construct {
                       restartPolicy: "Never",
                       serviceAccountName: gateAccount,
                       automountServiceAccountToken: false,
-                      securityContext: {
-                        runAsNonRoot: true,
-                        runAsUser: 10001,
-                        runAsGroup: 10001,
-                        seccompProfile: { type: "RuntimeDefault" },
-                      },
+                      securityContext: podSecurityContext({ runAsUser: serviceUid, runAsGroup: serviceUid }),
                       containers: [
                         {
                           name: "slo-gate",
@@ -452,7 +436,7 @@ export class BlueGreenRollout extends Construct {
                             "json",
                           ],
                           resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "128Mi" } },
-                          securityContext: hardenedContainer,
+                          securityContext: containerSecurityContext(),
                           volumeMounts: [{ name: "slo-gate", mountPath: sloGateMountPath, readOnly: true }],
                         },
                       ],
