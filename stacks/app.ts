@@ -76,11 +76,9 @@ export class AppStack extends MaestroStack {
       ],
       scaleDownDelaySeconds: rollout.scaleDownDelaySeconds,
       podAnnotations: { "prometheus.io/scrape": "true", "prometheus.io/port": String(port), "prometheus.io/path": "/metrics" },
+      sloGate: { slo: rollout.slo, prometheusUrl: this.config.prometheusUrl, serviceAccountName: sloGateServiceAccount },
     });
-    const gate = this.compliance.gateOn(rollout.slo, {
-      prometheusUrl: this.config.prometheusUrl,
-      serviceAccountName: sloGateServiceAccount,
-    });
+    const gate = this.compliance.sloGate!;
 
     this.output("environment", this.config.name, "Environment this stack was synthesized for");
     this.output("rollout_name", this.compliance.name, "kubectl argo rollouts get rollout <name> -n <namespace>");
