@@ -1,17 +1,11 @@
 import { Construct } from "constructs";
-import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
-import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
-import { S3BucketObjectLockConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-object-lock-configuration";
-import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
-import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
-import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
-import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
+import type { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
 import { S3BucketLoggingA } from "@cdktf/provider-aws/lib/s3-bucket-logging";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import { denyInsecureTransport } from "../aws/s3-policy";
+import { hardenedBucket } from "../aws/hardened-bucket";
 import { accountKeyPolicy } from "../aws/kms-policy";
 import { BucketReplica } from "../aws/bucket-replica";
 import { accessLogBucket } from "../aws/access-log-bucket";
@@ -151,27 +145,20 @@ export class ObjectLockBucket extends Construct {
     });
 
     // Object Lock can only be turned on at creation; prevent_destroy keeps `terraform destroy` away.
-    this.bucket = new S3Bucket(this, "bucket", {
-      provider,
-      bucket: props.bucketName,
-      objectLockEnabled: true,
-      forceDestroy: false,
-      lifecycle: { preventDestroy: true },
+    // The policy's id predates hardenedBucket ("policy"), kept so no apply replaces it.
+    const hardened = hardenedBucket(this, {
+      aws: provider,
+      bucketName: props.bucketName,
+      encryption: { kmsKeyArn: this.key.arn },
+      objectLock: { mode, retentionDays: props.retentionDays },
+      preventDestroy: true,
+      policyStatements: (tlsOnly) => this.bucketPolicyStatements(tlsOnly),
+      resourceId: (part) => (part === "bucket-policy" ? "policy" : part),
     });
+    this.bucket = hardened.bucket;
+    this.policyDocument = hardened.policyDocument;
+    const versioning = hardened.versioning;
     const bucket = this.bucket.id;
-
-    const versioning = new S3BucketVersioningA(this, "versioning", {
-      provider,
-      bucket,
-      versioningConfiguration: { status: "Enabled" },
-    });
-    new S3BucketObjectLockConfigurationA(this, "object-lock", {
-      provider,
-      bucket,
-      objectLockEnabled: "Enabled",
-      rule: { defaultRetention: { mode, days: props.retentionDays } },
-      dependsOn: [versioning],
-    });
     if (props.replica) {
       this.replica = new BucketReplica(this, "replica", {
         aws: props.aws,
@@ -186,20 +173,6 @@ export class ObjectLockBucket extends Construct {
         objectLock: { mode, retentionDays: props.retentionDays },
       });
     }
-    new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
-      provider,
-      bucket,
-      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.key.arn }, bucketKeyEnabled: true }],
-    });
-    new S3BucketPublicAccessBlock(this, "public-access-block", {
-      provider,
-      bucket,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    });
-    new S3BucketOwnershipControls(this, "ownership", { provider, bucket, rule: { objectOwnership: "BucketOwnerEnforced" } });
     new S3BucketLoggingA(this, "access-logging", {
       provider,
       bucket,
@@ -228,56 +201,50 @@ export class ObjectLockBucket extends Construct {
         },
       ],
     });
-
-    this.policyDocument = JSON.stringify(this.bucketPolicy());
-    new S3BucketPolicy(this, "policy", { provider, bucket, policy: this.policyDocument });
   }
 
   /** The statements every object-lock bucket carries: deny plaintext, deny bypass, deny short retention. */
-  private bucketPolicy(): object {
+  private bucketPolicyStatements(tlsOnly: object): object[] {
     const objects = `${this.bucketArn}/*`;
-    return {
-      Version: "2012-10-17",
-      Statement: [
-        denyInsecureTransport(this.bucketArn),
-        {
-          Sid: "DenyRetentionBypass",
-          Effect: "Deny",
-          Principal: "*",
-          Action: "s3:BypassGovernanceRetention",
-          Resource: objects,
-        },
-        {
-          Sid: "DenyRetentionShorterThanDefault",
-          Effect: "Deny",
-          Principal: "*",
-          Action: ["s3:PutObject", "s3:PutObjectRetention"],
-          Resource: objects,
-          Condition: { NumericLessThan: { "s3:object-lock-remaining-retention-days": String(this.retentionDays) } },
-        },
-        // An upload may name a mode, but never a weaker one than the bucket's (COMPLIANCE admits only itself).
-        ...(this.mode === "COMPLIANCE"
-          ? [
-              {
-                Sid: "DenyWeakerLockMode",
-                Effect: "Deny",
-                Principal: "*",
-                Action: ["s3:PutObject", "s3:PutObjectRetention"],
-                Resource: objects,
-                Condition: { StringNotEqualsIfExists: { "s3:object-lock-mode": "COMPLIANCE" } },
-              },
-            ]
-          : []),
-        {
-          Sid: "DenyNonKmsEncryption",
-          Effect: "Deny",
-          Principal: "*",
-          Action: "s3:PutObject",
-          Resource: objects,
-          Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } },
-        },
-      ],
-    };
+    return [
+      tlsOnly,
+      {
+        Sid: "DenyRetentionBypass",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "s3:BypassGovernanceRetention",
+        Resource: objects,
+      },
+      {
+        Sid: "DenyRetentionShorterThanDefault",
+        Effect: "Deny",
+        Principal: "*",
+        Action: ["s3:PutObject", "s3:PutObjectRetention"],
+        Resource: objects,
+        Condition: { NumericLessThan: { "s3:object-lock-remaining-retention-days": String(this.retentionDays) } },
+      },
+      // An upload may name a mode, but never a weaker one than the bucket's (COMPLIANCE admits only itself).
+      ...(this.mode === "COMPLIANCE"
+        ? [
+            {
+              Sid: "DenyWeakerLockMode",
+              Effect: "Deny",
+              Principal: "*",
+              Action: ["s3:PutObject", "s3:PutObjectRetention"],
+              Resource: objects,
+              Condition: { StringNotEqualsIfExists: { "s3:object-lock-mode": "COMPLIANCE" } },
+            },
+          ]
+        : []),
+      {
+        Sid: "DenyNonKmsEncryption",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "s3:PutObject",
+        Resource: objects,
+        Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } },
+      },
+    ];
   }
 
   /**

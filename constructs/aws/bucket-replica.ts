@@ -8,7 +8,7 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { accountKeyPolicy } from "./kms-policy";
-import { kmsBucket } from "./kms-bucket";
+import { hardenedBucket } from "./hardened-bucket";
 
 /** Properties of a {@link BucketReplica}. */
 export interface BucketReplicaProps {
@@ -69,10 +69,10 @@ export class BucketReplica extends Construct {
       deletionWindowInDays: 30,
       policy: JSON.stringify(accountKeyPolicy(props.accountId)),
     });
-    const { bucket, versioning } = kmsBucket(this, {
+    const { bucket, versioning } = hardenedBucket(this, {
       aws: provider,
       bucketName: props.bucketName,
-      kmsKeyArn: this.key.arn,
+      encryption: { kmsKeyArn: this.key.arn },
       objectLock: props.objectLock,
     });
     this.bucket = bucket;

@@ -15,7 +15,7 @@ import { StatefulSetV1 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
 import { CronJobV1 } from "@cdktf/provider-kubernetes/lib/cron-job-v1";
 import { accountKeyPolicy } from "../aws/kms-policy";
 import { IrsaRole } from "../aws/irsa-role";
-import { kmsBucket } from "../aws/kms-bucket";
+import { hardenedBucket } from "../aws/hardened-bucket";
 import { BucketReplica } from "../aws/bucket-replica";
 import { accessLogBucket } from "../aws/access-log-bucket";
 import { S3BucketLoggingA } from "@cdktf/provider-aws/lib/s3-bucket-logging";
@@ -400,10 +400,10 @@ export class WalgBackup extends Construct {
     });
     new KmsAlias(this, "kms-alias", { provider: aws, name: `alias/${props.bucketName}`, targetKeyId: kmsKey.keyId });
 
-    const { bucket, versioning } = kmsBucket(this, {
+    const { bucket, versioning } = hardenedBucket(this, {
       aws,
       bucketName: props.bucketName,
-      kmsKeyArn: kmsKey.arn,
+      encryption: { kmsKeyArn: kmsKey.arn },
       objectLock: props.objectLock,
     });
     const bucketRef = { provider: aws, bucket: bucket.id };
