@@ -248,11 +248,6 @@ export class ObjectLockBucket extends Construct {
   }
 
   /**
-   * Lets the principal add objects under the prefix, with retention headers, and nothing else:
-   * no read, list, delete, or retention change outside a PutObject. SSE-KMS needs
-   * kms:GenerateDataKey on the bucket key, scoped to S3 in this region and to this prefix.
-   */
-  /**
    * Lets the principal find the newest object under the prefix and read its metadata (the chain
    * head the WORM sink anchors there: ListBucket on the prefix, GetObject for HeadObject), and
    * nothing else: no delete, no retention change, no other prefix.
@@ -279,6 +274,11 @@ export class ObjectLockBucket extends Construct {
     });
   }
 
+  /**
+   * Lets the principal add objects under the prefix, with retention headers, and nothing else:
+   * no read, list, delete, or retention change outside a PutObject. SSE-KMS needs
+   * kms:GenerateDataKey on the bucket key, scoped to S3 in this region and to this prefix.
+   */
   grantAppend(principal: AppendPrincipal): IamRolePolicy {
     const index = this.grants++;
     return new IamRolePolicy(this, `grant-append-${index}`, {
