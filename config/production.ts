@@ -12,6 +12,7 @@ export const production: EnvironmentInput = {
     oidcProvider: "oidc.eks.eu-central-1.amazonaws.com/id/PRODUCTION00000000000000000000",
   },
   stateBackend: { kind: "s3", bucket: "maestro-production-tfstate", keyPrefix: "maestro", region: "eu-central-1", useLockfile: true },
+  platform: { istiodMinReplicas: 2, rolloutsControllerReplicas: 2 },
   images: {
     ...common.images,
     complianceService: { repository: "ghcr.io/maestro/compliance-service", tag: "1.0.0" },
@@ -37,6 +38,7 @@ export const production: EnvironmentInput = {
   },
   gateway: {
     ...common.gateway,
+    replicas: 3,
     oidc: { issuer: "https://sso.maestro.example", clientId: "maestro-compliance", audiences: ["maestro-compliance"], secretName: "oidc" },
     scim: { endpoint: "https://sso.maestro.example/scim/v2", intervalMinutes: 2, secretName: "scim" },
   },

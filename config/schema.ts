@@ -117,6 +117,13 @@ export const environmentSchema = z.object({
     monitoring: dnsLabel,
   }),
   charts: z.object({ istio: chart, argoRollouts: chart, oauth2Proxy: chart }),
+  /** Replica counts of the operators the platform stack installs. */
+  platform: z.object({
+    /** istiod's least replica count (its chart's pilot.autoscaleMin). */
+    istiodMinReplicas: z.number().int().min(1, "must be at least 1"),
+    /** Argo Rollouts controller replicas (one leads, the others stand by). */
+    rolloutsControllerReplicas: z.number().int().min(1, "must be at least 1"),
+  }),
   images: z.object({ complianceService: image, postgres: image, walg: walgImage, oauth2Proxy: image }),
   mesh: z.object({
     trustDomain: z.string().regex(/^[a-z0-9.-]+$/, "must be a SPIFFE trust domain such as cluster.local"),
@@ -150,6 +157,8 @@ export const environmentSchema = z.object({
     replica: z.object({ region: awsRegion, bucketName: s3BucketName }),
   }),
   gateway: z.object({
+    /** oauth2-proxy replicas: every request of the service passes through them. */
+    replicas: z.number().int().min(1, "must be at least 1"),
     oidc: z.object({
       issuer: httpsUrl,
       clientId: z.string().min(1),

@@ -12,6 +12,7 @@ export const staging: EnvironmentInput = {
     oidcProvider: "oidc.eks.eu-west-1.amazonaws.com/id/STAGING0000000000000000000000",
   },
   stateBackend: { kind: "local", directory: "terraform-state" },
+  platform: { istiodMinReplicas: 1, rolloutsControllerReplicas: 1 },
   images: {
     ...common.images,
     complianceService: { repository: "ghcr.io/maestro/compliance-service", tag: "1.0.0-rc.3" },
@@ -37,6 +38,7 @@ export const staging: EnvironmentInput = {
   },
   gateway: {
     ...common.gateway,
+    replicas: 2,
     oidc: {
       issuer: "https://sso.staging.maestro.example",
       clientId: "maestro-compliance",

@@ -23,6 +23,9 @@ export async function synthAll(env: string | EnvironmentConfig = "staging"): Pro
   await loadManifestSchemas();
   const app = Testing.app();
   const stacks = buildStacks(app, config);
+  // As app.synth() does first: resolving each stack adds the outputs and remote state of its
+  // cross-stack references (the app stack's IRSA role ARN is the audit stack's).
+  for (const id of stackIds) stacks[id].prepareStack();
   const result = {} as Record<StackId, StackJson>;
   for (const id of stackIds) result[id] = JSON.parse(Testing.synth(stacks[id])) as StackJson;
   if (key) cache.set(key, result);

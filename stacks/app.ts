@@ -3,7 +3,7 @@ import { MaestroStack, type MaestroStackProps } from "./base";
 import { BlueGreenRollout } from "../constructs/rollout";
 import { serviceIdentityEnv } from "../constructs/gateway";
 import { backupRecordName, drillRecordName, recordKey } from "../contracts/records";
-import { complianceServiceRoleName } from "./audit";
+import type { IrsaRole } from "../constructs/aws/irsa-role";
 
 /** The compliance service's name in config.mesh.services: Rollout, active Service and pod label. */
 const complianceServiceName = "compliance";
@@ -19,13 +19,18 @@ const sloGateServiceAccount = "slo-gate";
  * PodDisruptionBudget, and promotion gated on the SLO in config (tools/ci/slo_gate.js in an
  * AnalysisTemplate Job, before and after the switch; a failed gate aborts to the blue side).
  */
+/** What the app stack takes from the stacks before it. */
+export interface AppStackProps extends MaestroStackProps {
+  /** The compliance service's IRSA role (the audit stack's): its ARN annotates the service account. */
+  readonly serviceRole: IrsaRole;
+}
+
 export class AppStack extends MaestroStack {
   readonly compliance: BlueGreenRollout;
 
-  constructor(scope: Construct, id: string, props: MaestroStackProps) {
+  constructor(scope: Construct, id: string, props: AppStackProps) {
     super(scope, id, props);
-    const { images, rollout, audit, backup, mesh, accountId } = this.config;
-    void this.kubernetes; // every object below is applied by this environment's kubernetes provider
+    const { images, rollout, audit, backup, mesh } = this.config;
 
     const service = mesh.services.find((s) => s.name === complianceServiceName);
     if (!service) throw new Error(`app stack: mesh.services has no '${complianceServiceName}' service to deploy`);
@@ -34,15 +39,14 @@ export class AppStack extends MaestroStack {
     const identity = serviceIdentityEnv(this.config);
 
     this.compliance = new BlueGreenRollout(this, "compliance", {
+      kubernetes: this.kubernetes,
       name: service.name,
       namespace: service.namespace,
       image: `${images.complianceService.repository}:${images.complianceService.tag}`,
       replicas: rollout.replicas,
       serviceAccountName: service.serviceAccount,
-      // IRSA: the audit stack's role (maestro-<env>-compliance-audit) trusts exactly this account.
-      serviceAccountAnnotations: {
-        "eks.amazonaws.com/role-arn": `arn:aws:iam::${accountId}:role/${complianceServiceRoleName(this.config.name)}`,
-      },
+      // IRSA: the audit stack's role trusts exactly this account (a cross-stack reference).
+      serviceAccountAnnotations: { "eks.amazonaws.com/role-arn": props.serviceRole.arn },
       port,
       env: [
         { name: "PORT", value: String(port) },
@@ -72,11 +76,9 @@ export class AppStack extends MaestroStack {
       ],
       scaleDownDelaySeconds: rollout.scaleDownDelaySeconds,
       podAnnotations: { "prometheus.io/scrape": "true", "prometheus.io/port": String(port), "prometheus.io/path": "/metrics" },
+      sloGate: { slo: rollout.slo, prometheusUrl: this.config.prometheusUrl, serviceAccountName: sloGateServiceAccount },
     });
-    const gate = this.compliance.gateOn(rollout.slo, {
-      prometheusUrl: this.config.prometheusUrl,
-      serviceAccountName: sloGateServiceAccount,
-    });
+    const gate = this.compliance.sloGate!;
 
     this.output("environment", this.config.name, "Environment this stack was synthesized for");
     this.output("rollout_name", this.compliance.name, "kubectl argo rollouts get rollout <name> -n <namespace>");

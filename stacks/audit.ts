@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { MaestroStack, type MaestroStackProps } from "./base";
 import { ObjectLockBucket } from "../constructs/audit/object-lock-bucket";
-import { ServiceAccountRole } from "../constructs/audit/service-role";
+import { IrsaRole } from "../constructs/aws/irsa-role";
 
 /** The compliance service's name in config.mesh.services: its service account gets the IRSA role. */
 const complianceServiceName = "compliance";
@@ -17,32 +17,34 @@ export function complianceServiceRoleName(environment: string): string {
 
 export class AuditStack extends MaestroStack {
   readonly auditBucket: ObjectLockBucket;
-  readonly serviceRole: ServiceAccountRole;
+  readonly serviceRole: IrsaRole;
 
   constructor(scope: Construct, id: string, props: MaestroStackProps) {
     super(scope, id, props);
     const { audit, cluster, accountId, region } = this.config;
-    // Every resource below uses the stack's AWS provider (created on first use).
-    void this.aws;
 
     this.auditBucket = new ObjectLockBucket(this, "audit-bucket", {
+      aws: this.aws,
       bucketName: audit.bucketName,
       retentionDays: audit.retentionDays,
       mode: audit.mode,
       prefix: audit.prefix,
       accountId,
       region,
-      replica: { provider: this.awsIn(audit.replica.region), region: audit.replica.region, bucketName: audit.replica.bucketName },
+      replica: { aws: this.awsIn(audit.replica.region), region: audit.replica.region, bucketName: audit.replica.bucketName },
     });
 
     const service = this.config.mesh.services.find((s) => s.name === complianceServiceName);
     if (!service) throw new Error(`audit stack: mesh.services has no '${complianceServiceName}' service to give the audit role to`);
-    this.serviceRole = new ServiceAccountRole(this, "compliance-service-role", {
+    // The role's Terraform address predates IrsaRole (compliance-service-role/role): this scope keeps
+    // it, so no apply replaces the role.
+    this.serviceRole = new IrsaRole(new Construct(this, "compliance-service-role"), "role", {
+      aws: this.aws,
       roleName: complianceServiceRoleName(this.config.name),
       accountId,
       oidcProvider: cluster.oidcProvider,
       namespace: service.namespace,
-      serviceAccount: service.serviceAccount,
+      serviceAccounts: [service.serviceAccount],
     });
     this.auditBucket.grantAppend(this.serviceRole);
     // The WORM sink anchors the chain head in the newest batch object and reads it back at start.

@@ -36,7 +36,7 @@ export class BackupStack extends MaestroStack {
       archiveTimeoutSeconds: backup.archiveTimeoutSeconds,
       storageSize: backup.storageSize,
       standbyReplica: backup.standbyReplica,
-      replica: { provider: this.awsIn(backup.replica.region), region: backup.replica.region, bucketName: backup.replica.bucketName },
+      replica: { aws: this.awsIn(backup.replica.region), region: backup.replica.region, bucketName: backup.replica.bucketName },
       // Locked as long as retention keeps a backup, so nothing retention still needs can be erased.
       objectLock: backup.objectLock
         ? { mode: "COMPLIANCE", retentionDays: backupRetentionDays(backup.baseBackupSchedule, backup.retainFullBackups) }

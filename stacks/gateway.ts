@@ -26,7 +26,7 @@ export class GatewayStack extends MaestroStack {
     const complianceUrl = `http://${compliance.name}.${compliance.namespace}.svc:${compliance.ports[0]}`;
 
     this.gateway = new OidcGateway(this, "oidc-gateway", {
-      provider: this.helm,
+      helm: this.helm,
       namespace: proxy.namespace,
       chart: charts.oauth2Proxy,
       image: images.oauth2Proxy,
@@ -37,11 +37,11 @@ export class GatewayStack extends MaestroStack {
       serviceAccountName: proxy.serviceAccount,
       upstream: complianceUrl,
       allowedGroups: Object.keys(gateway.groupRoles),
-      replicas: this.config.name === "production" ? 3 : 2,
+      replicas: gateway.replicas,
     });
 
     this.scimSync = new ScimSync(this, "scim-sync", {
-      provider: this.kubernetes,
+      kubernetes: this.kubernetes,
       namespace: scim.namespace,
       serviceAccountName: scim.serviceAccount,
       image: `${images.complianceService.repository}:${images.complianceService.tag}`,
@@ -53,7 +53,7 @@ export class GatewayStack extends MaestroStack {
     });
 
     this.rbac = new DutyRbac(this, "duty-rbac", {
-      provider: this.kubernetes,
+      kubernetes: this.kubernetes,
       namespaces: [namespaces.app, namespaces.gateway, namespaces.data],
       groupRoles: gateway.groupRoles,
     });

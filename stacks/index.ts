@@ -32,7 +32,7 @@ export function buildStacks(app: App, config: EnvironmentConfig): MaestroStacks 
   const audit = new AuditStack(app, "audit", props);
   const backup = new BackupStack(app, "backup", props);
   const gateway = new GatewayStack(app, "gateway", props);
-  const appStack = new AppStack(app, "app", props);
+  const appStack = new AppStack(app, "app", { ...props, serviceRole: audit.serviceRole });
 
   const dependsOn: Array<[TerraformStack, TerraformStack[]]> = [
     [mesh, [platform]],

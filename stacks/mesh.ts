@@ -12,9 +12,9 @@ export class MeshStack extends MaestroStack {
   constructor(scope: Construct, id: string, props: MaestroStackProps) {
     super(scope, id, props);
     const { mesh: meshConfig, namespaces } = this.config;
-    void this.kubernetes; // every object below is applied by this environment's kubernetes provider
 
     this.mesh = new MeshMtls(this, "mesh-mtls", {
+      kubernetes: this.kubernetes,
       rootNamespace: namespaces.istio,
       trustDomain: meshConfig.trustDomain,
       services: meshConfig.services,
@@ -39,6 +39,7 @@ export class MeshStack extends MaestroStack {
     ]);
 
     this.dashboard = new MtlsOverviewDashboard(this, "mtls-overview", {
+      kubernetes: this.kubernetes,
       namespace: namespaces.monitoring,
       thresholdPercent: meshConfig.mtlsThresholdPercent,
     });

@@ -14,7 +14,7 @@ export class PlatformStack extends MaestroStack {
 
   constructor(scope: Construct, id: string, props: MaestroStackProps) {
     super(scope, id, props);
-    const { namespaces, charts } = this.config;
+    const { namespaces, charts, platform } = this.config;
 
     // Workload namespaces get sidecar injection, so their pods join the STRICT-mTLS mesh.
     const meshMembers = new Set(meshNamespaces(this.config));
@@ -61,13 +61,13 @@ export class PlatformStack extends MaestroStack {
         meshConfig: istiodMeshConfig(this.config),
         // Native sidecars (Kubernetes >= 1.29): a Job's pod completes when its container exits,
         // so the SLO gate, SCIM sync and backup Jobs finish inside the mesh.
-        pilot: { autoscaleMin: this.config.name === "production" ? 2 : 1, env: { ENABLE_NATIVE_SIDECARS: "true" } },
+        pilot: { autoscaleMin: platform.istiodMinReplicas, env: { ENABLE_NATIVE_SIDECARS: "true" } },
       },
       [this.istioBase],
     );
     this.argoRollouts = release("argo-rollouts", "argo-rollouts", charts.argoRollouts, "rollouts", {
       installCRDs: true,
-      controller: { replicas: this.config.name === "production" ? 2 : 1 },
+      controller: { replicas: platform.rolloutsControllerReplicas },
       dashboard: { enabled: false },
     });
 

@@ -50,6 +50,13 @@ describe("bad values are refused with the key and what is allowed", () => {
     ],
     ["missing value", (c) => delete (c as Partial<EnvironmentInput>).region, /^region: .*\(missing\)$/],
     ["malformed region", (c) => (c.region = "europe"), /^region: must be an AWS region/],
+    ["no oauth2-proxy replica", (c) => (c.gateway.replicas = 0), /^gateway\.replicas: must be at least 1 \(got 0\)$/],
+    ["no istiod replica", (c) => (c.platform.istiodMinReplicas = 0), /^platform\.istiodMinReplicas: must be at least 1 \(got 0\)$/],
+    [
+      "a fractional controller replica count",
+      (c) => (c.platform.rolloutsControllerReplicas = 1.5),
+      /^platform\.rolloutsControllerReplicas: .* \(got 1\.5\)$/,
+    ],
     ["SCIM interval of 5 minutes", (c) => (c.gateway.scim.intervalMinutes = 5), /^gateway\.scim\.intervalMinutes: must be 1-4 minutes/],
     ["chart version range", (c) => (c.charts.istio.version = "^1.27"), /^charts\.istio\.version: must be a pinned version/],
     ["image tag latest", (c) => (c.images.postgres.tag = "latest"), /^images\.postgres\.tag: must be pinned, not 'latest'/],

@@ -39,8 +39,9 @@ describe.each([
     const config = configAccepts((c) => ((c.audit as Record<string, unknown>).prefix = prefix));
     const construct = accepts(() => {
       const stack = new TerraformStack(Testing.app(), "t");
-      new AwsProvider(stack, "aws", { region: "eu-west-1" });
+      const aws = new AwsProvider(stack, "aws", { region: "eu-west-1" });
       new ObjectLockBucket(stack, "b", {
+        aws,
         bucketName: "audit-test-bucket",
         retentionDays: 10,
         accountId: "123456789012",

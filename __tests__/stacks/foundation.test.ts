@@ -30,6 +30,18 @@ describe.each(["staging", "production"])("%s: the six stacks", (env) => {
     }
   });
 
+  test("every resource names its provider: constructs take the stack's providers as props (aws, kubernetes, helm)", async () => {
+    const stacks = await synthAll(env);
+    const unnamed = stackIds.flatMap((id) =>
+      Object.entries(stacks[id].resource ?? {}).flatMap(([type, byName]) =>
+        Object.entries(byName)
+          .filter(([, resource]) => typeof resource.provider !== "string")
+          .map(([name]) => `${id}: ${type}.${name}`),
+      ),
+    );
+    expect(unnamed).toEqual([]);
+  });
+
   test("platform pins the operator charts and labels workload namespaces for injection", async () => {
     const { platform } = await synthAll(env);
     const config = loadEnvironment(env);
@@ -39,6 +51,10 @@ describe.each(["staging", "production"])("%s: the six stacks", (env) => {
       istiod: ["istiod", config.charts.istio.version],
       "argo-rollouts": ["argo-rollouts", config.charts.argoRollouts.version],
     });
+    // Replica counts are config values (config.platform), not environment-name branches in the stack.
+    const values = (id: string) => JSON.parse((releases[id].values as string[])[0]);
+    expect(values("istiod").pilot.autoscaleMin).toBe(config.platform.istiodMinReplicas);
+    expect(values("argo-rollouts").controller.replicas).toBe(config.platform.rolloutsControllerReplicas);
     const namespaces = Object.values(resourcesOf(platform, "kubernetes_namespace_v1")).map(
       (n) => (n.metadata as Array<{ name: string; labels: Record<string, string> }>)[0] ?? n.metadata,
     );

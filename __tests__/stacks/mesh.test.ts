@@ -1,4 +1,5 @@
 import { TerraformStack, Testing } from "cdktf";
+import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { loadEnvironment, validateEnvironment } from "../../config/load";
 import type { EnvironmentConfig, MeshService } from "../../config/schema";
 import { loadManifestSchemas, ManifestValidationError } from "../../constructs/k8s/schemas";
@@ -194,8 +195,11 @@ describe("bad input is refused at synth, naming what is wrong", () => {
     { name: "web", namespace: "shop", serviceAccount: "web", ports: [8080] },
     { name: "db", namespace: "shop-data", serviceAccount: "db", ports: [5432] },
   ];
-  const buildMesh = (props: Partial<ConstructorParameters<typeof MeshMtls>[2]> = {}) =>
-    new MeshMtls(new TerraformStack(Testing.app(), "test"), "mesh", { rootNamespace: "istio-system", services, ...props });
+  const buildMesh = (props: Partial<ConstructorParameters<typeof MeshMtls>[2]> = {}) => {
+    const stack = new TerraformStack(Testing.app(), "test");
+    const kubernetes = new KubernetesProvider(stack, "kubernetes", {});
+    return new MeshMtls(stack, "mesh", { kubernetes, rootNamespace: "istio-system", services, ...props });
+  };
 
   test.each<[string, (m: MeshMtls) => unknown, RegExp]>([
     ["an unknown service", (m) => m.service("ghost"), /^unknown service 'ghost' \(known: web, db\)$/],
@@ -281,7 +285,9 @@ describe("weakening is explicit and named", () => {
 describe("allowEgress", () => {
   const build = () => {
     const config = loadEnvironment("staging");
-    return new MeshMtls(new TerraformStack(Testing.app(), "egress"), "mesh", {
+    const stack = new TerraformStack(Testing.app(), "egress");
+    return new MeshMtls(stack, "mesh", {
+      kubernetes: new KubernetesProvider(stack, "kubernetes", {}),
       rootNamespace: "istio-system",
       services: config.mesh.services,
       protectedNamespaces: meshNamespaces(config),

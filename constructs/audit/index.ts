@@ -1,2 +1,1 @@
 export { ObjectLockBucket, type ObjectLockBucketProps, type ObjectLockMode, type AppendPrincipal } from "./object-lock-bucket";
-export { ServiceAccountRole, type ServiceAccountRoleProps } from "./service-role";

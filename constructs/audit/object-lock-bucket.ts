@@ -1,17 +1,11 @@
 import { Construct } from "constructs";
-import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
-import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
-import { S3BucketObjectLockConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-object-lock-configuration";
-import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
-import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
-import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
-import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
+import type { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
 import { S3BucketLoggingA } from "@cdktf/provider-aws/lib/s3-bucket-logging";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import { denyInsecureTransport } from "../aws/s3-policy";
+import { hardenedBucket } from "../aws/hardened-bucket";
 import { accountKeyPolicy } from "../aws/kms-policy";
 import { BucketReplica } from "../aws/bucket-replica";
 import { accessLogBucket } from "../aws/access-log-bucket";
@@ -21,6 +15,8 @@ export type ObjectLockMode = "COMPLIANCE" | "GOVERNANCE";
 
 /** Properties of an {@link ObjectLockBucket}. */
 export interface ObjectLockBucketProps {
+  /** The AWS provider of the bucket's region (the stack's). */
+  readonly aws: AwsProvider;
   /** Globally unique S3 bucket name (3-63 lowercase letters, digits, '.', '-'). */
   readonly bucketName: string;
   /** Default retention of every new object version, in days (1-36500). */
@@ -51,7 +47,7 @@ export interface ObjectLockBucketProps {
    * A copy in a second region, locked the same way (replicated versions keep their retention).
    * @default none: the records live in one region
    */
-  readonly replica?: { readonly provider: AwsProvider; readonly region: string; readonly bucketName: string };
+  readonly replica?: { readonly aws: AwsProvider; readonly region: string; readonly bucketName: string };
 }
 
 /** Anything `grantAppend` can attach an inline policy to: an IAM role. */
@@ -85,6 +81,7 @@ export class ObjectLockBucket extends Construct {
   /** The bucket policy document (JSON), as synthesized. */
   readonly policyDocument: string;
   private readonly region: string;
+  private readonly aws: AwsProvider;
   private grants = 0;
 
   constructor(scope: Construct, id: string, props: ObjectLockBucketProps) {
@@ -132,7 +129,10 @@ export class ObjectLockBucket extends Construct {
     this.prefix = prefix;
     this.region = props.region;
 
+    const provider = props.aws;
+    this.aws = provider;
     this.key = new KmsKey(this, "key", {
+      provider,
       description: `SSE-KMS key of the object-lock bucket ${props.bucketName}`,
       enableKeyRotation: true,
       rotationPeriodInDays: 365,
@@ -141,6 +141,7 @@ export class ObjectLockBucket extends Construct {
     });
 
     this.accessLogBucket = accessLogBucket(this, "access-logs", {
+      aws: provider,
       bucketName: logBucketName,
       sourceBucketArn: this.bucketArn,
       accountId: props.accountId,
@@ -148,27 +149,24 @@ export class ObjectLockBucket extends Construct {
     });
 
     // Object Lock can only be turned on at creation; prevent_destroy keeps `terraform destroy` away.
-    this.bucket = new S3Bucket(this, "bucket", {
-      bucket: props.bucketName,
-      objectLockEnabled: true,
-      forceDestroy: false,
-      lifecycle: { preventDestroy: true },
+    // The policy's id predates hardenedBucket ("policy"), kept so no apply replaces it.
+    const hardened = hardenedBucket(this, {
+      aws: provider,
+      bucketName: props.bucketName,
+      encryption: { kmsKeyArn: this.key.arn },
+      objectLock: { mode, retentionDays: props.retentionDays },
+      preventDestroy: true,
+      policyStatements: (tlsOnly) => this.bucketPolicyStatements(tlsOnly),
+      resourceId: (part) => (part === "bucket-policy" ? "policy" : part),
     });
+    this.bucket = hardened.bucket;
+    this.policyDocument = hardened.policyDocument;
+    const versioning = hardened.versioning;
     const bucket = this.bucket.id;
-
-    const versioning = new S3BucketVersioningA(this, "versioning", {
-      bucket,
-      versioningConfiguration: { status: "Enabled" },
-    });
-    new S3BucketObjectLockConfigurationA(this, "object-lock", {
-      bucket,
-      objectLockEnabled: "Enabled",
-      rule: { defaultRetention: { mode, days: props.retentionDays } },
-      dependsOn: [versioning],
-    });
     if (props.replica) {
       this.replica = new BucketReplica(this, "replica", {
-        replicaProvider: props.replica.provider,
+        aws: props.aws,
+        replicaAws: props.replica.aws,
         replicaRegion: props.replica.region,
         sourceRegion: props.region,
         accountId: props.accountId,
@@ -179,24 +177,14 @@ export class ObjectLockBucket extends Construct {
         objectLock: { mode, retentionDays: props.retentionDays },
       });
     }
-    new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
-      bucket,
-      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.key.arn }, bucketKeyEnabled: true }],
-    });
-    new S3BucketPublicAccessBlock(this, "public-access-block", {
-      bucket,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    });
-    new S3BucketOwnershipControls(this, "ownership", { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } });
     new S3BucketLoggingA(this, "access-logging", {
+      provider,
       bucket,
       targetBucket: this.accessLogBucket.id,
       targetPrefix: `${props.bucketName}/`,
     });
     new S3BucketLifecycleConfiguration(this, "lifecycle", {
+      provider,
       bucket,
       dependsOn: [versioning],
       rule: [
@@ -217,63 +205,52 @@ export class ObjectLockBucket extends Construct {
         },
       ],
     });
-
-    this.policyDocument = JSON.stringify(this.bucketPolicy());
-    new S3BucketPolicy(this, "policy", { bucket, policy: this.policyDocument });
   }
 
   /** The statements every object-lock bucket carries: deny plaintext, deny bypass, deny short retention. */
-  private bucketPolicy(): object {
+  private bucketPolicyStatements(tlsOnly: object): object[] {
     const objects = `${this.bucketArn}/*`;
-    return {
-      Version: "2012-10-17",
-      Statement: [
-        denyInsecureTransport(this.bucketArn),
-        {
-          Sid: "DenyRetentionBypass",
-          Effect: "Deny",
-          Principal: "*",
-          Action: "s3:BypassGovernanceRetention",
-          Resource: objects,
-        },
-        {
-          Sid: "DenyRetentionShorterThanDefault",
-          Effect: "Deny",
-          Principal: "*",
-          Action: ["s3:PutObject", "s3:PutObjectRetention"],
-          Resource: objects,
-          Condition: { NumericLessThan: { "s3:object-lock-remaining-retention-days": String(this.retentionDays) } },
-        },
-        // An upload may name a mode, but never a weaker one than the bucket's (COMPLIANCE admits only itself).
-        ...(this.mode === "COMPLIANCE"
-          ? [
-              {
-                Sid: "DenyWeakerLockMode",
-                Effect: "Deny",
-                Principal: "*",
-                Action: ["s3:PutObject", "s3:PutObjectRetention"],
-                Resource: objects,
-                Condition: { StringNotEqualsIfExists: { "s3:object-lock-mode": "COMPLIANCE" } },
-              },
-            ]
-          : []),
-        {
-          Sid: "DenyNonKmsEncryption",
-          Effect: "Deny",
-          Principal: "*",
-          Action: "s3:PutObject",
-          Resource: objects,
-          Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } },
-        },
-      ],
-    };
+    return [
+      tlsOnly,
+      {
+        Sid: "DenyRetentionBypass",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "s3:BypassGovernanceRetention",
+        Resource: objects,
+      },
+      {
+        Sid: "DenyRetentionShorterThanDefault",
+        Effect: "Deny",
+        Principal: "*",
+        Action: ["s3:PutObject", "s3:PutObjectRetention"],
+        Resource: objects,
+        Condition: { NumericLessThan: { "s3:object-lock-remaining-retention-days": String(this.retentionDays) } },
+      },
+      // An upload may name a mode, but never a weaker one than the bucket's (COMPLIANCE admits only itself).
+      ...(this.mode === "COMPLIANCE"
+        ? [
+            {
+              Sid: "DenyWeakerLockMode",
+              Effect: "Deny",
+              Principal: "*",
+              Action: ["s3:PutObject", "s3:PutObjectRetention"],
+              Resource: objects,
+              Condition: { StringNotEqualsIfExists: { "s3:object-lock-mode": "COMPLIANCE" } },
+            },
+          ]
+        : []),
+      {
+        Sid: "DenyNonKmsEncryption",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "s3:PutObject",
+        Resource: objects,
+        Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } },
+      },
+    ];
   }
 
-  /**
-   * Lets the principal add objects under the prefix, with retention headers, and nothing else:
-   * no read, list, delete, or retention change outside a PutObject. SSE-KMS needs
-   * kms:GenerateDataKey on the bucket key, scoped to S3 in this region and to this prefix.
-   */
   /**
    * Lets the principal find the newest object under the prefix and read its metadata (the chain
    * head the WORM sink anchors there: ListBucket on the prefix, GetObject for HeadObject), and
@@ -282,6 +259,7 @@ export class ObjectLockBucket extends Construct {
   grantAnchorRead(principal: AppendPrincipal): IamRolePolicy {
     const index = this.grants++;
     return new IamRolePolicy(this, `grant-anchor-read-${index}`, {
+      provider: this.aws,
       name: `${this.bucketName}-anchor-read`,
       role: principal.name,
       policy: JSON.stringify({
@@ -300,9 +278,15 @@ export class ObjectLockBucket extends Construct {
     });
   }
 
+  /**
+   * Lets the principal add objects under the prefix, with retention headers, and nothing else:
+   * no read, list, delete, or retention change outside a PutObject. SSE-KMS needs
+   * kms:GenerateDataKey on the bucket key, scoped to S3 in this region and to this prefix.
+   */
   grantAppend(principal: AppendPrincipal): IamRolePolicy {
     const index = this.grants++;
     return new IamRolePolicy(this, `grant-append-${index}`, {
+      provider: this.aws,
       name: `${this.bucketName}-append`,
       role: principal.name,
       policy: JSON.stringify({

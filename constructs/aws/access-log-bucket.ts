@@ -1,13 +1,8 @@
 import type { Construct } from "constructs";
 import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
-import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
-import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
-import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
-import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
-import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
+import type { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
-import { denyInsecureTransport } from "./s3-policy";
+import { hardenedBucket } from "./hardened-bucket";
 
 /** What {@link accessLogBucket} makes the log bucket for. */
 export interface AccessLogBucketProps {
@@ -18,7 +13,8 @@ export interface AccessLogBucketProps {
   readonly accountId: string;
   /** Days a log object is kept (it is evidence: as long as what it logs). */
   readonly retentionDays: number;
-  readonly provider?: AwsProvider;
+  /** The AWS provider of the source bucket's stack and region. */
+  readonly aws: AwsProvider;
 }
 
 /**
@@ -28,23 +24,24 @@ export interface AccessLogBucketProps {
  * Server access log delivery supports SSE-S3 only, not SSE-KMS (checkov CKV_AWS_145 is waived for it).
  */
 export function accessLogBucket(scope: Construct, id: string, props: AccessLogBucketProps): S3Bucket {
-  const provider = props.provider;
-  const logs = new S3Bucket(scope, id, { provider, bucket: props.bucketName, forceDestroy: false });
-  new S3BucketVersioningA(scope, `${id}-versioning`, { provider, bucket: logs.id, versioningConfiguration: { status: "Enabled" } });
-  new S3BucketServerSideEncryptionConfigurationA(scope, `${id}-encryption`, {
-    provider,
-    bucket: logs.id,
-    rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+  const provider = props.aws;
+  const { bucket: logs } = hardenedBucket(scope, {
+    aws: provider,
+    bucketName: props.bucketName,
+    encryption: "SSE-S3",
+    policyStatements: (tlsOnly) => [
+      {
+        Sid: "AllowLogDeliveryFromTheSourceBucket",
+        Effect: "Allow",
+        Principal: { Service: "logging.s3.amazonaws.com" },
+        Action: "s3:PutObject",
+        Resource: `arn:aws:s3:::${props.bucketName}/*`,
+        Condition: { StringEquals: { "aws:SourceAccount": props.accountId }, ArnLike: { "aws:SourceArn": props.sourceBucketArn } },
+      },
+      tlsOnly,
+    ],
+    resourceId: (part) => (part === "bucket" ? id : `${id}-${part === "bucket-policy" ? "policy" : part}`),
   });
-  new S3BucketPublicAccessBlock(scope, `${id}-public-access-block`, {
-    provider,
-    bucket: logs.id,
-    blockPublicAcls: true,
-    blockPublicPolicy: true,
-    ignorePublicAcls: true,
-    restrictPublicBuckets: true,
-  });
-  new S3BucketOwnershipControls(scope, `${id}-ownership`, { provider, bucket: logs.id, rule: { objectOwnership: "BucketOwnerEnforced" } });
   new S3BucketLifecycleConfiguration(scope, `${id}-lifecycle`, {
     provider,
     bucket: logs.id,
@@ -58,25 +55,6 @@ export function accessLogBucket(scope: Construct, id: string, props: AccessLogBu
         abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }],
       },
     ],
-  });
-  const arn = `arn:aws:s3:::${props.bucketName}`;
-  new S3BucketPolicy(scope, `${id}-policy`, {
-    provider,
-    bucket: logs.id,
-    policy: JSON.stringify({
-      Version: "2012-10-17",
-      Statement: [
-        {
-          Sid: "AllowLogDeliveryFromTheSourceBucket",
-          Effect: "Allow",
-          Principal: { Service: "logging.s3.amazonaws.com" },
-          Action: "s3:PutObject",
-          Resource: `${arn}/*`,
-          Condition: { StringEquals: { "aws:SourceAccount": props.accountId }, ArnLike: { "aws:SourceArn": props.sourceBucketArn } },
-        },
-        denyInsecureTransport(arn),
-      ],
-    }),
   });
   return logs;
 }

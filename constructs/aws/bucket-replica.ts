@@ -8,15 +8,15 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { accountKeyPolicy } from "./kms-policy";
-import { kmsBucket } from "./kms-bucket";
+import { hardenedBucket } from "./hardened-bucket";
 import { s3BucketNamePattern, s3BucketNameRule } from "../../contracts/names";
 
 /** Properties of a {@link BucketReplica}. */
 export interface BucketReplicaProps {
+  /** The AWS provider of the source bucket's region (the replication role and configuration). */
+  readonly aws: AwsProvider;
   /** The AWS provider of the replica's region (an aliased provider of the stack). */
-  readonly replicaProvider: AwsProvider;
-  /** The AWS provider of the source bucket's region. */
-  readonly sourceProvider?: AwsProvider;
+  readonly replicaAws: AwsProvider;
   /** Region of the replica: must differ from the source's (a DR copy that survives a region). */
   readonly replicaRegion: string;
   readonly sourceRegion: string;
@@ -60,7 +60,7 @@ export class BucketReplica extends Construct {
     check(s3BucketNamePattern.test(props.bucketName), "bucketName", s3BucketNameRule, props.bucketName);
     this.bucketName = props.bucketName;
     this.region = props.replicaRegion;
-    const provider = props.replicaProvider;
+    const provider = props.replicaAws;
     const bucketArn = `arn:aws:s3:::${props.bucketName}`;
 
     this.key = new KmsKey(this, "key", {
@@ -70,10 +70,10 @@ export class BucketReplica extends Construct {
       deletionWindowInDays: 30,
       policy: JSON.stringify(accountKeyPolicy(props.accountId)),
     });
-    const { bucket, versioning } = kmsBucket(this, {
-      provider,
+    const { bucket, versioning } = hardenedBucket(this, {
+      aws: provider,
       bucketName: props.bucketName,
-      kmsKeyArn: this.key.arn,
+      encryption: { kmsKeyArn: this.key.arn },
       objectLock: props.objectLock,
     });
     this.bucket = bucket;
@@ -96,7 +96,7 @@ export class BucketReplica extends Construct {
     const sourceArn = `arn:aws:s3:::${props.source.bucket}`;
     const roleName = `${props.source.bucket}-replication`.slice(0, 64);
     this.role = new IamRole(this, "role", {
-      provider: props.sourceProvider,
+      provider: props.aws,
       name: roleName,
       description: `S3 replication of ${props.source.bucket} to ${props.bucketName} (${props.replicaRegion})`,
       assumeRolePolicy: JSON.stringify({
@@ -112,7 +112,7 @@ export class BucketReplica extends Construct {
       }),
     });
     new IamRolePolicy(this, "role-policy", {
-      provider: props.sourceProvider,
+      provider: props.aws,
       role: this.role.name,
       name: "replicate-to-dr-region",
       policy: JSON.stringify({
@@ -143,7 +143,7 @@ export class BucketReplica extends Construct {
       }),
     });
     new S3BucketReplicationConfigurationA(this, "replication", {
-      provider: props.sourceProvider,
+      provider: props.aws,
       bucket: props.source.id,
       role: this.role.arn,
       rule: [

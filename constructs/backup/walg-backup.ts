@@ -7,7 +7,6 @@ import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
-import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
 import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
@@ -15,11 +14,13 @@ import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { StatefulSetV1 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
 import { CronJobV1 } from "@cdktf/provider-kubernetes/lib/cron-job-v1";
 import { accountKeyPolicy } from "../aws/kms-policy";
-import { kmsBucket } from "../aws/kms-bucket";
+import { IrsaRole } from "../aws/irsa-role";
+import { hardenedBucket } from "../aws/hardened-bucket";
 import { BucketReplica } from "../aws/bucket-replica";
 import { accessLogBucket } from "../aws/access-log-bucket";
 import { S3BucketLoggingA } from "@cdktf/provider-aws/lib/s3-bucket-logging";
 import { embedFile, terraformLiteral } from "../terraform/literal";
+import { typedContainerSecurityContext, typedPodSecurityContext } from "../k8s/pod-security";
 import { backupRecordName, drillRecordName, recordKey, recordsFolder } from "../../contracts/records";
 import { keyPrefixPattern, keyPrefixRule } from "../../contracts/names";
 
@@ -83,7 +84,7 @@ export interface WalgBackupProps {
    * A copy of the archive in a second region (its own KMS key, Object Lock as on the source); the
    * restore role may read it (`pitr.sh --source replica`). @default none: the archive lives in one region
    */
-  readonly replica?: { readonly provider: AwsProvider; readonly region: string; readonly bucketName: string };
+  readonly replica?: { readonly aws: AwsProvider; readonly region: string; readonly bucketName: string };
 }
 
 const postgresUid = 999; // uid/gid of the postgres user in the official image
@@ -140,6 +141,190 @@ export function backupRetentionDays(schedule: string, retainFullBackups: number)
   return Math.ceil(retainFullBackups * scheduleIntervalDays(schedule));
 }
 
+/** Throws an error naming the first prop that is not allowed. */
+function checkProps(props: WalgBackupProps): void {
+  check(keyPrefixPattern.test(props.prefix), "prefix", keyPrefixRule, props.prefix);
+  check(
+    Number.isInteger(props.retainFullBackups) && props.retainFullBackups >= 1,
+    "retainFullBackups",
+    "must be an integer >= 1",
+    props.retainFullBackups,
+  );
+  check(
+    Number.isInteger(props.archiveTimeoutSeconds) && props.archiveTimeoutSeconds >= 10 && props.archiveTimeoutSeconds <= 3600,
+    "archiveTimeoutSeconds",
+    "must be an integer 10-3600 (it bounds the RPO)",
+    props.archiveTimeoutSeconds,
+  );
+  check(
+    props.baseBackupSchedule.trim().split(/\s+/).length === 5,
+    "baseBackupSchedule",
+    "must be a 5-field cron expression",
+    props.baseBackupSchedule,
+  );
+  check(/^\d+(Gi|Ti)$/.test(props.storageSize), "storageSize", "must be a quantity such as 20Gi", props.storageSize);
+  if (props.objectLock) {
+    check(
+      ["COMPLIANCE", "GOVERNANCE"].includes(props.objectLock.mode),
+      "objectLock.mode",
+      "must be COMPLIANCE or GOVERNANCE",
+      props.objectLock.mode,
+    );
+    check(
+      Number.isInteger(props.objectLock.retentionDays) && props.objectLock.retentionDays >= 1,
+      "objectLock.retentionDays",
+      "must be an integer >= 1",
+      props.objectLock.retentionDays,
+    );
+  }
+}
+
+/** Names and values every part of a {@link WalgBackup} shares. */
+interface WalgContext {
+  readonly props: WalgBackupProps;
+  readonly name: string;
+  readonly ns: string;
+  /** The Secret with the superuser and replication passwords. */
+  readonly secret: string;
+  readonly walgBinary: string;
+  readonly aws: AwsProvider;
+  readonly k8s: KubernetesProvider;
+  readonly labels: Record<string, string>;
+  readonly bucketArn: string;
+  /** Service accounts of the base-backup and restore jobs. */
+  readonly backupSa: string;
+  readonly restoreSa: string;
+}
+
+/** The names every part derives from the props. */
+function walgContext(props: WalgBackupProps): WalgContext {
+  const name = props.name ?? "postgres";
+  return {
+    props,
+    name,
+    ns: props.namespace,
+    secret: props.credentialsSecretName ?? `${name}-credentials`,
+    walgBinary: props.walgBinaryPath ?? "/usr/local/bin/wal-g",
+    aws: props.aws,
+    k8s: props.kubernetes,
+    labels: { "app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "maestro", "app.kubernetes.io/component": "database" },
+    bucketArn: `arn:aws:s3:::${props.bucketName}`,
+    backupSa: `${name}-backup`,
+    restoreSa: `${name}-restore`,
+  };
+}
+
+/** The pieces the Postgres pods and the backup/restore jobs are built from (no resources). */
+function podParts(c: WalgContext, objects: { walgEnvName: string; initScriptsName: string; pitrScriptName: string }) {
+  const { props, secret, walgBinary } = c;
+  const { walgEnvName, initScriptsName, pitrScriptName } = objects;
+  // Postgres's entrypoint writes outside its volumes, so its containers keep a writable root.
+  const hardened = typedContainerSecurityContext({ runAsUser: postgresUid, runAsGroup: postgresUid, writableRootFilesystem: true });
+  const podSecurity = typedPodSecurityContext({ runAsUser: postgresUid, fsGroup: postgresUid });
+  const secretEnv = (envName: string, key: string) => ({ name: envName, valueFrom: { secretKeyRef: { name: secret, key } } });
+  // Every container is bounded (policy MAESTRO-K8S-002): a runaway backup or restore must not
+  // starve the primary on the same node.
+  const smallJob = { requests: { cpu: "50m", memory: "32Mi" }, limits: { cpu: "200m", memory: "64Mi" } };
+  const heavyJob = { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "1", memory: "1Gi" } };
+  const copyWalg = {
+    name: "install-walg",
+    image: props.walgImage,
+    command: ["cp", walgBinary, `${walgDir}/wal-g`],
+    resources: smallJob,
+    securityContext: hardened,
+    volumeMount: [{ name: "walg-bin", mountPath: walgDir }],
+  };
+  const walgArchive = `${walgDir}/wal-g`;
+  const pgMajor = /:(\d+)/.exec(props.postgresImage)?.[1] ?? "16";
+  const serverArgs = (extra: string[]) =>
+    [
+      "wal_level=replica",
+      "archive_mode=on",
+      `archive_command=${walgArchive} wal-push %p`,
+      `archive_timeout=${props.archiveTimeoutSeconds}`,
+      // Commit times make a restore's end point provable (pitr.sh's verification).
+      "track_commit_timestamp=on",
+      "max_wal_senders=10",
+      "hot_standby=on",
+      ...extra,
+    ].flatMap((setting) => ["-c", setting]);
+  const probe = { exec: { command: ["pg_isready", "-U", "postgres", "-h", "127.0.0.1"] }, periodSeconds: 10, failureThreshold: 6 };
+  const postgresContainer = (args: string[], role: string) => ({
+    name: "postgres",
+    image: props.postgresImage,
+    args: ["postgres", ...args],
+    port: [{ name: "postgres", containerPort: 5432 }],
+    env: [
+      { name: "POSTGRES_DB", value: props.databaseName },
+      secretEnv("POSTGRES_PASSWORD", "superuser-password"),
+      secretEnv("REPLICATION_PASSWORD", "replication-password"),
+      { name: "MAESTRO_ROLE", value: role },
+    ],
+    envFrom: [{ configMapRef: { name: walgEnvName } }],
+    securityContext: hardened,
+    readinessProbe: probe,
+    livenessProbe: { ...probe, initialDelaySeconds: 30 },
+    resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "2", memory: "2Gi" } },
+    volumeMount: [
+      { name: "data", mountPath: dataMount },
+      { name: "walg-bin", mountPath: walgDir, readOnly: true },
+      { name: "run", mountPath: "/var/run/postgresql" },
+      { name: "init-scripts", mountPath: "/docker-entrypoint-initdb.d", readOnly: true },
+    ],
+  });
+  const volumes = [
+    { name: "walg-bin", emptyDir: {} },
+    { name: "run", emptyDir: {} },
+    { name: "init-scripts", configMap: { name: initScriptsName } },
+  ];
+  const claim = {
+    metadata: { name: "data" },
+    spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: props.storageSize } } },
+  };
+
+  const jobPod = (saName: string, containers: unknown[], initContainers: unknown[] = [], extraVolumes: unknown[] = []) => ({
+    spec: {
+      serviceAccountName: saName,
+      automountServiceAccountToken: false,
+      restartPolicy: "Never",
+      securityContext: podSecurity,
+      initContainer: initContainers as never,
+      container: containers as never,
+      volume: extraVolumes as never,
+    },
+  });
+  const drillVolumes = [
+    { name: "walg-bin", emptyDir: {} },
+    { name: "pitr", configMap: { name: pitrScriptName, defaultMode: "0555" } },
+  ];
+  const drillMounts = [
+    { name: "walg-bin", mountPath: walgDir, readOnly: true },
+    { name: "pitr", mountPath: "/drill", readOnly: true },
+  ];
+  const drillPath = {
+    name: "PATH",
+    value: `${walgDir}:/usr/lib/postgresql/${pgMajor}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+  };
+  return {
+    hardened,
+    podSecurity,
+    secretEnv,
+    heavyJob,
+    copyWalg,
+    walgArchive,
+    serverArgs,
+    postgresContainer,
+    volumes,
+    claim,
+    jobPod,
+    drillVolumes,
+    drillMounts,
+    drillPath,
+    walgEnvName,
+  };
+}
+type PodParts = ReturnType<typeof podParts>;
+
 /**
  * Postgres with continuous WAL archiving through WAL-G into a dedicated, encrypted, versioned
  * bucket: base backups on a schedule, retention, an optional hot standby, and a restore job
@@ -149,9 +334,9 @@ export class WalgBackup extends Construct {
   readonly bucket: S3Bucket;
   readonly kmsKey: KmsKey;
   /** Role of the pods that write the archive (Postgres wal-push, the base-backup CronJob). */
-  readonly writerRole: IamRole;
+  readonly writerRole: IrsaRole;
   /** Read-only role of the restore job. */
-  readonly restoreRole: IamRole;
+  readonly restoreRole: IrsaRole;
   readonly statefulSet: StatefulSetV1;
   readonly standby?: StatefulSetV1;
   readonly baseBackupCronJob: CronJobV1;
@@ -177,74 +362,56 @@ export class WalgBackup extends Construct {
 
   constructor(scope: Construct, id: string, props: WalgBackupProps) {
     super(scope, id);
-    check(keyPrefixPattern.test(props.prefix), "prefix", keyPrefixRule, props.prefix);
-    check(
-      Number.isInteger(props.retainFullBackups) && props.retainFullBackups >= 1,
-      "retainFullBackups",
-      "must be an integer >= 1",
-      props.retainFullBackups,
-    );
-    check(
-      Number.isInteger(props.archiveTimeoutSeconds) && props.archiveTimeoutSeconds >= 10 && props.archiveTimeoutSeconds <= 3600,
-      "archiveTimeoutSeconds",
-      "must be an integer 10-3600 (it bounds the RPO)",
-      props.archiveTimeoutSeconds,
-    );
-    check(
-      props.baseBackupSchedule.trim().split(/\s+/).length === 5,
-      "baseBackupSchedule",
-      "must be a 5-field cron expression",
-      props.baseBackupSchedule,
-    );
-    check(/^\d+(Gi|Ti)$/.test(props.storageSize), "storageSize", "must be a quantity such as 20Gi", props.storageSize);
-    if (props.objectLock) {
-      check(
-        ["COMPLIANCE", "GOVERNANCE"].includes(props.objectLock.mode),
-        "objectLock.mode",
-        "must be COMPLIANCE or GOVERNANCE",
-        props.objectLock.mode,
-      );
-      check(
-        Number.isInteger(props.objectLock.retentionDays) && props.objectLock.retentionDays >= 1,
-        "objectLock.retentionDays",
-        "must be an integer >= 1",
-        props.objectLock.retentionDays,
-      );
-    }
-
-    const name = props.name ?? "postgres";
-    const ns = props.namespace;
-    const secret = props.credentialsSecretName ?? `${name}-credentials`;
-    const walgBinary = props.walgBinaryPath ?? "/usr/local/bin/wal-g";
-    this.name = name;
-    this.namespace = ns;
+    checkProps(props);
+    const c = walgContext(props);
+    this.name = c.name;
+    this.namespace = c.ns;
+    this.aws = c.aws;
     this.walgS3Prefix = `s3://${props.bucketName}/${props.prefix}`;
-    const aws = props.aws;
-    this.aws = aws;
-    const k8s = props.kubernetes;
+    this.recordsPrefix = `${props.prefix}/${recordsFolder}`;
+    this.recordArn = (record) => `${c.bucketArn}/${recordKey(props.prefix, record)}`;
+    this.restoreJobName = `${c.name}-restore-drill`;
 
-    // ---- storage: a bucket only this archive uses -------------------------------------------
-    this.kmsKey = new KmsKey(this, "kms-key", {
+    const archive = this.archiveBucket(c);
+    this.kmsKey = archive.kmsKey;
+    this.bucket = archive.bucket;
+    this.noncurrentVersionDays = archive.noncurrentVersionDays;
+    this.replica = archive.replica;
+    this.replicaWalgS3Prefix = archive.replicaWalgS3Prefix;
+    const roles = this.archiveRoles(c);
+    this.writerRole = roles.writer;
+    this.restoreRole = roles.restore;
+
+    const pods = podParts(c, this.databaseObjects(c));
+    this.statefulSet = this.primaryServer(c, pods);
+    this.standby = props.standbyReplica ? this.standbyServer(c, pods, this.statefulSet) : undefined;
+    this.baseBackupCronJob = this.baseBackupJob(c, pods, this.statefulSet);
+    this.restoreJobTemplate = this.restoreDrill(c, pods, this.restoreJobName);
+  }
+
+  /** Storage: a bucket only this archive uses, its KMS key, lifecycle, access logs and DR replica. */
+  private archiveBucket(c: WalgContext) {
+    const { props, name, ns, aws, bucketArn } = c;
+    const kmsKey = new KmsKey(this, "kms-key", {
       provider: aws,
       description: `WAL-G archive of ${ns}/${name}`,
       enableKeyRotation: true,
       deletionWindowInDays: 30,
       policy: JSON.stringify(accountKeyPolicy(props.accountId)),
     });
-    new KmsAlias(this, "kms-alias", { provider: aws, name: `alias/${props.bucketName}`, targetKeyId: this.kmsKey.keyId });
+    new KmsAlias(this, "kms-alias", { provider: aws, name: `alias/${props.bucketName}`, targetKeyId: kmsKey.keyId });
 
-    const { bucket, versioning } = kmsBucket(this, {
-      provider: aws,
+    const { bucket, versioning } = hardenedBucket(this, {
+      aws,
       bucketName: props.bucketName,
-      kmsKeyArn: this.kmsKey.arn,
+      encryption: { kmsKeyArn: kmsKey.arn },
       objectLock: props.objectLock,
     });
-    this.bucket = bucket;
-    const bucketRef = { provider: aws, bucket: this.bucket.id };
+    const bucketRef = { provider: aws, bucket: bucket.id };
     // `wal-g delete` leaves noncurrent versions behind a delete marker; they expire once the
     // retention window (and any lock) has passed, so a bad delete stays recoverable that long.
     const retentionWindowDays = backupRetentionDays(props.baseBackupSchedule, props.retainFullBackups);
-    this.noncurrentVersionDays = Math.max(retentionWindowDays, props.objectLock?.retentionDays ?? 0) + 7;
+    const noncurrentVersionDays = Math.max(retentionWindowDays, props.objectLock?.retentionDays ?? 0) + 7;
     new S3BucketLifecycleConfiguration(this, "lifecycle", {
       ...bucketRef,
       rule: [
@@ -252,7 +419,7 @@ export class WalgBackup extends Construct {
           id: "expire-deleted-backups",
           status: "Enabled",
           filter: [{ prefix: `${props.prefix}/` }],
-          noncurrentVersionExpiration: [{ noncurrentDays: this.noncurrentVersionDays }],
+          noncurrentVersionExpiration: [{ noncurrentDays: noncurrentVersionDays }],
           abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }],
         },
         // An interrupted upload anywhere in the bucket (a killed backup-push) is not kept for ever.
@@ -265,35 +432,40 @@ export class WalgBackup extends Construct {
       ],
       dependsOn: [versioning],
     });
-    const bucketArn = `arn:aws:s3:::${props.bucketName}`;
     // Who read or wrote the archive, and when: server access logs into a bucket of their own.
     const logs = accessLogBucket(this, "access-logs", {
-      provider: aws,
+      aws,
       bucketName: `${props.bucketName}-access-logs`,
       sourceBucketArn: bucketArn,
       accountId: props.accountId,
-      retentionDays: this.noncurrentVersionDays,
+      retentionDays: noncurrentVersionDays,
     });
     new S3BucketLoggingA(this, "access-logging", { ...bucketRef, targetBucket: logs.id, targetPrefix: `${props.bucketName}/` });
+    let replica: BucketReplica | undefined;
+    let replicaWalgS3Prefix: string | undefined;
     if (props.replica) {
-      this.replica = new BucketReplica(this, "replica", {
-        replicaProvider: props.replica.provider,
-        sourceProvider: aws,
+      replica = new BucketReplica(this, "replica", {
+        aws,
+        replicaAws: props.replica.aws,
         replicaRegion: props.replica.region,
         sourceRegion: props.region,
         accountId: props.accountId,
-        source: this.bucket,
+        source: bucket,
         sourceVersioning: versioning,
-        sourceKeyArn: this.kmsKey.arn,
+        sourceKeyArn: kmsKey.arn,
         bucketName: props.replica.bucketName,
         prefix: props.prefix,
         objectLock: props.objectLock,
-        noncurrentVersionDays: this.noncurrentVersionDays,
+        noncurrentVersionDays: noncurrentVersionDays,
       });
-      this.replicaWalgS3Prefix = `s3://${props.replica.bucketName}/${props.prefix}`;
+      replicaWalgS3Prefix = `s3://${props.replica.bucketName}/${props.prefix}`;
     }
+    return { kmsKey, bucket, noncurrentVersionDays, replica, replicaWalgS3Prefix };
+  }
 
-    // ---- roles: IRSA, confined to the prefix ------------------------------------------------
+  /** IRSA roles confined to the prefix: the writer (Postgres, the base backup) and the read-only restore. */
+  private archiveRoles(c: WalgContext) {
+    const { props, name, ns, aws, bucketArn, backupSa, restoreSa } = c;
     const objectArn = `${bucketArn}/${props.prefix}/*`;
     const irsaRole = (
       roleId: string,
@@ -303,26 +475,14 @@ export class WalgBackup extends Construct {
       purpose: string,
       extraStatements: object[] = [],
     ) => {
-      const role = new IamRole(this, roleId, {
-        provider: aws,
-        name: `${props.bucketName}-${roleId}`,
+      const role = new IrsaRole(this, roleId, {
+        aws,
+        roleName: `${props.bucketName}-${roleId}`,
         description: purpose,
-        assumeRolePolicy: JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Effect: "Allow",
-              Principal: { Federated: `arn:aws:iam::${props.accountId}:oidc-provider/${props.oidcProvider}` },
-              Action: "sts:AssumeRoleWithWebIdentity",
-              Condition: {
-                StringEquals: {
-                  [`${props.oidcProvider}:sub`]: serviceAccounts.map((sa) => `system:serviceaccount:${ns}:${sa}`),
-                  [`${props.oidcProvider}:aud`]: "sts.amazonaws.com",
-                },
-              },
-            },
-          ],
-        }),
+        accountId: props.accountId,
+        oidcProvider: props.oidcProvider,
+        namespace: ns,
+        serviceAccounts,
       });
       new IamRolePolicy(this, `${roleId}-policy`, {
         provider: aws,
@@ -346,11 +506,7 @@ export class WalgBackup extends Construct {
       });
       return role;
     };
-    this.recordsPrefix = `${props.prefix}/${recordsFolder}`;
-    this.recordArn = (record) => `${bucketArn}/${recordKey(props.prefix, record)}`;
-    const backupSa = `${name}-backup`;
-    const restoreSa = `${name}-restore`;
-    this.writerRole = irsaRole(
+    const writer = irsaRole(
       "writer",
       [name, backupSa],
       ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
@@ -358,7 +514,7 @@ export class WalgBackup extends Construct {
       `WAL-G archive writer for ${ns}/${name}: ${props.prefix}/ only`,
     );
     // Read-only, but for its own record: a drill publishes records/last-drill.json (nothing else).
-    this.restoreRole = irsaRole("restore", [restoreSa], ["s3:GetObject"], ["kms:Decrypt"], `WAL-G restore (read-only) for ${ns}/${name}`, [
+    const restore = irsaRole("restore", [restoreSa], ["s3:GetObject"], ["kms:Decrypt"], `WAL-G restore (read-only) for ${ns}/${name}`, [
       { Sid: "DrillRecord", Effect: "Allow", Action: "s3:PutObject", Resource: this.recordArn(drillRecordName) },
       { Sid: "DrillRecordKey", Effect: "Allow", Action: "kms:GenerateDataKey", Resource: this.kmsKey.arn },
       ...(this.replica
@@ -380,10 +536,13 @@ export class WalgBackup extends Construct {
           ]
         : []),
     ]);
+    return { writer, restore };
+  }
 
-    // ---- kubernetes -------------------------------------------------------------------------
-    const labels = { "app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "maestro", "app.kubernetes.io/component": "database" };
-    const serviceAccount = (saId: string, saName: string, role: IamRole) =>
+  /** Service accounts, the WAL-G settings and scripts the pods mount, and the database's Services. */
+  private databaseObjects(c: WalgContext) {
+    const { props, name, ns, k8s, labels, backupSa, restoreSa } = c;
+    const serviceAccount = (saId: string, saName: string, role: IrsaRole) =>
       new ServiceAccountV1(this, saId, {
         provider: k8s,
         metadata: { name: saName, namespace: ns, labels, annotations: { "eks.amazonaws.com/role-arn": role.arn } },
@@ -428,82 +587,21 @@ export class WalgBackup extends Construct {
       spec: { clusterIp: "None", selector: labels, port: [{ name: "postgres", port: 5432, targetPort: "5432" }] },
     });
 
-    const hardened = {
-      runAsNonRoot: true,
-      runAsUser: String(postgresUid),
-      runAsGroup: String(postgresUid),
-      allowPrivilegeEscalation: false,
-      capabilities: { drop: ["ALL"] },
-      seccompProfile: { type: "RuntimeDefault" },
-    };
-    const podSecurity = {
-      runAsNonRoot: true,
-      runAsUser: String(postgresUid),
-      fsGroup: String(postgresUid),
-      seccompProfile: { type: "RuntimeDefault" },
-    };
-    const secretEnv = (envName: string, key: string) => ({ name: envName, valueFrom: { secretKeyRef: { name: secret, key } } });
-    // Every container is bounded (policy MAESTRO-K8S-002): a runaway backup or restore must not
-    // starve the primary on the same node.
-    const smallJob = { requests: { cpu: "50m", memory: "32Mi" }, limits: { cpu: "200m", memory: "64Mi" } };
-    const heavyJob = { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "1", memory: "1Gi" } };
-    const copyWalg = {
-      name: "install-walg",
-      image: props.walgImage,
-      command: ["cp", walgBinary, `${walgDir}/wal-g`],
-      resources: smallJob,
-      securityContext: hardened,
-      volumeMount: [{ name: "walg-bin", mountPath: walgDir }],
-    };
-    const walgArchive = `${walgDir}/wal-g`;
-    const pgMajor = /:(\d+)/.exec(props.postgresImage)?.[1] ?? "16";
-    const serverArgs = (extra: string[]) =>
-      [
-        "wal_level=replica",
-        "archive_mode=on",
-        `archive_command=${walgArchive} wal-push %p`,
-        `archive_timeout=${props.archiveTimeoutSeconds}`,
-        // Commit times make a restore's end point provable (pitr.sh's verification).
-        "track_commit_timestamp=on",
-        "max_wal_senders=10",
-        "hot_standby=on",
-        ...extra,
-      ].flatMap((setting) => ["-c", setting]);
-    const probe = { exec: { command: ["pg_isready", "-U", "postgres", "-h", "127.0.0.1"] }, periodSeconds: 10, failureThreshold: 6 };
-    const postgresContainer = (args: string[], role: string) => ({
-      name: "postgres",
-      image: props.postgresImage,
-      args: ["postgres", ...args],
-      port: [{ name: "postgres", containerPort: 5432 }],
-      env: [
-        { name: "POSTGRES_DB", value: props.databaseName },
-        secretEnv("POSTGRES_PASSWORD", "superuser-password"),
-        secretEnv("REPLICATION_PASSWORD", "replication-password"),
-        { name: "MAESTRO_ROLE", value: role },
-      ],
-      envFrom: [{ configMapRef: { name: walgEnv.metadata.name } }],
-      securityContext: hardened,
-      readinessProbe: probe,
-      livenessProbe: { ...probe, initialDelaySeconds: 30 },
-      resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "2", memory: "2Gi" } },
-      volumeMount: [
-        { name: "data", mountPath: dataMount },
-        { name: "walg-bin", mountPath: walgDir, readOnly: true },
-        { name: "run", mountPath: "/var/run/postgresql" },
-        { name: "init-scripts", mountPath: "/docker-entrypoint-initdb.d", readOnly: true },
-      ],
+    // pitr.sh (from a ConfigMap) runs both jobs: the base backup and the restore drill, each
+    // publishing its record into the archive's records/ folder, where the service reads it.
+    const pitrScript = new ConfigMapV1(this, "pitr-script", {
+      provider: k8s,
+      metadata: { name: `${name}-pitr`, namespace: ns, labels },
+      data: { "pitr.sh": props.pitrScript !== undefined ? terraformLiteral(props.pitrScript) : embedFile(pitrScriptPath) },
     });
-    const volumes = [
-      { name: "walg-bin", emptyDir: {} },
-      { name: "run", emptyDir: {} },
-      { name: "init-scripts", configMap: { name: initScripts.metadata.name } },
-    ];
-    const claim = {
-      metadata: { name: "data" },
-      spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: props.storageSize } } },
-    };
+    return { walgEnvName: walgEnv.metadata.name, initScriptsName: initScripts.metadata.name, pitrScriptName: pitrScript.metadata.name };
+  }
 
-    this.statefulSet = new StatefulSetV1(this, "statefulset", {
+  /** The primary: Postgres archiving every WAL segment through WAL-G. */
+  private primaryServer(c: WalgContext, pods: PodParts): StatefulSetV1 {
+    const { name, ns, k8s, labels } = c;
+    const { podSecurity, copyWalg, postgresContainer, serverArgs, volumes, claim } = pods;
+    return new StatefulSetV1(this, "statefulset", {
       provider: k8s,
       metadata: { name, namespace: ns, labels },
       waitForRollout: true,
@@ -525,107 +623,84 @@ export class WalgBackup extends Construct {
         volumeClaimTemplate: [claim],
       },
     });
+  }
 
-    if (props.standbyReplica) {
-      const standbyName = `${name}-standby`;
-      const standbyLabels = { ...labels, "maestro.io/role": "standby" };
-      // Seeded from the latest base backup, then streams from the primary; falls back to the
-      // archive (wal-fetch) when it falls behind further than the primary's WAL.
-      const seed = [
-        "set -eu",
-        `if [ ! -s "${pgdata}/PG_VERSION" ]; then`,
-        `  ${walgArchive} backup-fetch "${pgdata}" LATEST`,
-        `  touch "${pgdata}/standby.signal"`,
-        "fi",
-      ].join("\n");
-      this.standby = new StatefulSetV1(this, "standby", {
-        provider: k8s,
-        metadata: { name: standbyName, namespace: ns, labels: standbyLabels },
-        waitForRollout: true,
-        spec: {
-          serviceName: `${name}-headless`,
-          replicas: "1",
-          selector: { matchLabels: standbyLabels },
-          template: {
-            metadata: { labels: standbyLabels },
-            spec: {
-              serviceAccountName: name,
-              automountServiceAccountToken: false,
-              securityContext: podSecurity,
-              affinity: {
-                podAntiAffinity: {
-                  requiredDuringSchedulingIgnoredDuringExecution: [
-                    { labelSelector: [{ matchLabels: labels }], topologyKey: "kubernetes.io/hostname" },
-                  ],
-                },
-              },
-              initContainer: [
-                copyWalg,
-                {
-                  name: "seed-from-backup",
-                  image: props.postgresImage,
-                  command: ["sh", "-c", seed],
-                  resources: heavyJob,
-                  envFrom: [{ configMapRef: { name: walgEnv.metadata.name } }],
-                  securityContext: hardened,
-                  volumeMount: [
-                    { name: "data", mountPath: dataMount },
-                    { name: "walg-bin", mountPath: walgDir, readOnly: true },
-                  ],
-                },
-              ],
-              container: [
-                postgresContainer(
-                  serverArgs([
-                    // $(VAR) is expanded by the kubelet from the Secret: the password never enters the JSON.
-                    `primary_conninfo=host=${name}.${ns}.svc port=5432 user=replicator password=$(REPLICATION_PASSWORD) application_name=${standbyName}`,
-                    `restore_command=${walgArchive} wal-fetch %f %p`,
-                  ]),
-                  "standby",
-                ),
-              ],
-              volume: volumes,
-            },
-          },
-          volumeClaimTemplate: [claim],
-        },
-        dependsOn: [this.statefulSet],
-      });
-    }
-
-    const jobPod = (saName: string, containers: unknown[], initContainers: unknown[] = [], extraVolumes: unknown[] = []) => ({
-      spec: {
-        serviceAccountName: saName,
-        automountServiceAccountToken: false,
-        restartPolicy: "Never",
-        securityContext: podSecurity,
-        initContainer: initContainers as never,
-        container: containers as never,
-        volume: extraVolumes as never,
-      },
-    });
-    // pitr.sh (from a ConfigMap) runs both jobs: the base backup and the restore drill, each
-    // publishing its record into the archive's records/ folder, where the service reads it.
-    const pitrScript = new ConfigMapV1(this, "pitr-script", {
+  /** The hot standby: seeded from the latest base backup, then streaming from the primary. */
+  private standbyServer(c: WalgContext, pods: PodParts, primary: StatefulSetV1): StatefulSetV1 {
+    const { props, name, ns, k8s, labels } = c;
+    const { hardened, podSecurity, copyWalg, heavyJob, walgArchive, postgresContainer, serverArgs, volumes, claim, walgEnvName } = pods;
+    const standbyName = `${name}-standby`;
+    const standbyLabels = { ...labels, "maestro.io/role": "standby" };
+    // Seeded from the latest base backup, then streams from the primary; falls back to the
+    // archive (wal-fetch) when it falls behind further than the primary's WAL.
+    const seed = [
+      "set -eu",
+      `if [ ! -s "${pgdata}/PG_VERSION" ]; then`,
+      `  ${walgArchive} backup-fetch "${pgdata}" LATEST`,
+      `  touch "${pgdata}/standby.signal"`,
+      "fi",
+    ].join("\n");
+    return new StatefulSetV1(this, "standby", {
       provider: k8s,
-      metadata: { name: `${name}-pitr`, namespace: ns, labels },
-      data: { "pitr.sh": props.pitrScript !== undefined ? terraformLiteral(props.pitrScript) : embedFile(pitrScriptPath) },
+      metadata: { name: standbyName, namespace: ns, labels: standbyLabels },
+      waitForRollout: true,
+      spec: {
+        serviceName: `${name}-headless`,
+        replicas: "1",
+        selector: { matchLabels: standbyLabels },
+        template: {
+          metadata: { labels: standbyLabels },
+          spec: {
+            serviceAccountName: name,
+            automountServiceAccountToken: false,
+            securityContext: podSecurity,
+            affinity: {
+              podAntiAffinity: {
+                requiredDuringSchedulingIgnoredDuringExecution: [
+                  { labelSelector: [{ matchLabels: labels }], topologyKey: "kubernetes.io/hostname" },
+                ],
+              },
+            },
+            initContainer: [
+              copyWalg,
+              {
+                name: "seed-from-backup",
+                image: props.postgresImage,
+                command: ["sh", "-c", seed],
+                resources: heavyJob,
+                envFrom: [{ configMapRef: { name: walgEnvName } }],
+                securityContext: hardened,
+                volumeMount: [
+                  { name: "data", mountPath: dataMount },
+                  { name: "walg-bin", mountPath: walgDir, readOnly: true },
+                ],
+              },
+            ],
+            container: [
+              postgresContainer(
+                serverArgs([
+                  // $(VAR) is expanded by the kubelet from the Secret: the password never enters the JSON.
+                  `primary_conninfo=host=${name}.${ns}.svc port=5432 user=replicator password=$(REPLICATION_PASSWORD) application_name=${standbyName}`,
+                  `restore_command=${walgArchive} wal-fetch %f %p`,
+                ]),
+                "standby",
+              ),
+            ],
+            volume: volumes,
+          },
+        },
+        volumeClaimTemplate: [claim],
+      },
+      dependsOn: [primary],
     });
-    const drillVolumes = [
-      { name: "walg-bin", emptyDir: {} },
-      { name: "pitr", configMap: { name: pitrScript.metadata.name, defaultMode: "0555" } },
-    ];
-    const drillMounts = [
-      { name: "walg-bin", mountPath: walgDir, readOnly: true },
-      { name: "pitr", mountPath: "/drill", readOnly: true },
-    ];
-    const drillPath = {
-      name: "PATH",
-      value: `${walgDir}:/usr/lib/postgresql/${pgMajor}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
-    };
+  }
 
+  /** The base-backup schedule: a CronJob running pitr.sh base-backup, retention and its record. */
+  private baseBackupJob(c: WalgContext, pods: PodParts, primary: StatefulSetV1): CronJobV1 {
+    const { props, name, ns, k8s, labels, backupSa } = c;
+    const { hardened, heavyJob, copyWalg, jobPod, drillVolumes, drillMounts, drillPath, secretEnv, walgEnvName } = pods;
     // Remote base backup over the replication protocol, then retention, then the record.
-    this.baseBackupCronJob = new CronJobV1(this, "base-backup", {
+    return new CronJobV1(this, "base-backup", {
       provider: k8s,
       metadata: { name: `${name}-base-backup`, namespace: ns, labels },
       spec: {
@@ -666,7 +741,7 @@ export class WalgBackup extends Construct {
                       { name: "PGDATABASE", value: walgDatabase },
                       secretEnv("PGPASSWORD", "replication-password"),
                     ],
-                    envFrom: [{ configMapRef: { name: walgEnv.metadata.name } }],
+                    envFrom: [{ configMapRef: { name: walgEnvName } }],
                     securityContext: hardened,
                     volumeMount: drillMounts,
                   },
@@ -678,15 +753,19 @@ export class WalgBackup extends Construct {
           },
         },
       },
-      dependsOn: [this.statefulSet],
+      dependsOn: [primary],
     });
+  }
 
+  /** The restore drill template: a suspended CronJob a drill job is created from. */
+  private restoreDrill(c: WalgContext, pods: PodParts, restoreJobName: string): CronJobV1 {
+    const { props, ns, k8s, labels, restoreSa } = c;
+    const { hardened, heavyJob, copyWalg, jobPod, drillVolumes, drillMounts, drillPath, walgEnvName } = pods;
     // The restore drill: pitr.sh restores into an emptyDir with the restore role (read-only but
     // for its record). Suspended; each drill is `kubectl create job --from=cronjob/<name>-restore-drill`.
-    this.restoreJobName = `${name}-restore-drill`;
-    this.restoreJobTemplate = new CronJobV1(this, "restore-drill", {
+    return new CronJobV1(this, "restore-drill", {
       provider: k8s,
-      metadata: { name: this.restoreJobName, namespace: ns, labels },
+      metadata: { name: restoreJobName, namespace: ns, labels },
       spec: {
         schedule: props.baseBackupSchedule,
         suspend: true,
@@ -716,7 +795,7 @@ export class WalgBackup extends Construct {
                     ],
                     resources: heavyJob,
                     env: [drillPath, { name: "PITR_DATABASE", value: props.databaseName }],
-                    envFrom: [{ configMapRef: { name: walgEnv.metadata.name } }],
+                    envFrom: [{ configMapRef: { name: walgEnvName } }],
                     securityContext: hardened,
                     volumeMount: [...drillMounts, { name: "restore", mountPath: "/restore" }],
                   },

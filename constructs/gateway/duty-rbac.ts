@@ -81,8 +81,8 @@ export const dutyRules: Readonly<Record<Role, DutyRule[]>> = {
 };
 
 export interface DutyRbacProps {
-  /** The kubernetes provider of the stack. */
-  readonly provider: KubernetesProvider;
+  /** The kubernetes provider that applies every object (the stack's). */
+  readonly kubernetes: KubernetesProvider;
   /** Namespaces the duties apply in (RoleBindings there; nothing cluster-wide is granted). */
   readonly namespaces: string[];
   /** IdP group name → duty (config.gateway.groupRoles). */
@@ -113,7 +113,7 @@ export class DutyRbac extends Construct {
         .map(([g]) => `${prefix}${g}`)
         .sort();
       const clusterRole = new ClusterRoleV1(this, `role-${role}`, {
-        provider: props.provider,
+        provider: props.kubernetes,
         metadata: { name: `maestro-${role}`, labels: { "app.kubernetes.io/part-of": "maestro", "maestro.io/duty": role } },
         rule: dutyRules[role].map((r) => ({ apiGroups: r.apiGroups, resources: r.resources, verbs: r.verbs })),
       });
@@ -122,7 +122,7 @@ export class DutyRbac extends Construct {
       for (const namespace of props.namespaces) {
         this.bindings.push(
           new RoleBindingV1(this, `binding-${role}-${namespace}`, {
-            provider: props.provider,
+            provider: props.kubernetes,
             metadata: { name: `maestro-${role}`, namespace, labels: { "app.kubernetes.io/part-of": "maestro", "maestro.io/duty": role } },
             roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: `maestro-${role}` },
             subject: groups.map((name) => ({ kind: "Group", name, apiGroup: "rbac.authorization.k8s.io" })),

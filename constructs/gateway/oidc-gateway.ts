@@ -2,9 +2,14 @@ import { Construct } from "constructs";
 import { Release } from "@cdktf/provider-helm/lib/release";
 import type { HelmProvider } from "@cdktf/provider-helm/lib/provider";
 import type { ITerraformDependable } from "cdktf";
+import { containerSecurityContext, podSecurityContext } from "../k8s/pod-security";
+
+/** uid of the oauth2-proxy image's user. */
+const proxyUid = 2000;
 
 export interface OidcGatewayProps {
-  readonly provider: HelmProvider;
+  /** The helm provider that installs the chart (the stack's). */
+  readonly helm: HelmProvider;
   readonly namespace: string;
   /** oauth2-proxy chart: https repository and a pinned x.y.z version. */
   readonly chart: { repository: string; version: string };
@@ -88,21 +93,13 @@ export class OidcGateway extends Construct {
       config: { existingSecret: props.secretName, configFile: this.configFile },
       serviceAccount: { enabled: true, name: props.serviceAccountName, automountServiceAccountToken: false },
       podAnnotations: { "sidecar.istio.io/inject": "true" },
-      podSecurityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
-      securityContext: {
-        enabled: true,
-        runAsNonRoot: true,
-        runAsUser: 2000,
-        allowPrivilegeEscalation: false,
-        readOnlyRootFilesystem: true,
-        capabilities: { drop: ["ALL"] },
-        seccompProfile: { type: "RuntimeDefault" },
-      },
+      podSecurityContext: podSecurityContext({ runAsUser: proxyUid }),
+      securityContext: { enabled: true, ...containerSecurityContext({ runAsUser: proxyUid }) },
       resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
       podDisruptionBudget: { enabled: true, minAvailable: 1 },
     };
     this.release = new Release(this, "release", {
-      provider: props.provider,
+      provider: props.helm,
       name: "oauth2-proxy",
       repository: props.chart.repository,
       chart: "oauth2-proxy",

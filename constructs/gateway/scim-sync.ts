@@ -4,12 +4,17 @@ import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account
 import type { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import type { ITerraformDependable } from "cdktf";
 import type { Role } from "../../contracts/roles";
+import { typedContainerSecurityContext, typedPodSecurityContext } from "../k8s/pod-security";
+
+/** uid of the compliance service image's user (its Dockerfile's USER). */
+const serviceUid = 10001;
 
 /** The sync's command in the compliance service image (WORKDIR /app, app/ compiled to JavaScript). */
 export const scimSyncCommand = ["node", "app/scim/cli.js"] as const;
 
 export interface ScimSyncProps {
-  readonly provider: KubernetesProvider;
+  /** The kubernetes provider that applies every object (the stack's). */
+  readonly kubernetes: KubernetesProvider;
   readonly namespace: string;
   /** The sync job's own ServiceAccount (no token mounted, no RBAC bindings). */
   readonly serviceAccountName: string;
@@ -55,22 +60,14 @@ export class ScimSync extends Construct {
     if (Object.keys(props.groupRoles).length === 0) throw new Error("ScimSync: groupRoles must map at least one group");
     const labels = { "app.kubernetes.io/name": "scim-sync", "app.kubernetes.io/part-of": "maestro" };
     this.serviceAccount = new ServiceAccountV1(this, "service-account", {
-      provider: props.provider,
+      provider: props.kubernetes,
       metadata: { name: props.serviceAccountName, namespace: props.namespace, labels },
       automountServiceAccountToken: false,
       dependsOn: props.dependsOn,
     });
     const secretEnv = (name: string, key: string) => ({ name, valueFrom: { secretKeyRef: { name: props.secretName, key } } });
-    const hardened = {
-      runAsNonRoot: true,
-      runAsUser: "10001",
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      capabilities: { drop: ["ALL"] },
-      seccompProfile: { type: "RuntimeDefault" },
-    };
     this.cronJob = new CronJobV1(this, "cron-job", {
-      provider: props.provider,
+      provider: props.kubernetes,
       metadata: { name: "scim-sync", namespace: props.namespace, labels },
       spec: {
         schedule: this.schedule,
@@ -96,7 +93,7 @@ export class ScimSync extends Construct {
                 serviceAccountName: props.serviceAccountName,
                 automountServiceAccountToken: false,
                 restartPolicy: "Never",
-                securityContext: { runAsNonRoot: true, runAsUser: "10001", seccompProfile: { type: "RuntimeDefault" } },
+                securityContext: typedPodSecurityContext({ runAsUser: serviceUid }),
                 container: [
                   {
                     name: "scim-sync",
@@ -114,7 +111,7 @@ export class ScimSync extends Construct {
                       secretEnv("SCIM_TOKEN", "token"),
                       secretEnv("SCIM_SYNC_TOKEN", "sync-token"),
                     ],
-                    securityContext: hardened,
+                    securityContext: typedContainerSecurityContext({ runAsUser: serviceUid }),
                     resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
                     volumeMount: [{ name: "tmp", mountPath: "/tmp" }],
                   },

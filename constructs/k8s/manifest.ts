@@ -1,9 +1,12 @@
 import { Construct } from "constructs";
 import { Manifest } from "@cdktf/provider-kubernetes/lib/manifest";
 import type { ITerraformDependable } from "cdktf";
+import type { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { validateManifest, type ManifestObject } from "./schemas";
 
 export interface K8sManifestProps {
+  /** The kubernetes provider that applies the object (the stack's). */
+  readonly kubernetes: KubernetesProvider;
   /** The object; validated against its API schema when the construct is built. */
   readonly manifest: ManifestObject;
   /** Resources that must exist first (CRDs, namespaces). @default none */
@@ -19,6 +22,6 @@ export class K8sManifest extends Construct {
     super(scope, id);
     validateManifest(props.manifest);
     this.object = props.manifest;
-    this.resource = new Manifest(this, "resource", { manifest: props.manifest, dependsOn: props.dependsOn });
+    this.resource = new Manifest(this, "resource", { provider: props.kubernetes, manifest: props.manifest, dependsOn: props.dependsOn });
   }
 }

@@ -1,5 +1,6 @@
 import { Construct } from "constructs";
 import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
+import type { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { mtlsPercentExpr, plaintextSourcesExpr, type MeshQueryScope } from "../../contracts/promql";
 
 /** UID the runbook opens (Grafana → Dashboards → mtls-overview). */
@@ -131,6 +132,8 @@ export function mtlsOverviewDashboard(options: MtlsDashboardOptions): Record<str
 }
 
 export interface MtlsOverviewDashboardProps extends MtlsDashboardOptions {
+  /** The kubernetes provider that applies the ConfigMap (the stack's). */
+  readonly kubernetes: KubernetesProvider;
   /** Namespace of Grafana's dashboard sidecar (it watches ConfigMaps labelled grafana_dashboard="1"). */
   readonly namespace: string;
 }
@@ -144,6 +147,7 @@ export class MtlsOverviewDashboard extends Construct {
     super(scope, id);
     this.dashboard = mtlsOverviewDashboard(props);
     this.configMap = new ConfigMapV1(this, "config-map", {
+      provider: props.kubernetes,
       metadata: {
         name: "mtls-overview-dashboard",
         namespace: props.namespace,

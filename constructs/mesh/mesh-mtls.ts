@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import type { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import type { MeshService } from "../../config/schema";
 import { K8sManifest } from "../k8s/manifest";
 import type { ManifestObject } from "../k8s/schemas";
@@ -15,6 +16,8 @@ export const meshObjectLabels = { "app.kubernetes.io/part-of": "maestro", "app.k
 export const weakenedByAnnotation = "maestro.io/weakened-by";
 
 export interface MeshMtlsProps {
+  /** The kubernetes provider that applies every object (the stack's). */
+  readonly kubernetes: KubernetesProvider;
   /** Istio root namespace (meshConfig.rootNamespace): the mesh-wide PeerAuthentication and DestinationRule live here. */
   readonly rootNamespace: string;
   /** SPIFFE trust domain that ALLOW principals are spelt with (meshConfig.trustDomain). @default "cluster.local" */
@@ -64,9 +67,11 @@ export class MeshMtls extends Construct {
   readonly permissive: Readonly<Record<string, K8sManifest>>;
   private readonly services = new Map<string, MeshService>();
   private readonly allowed = new Map<string, K8sManifest>();
+  private readonly kubernetes: KubernetesProvider;
 
   constructor(scope: Construct, id: string, props: MeshMtlsProps) {
     super(scope, id);
+    this.kubernetes = props.kubernetes;
     this.rootNamespace = props.rootNamespace;
     this.trustDomain = props.trustDomain ?? "cluster.local";
     for (const service of props.services) {
@@ -234,6 +239,6 @@ export class MeshMtls extends Construct {
   }
 
   private manifest(id: string, manifest: ManifestObject): K8sManifest {
-    return new K8sManifest(this, id, { manifest });
+    return new K8sManifest(this, id, { kubernetes: this.kubernetes, manifest });
   }
 }

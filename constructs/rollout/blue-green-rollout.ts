@@ -5,22 +5,18 @@ import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
 import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
 import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
+import type { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { K8sManifest } from "../k8s/manifest";
 import { embedFile } from "../terraform/literal";
-import { validateManifest, type ManifestObject } from "../k8s/schemas";
+import type { ManifestObject } from "../k8s/schemas";
+import { containerSecurityContext, podSecurityContext } from "../k8s/pod-security";
 import { bundleSignatureRequiredAnnotation, bundleSignatureRequiredValue } from "../../contracts/annotations";
 import { dnsLabelPattern } from "../../contracts/names";
 
 /** tools/ci/slo_gate.js: the file the analysis Job runs, shipped in a ConfigMap byte for byte. */
 
-/** Every container this construct makes: non-root, read-only root filesystem, no privilege, no capabilities. */
-const hardenedContainer = {
-  runAsNonRoot: true,
-  readOnlyRootFilesystem: true,
-  allowPrivilegeEscalation: false,
-  privileged: false,
-  capabilities: { drop: ["ALL"] },
-} as const;
+/** uid/gid of the service image's user (the compliance service's Dockerfile USER). */
+const serviceUid = 10001;
 export const sloGateScriptPath = join(__dirname, "..", "..", "tools", "ci", "slo_gate.js");
 
 /** Where the analysis Job mounts the ConfigMap that carries slo_gate.js. */
@@ -52,6 +48,8 @@ export interface ResourceQuantities {
 
 /** Properties of a {@link BlueGreenRollout}. */
 export interface BlueGreenRolloutProps {
+  /** The kubernetes provider that applies every object (the stack's). */
+  readonly kubernetes: KubernetesProvider;
   /** Name of the Rollout, its pods' `app.kubernetes.io/name` label and the active Service. */
   readonly name: string;
   readonly namespace: string;
@@ -100,6 +98,14 @@ export interface BlueGreenRolloutProps {
   readonly podAnnotations?: Record<string, string>;
   /** Resources that must exist first (the Argo Rollouts CRDs, the namespace). @default none */
   readonly dependsOn?: ITerraformDependable[];
+  /**
+   * Gates promotion on an SLO: an AnalysisTemplate whose Job runs slo_gate.js with the SLO's
+   * thresholds against the preview Service before promotion and against the active Service after
+   * it. The rollout then promotes by itself when the pre-promotion gate passes; any failure
+   * (breach, no data, too little traffic) aborts it, and the active Service stays on (or returns
+   * to) the previous revision. @default none: a person promotes
+   */
+  readonly sloGate?: SloGateProps;
 }
 
 /** A service level objective the rollout is gated on (config.rollout.slo has this shape). */
@@ -114,8 +120,10 @@ export interface ServiceLevelObjective {
   readonly minRequests: number;
 }
 
-/** How the gate reaches its data; the thresholds come from the {@link ServiceLevelObjective}. */
-export interface SloGateOptions {
+/** The SLO a rollout is gated on, and how the gate reaches its data. */
+export interface SloGateProps {
+  /** The thresholds (config.rollout.slo). */
+  readonly slo: ServiceLevelObjective;
   /** Prometheus base URL the analysis Job queries (config.prometheusUrl). */
   readonly prometheusUrl: string;
   /** Image that runs `node` for the Job (slo_gate.js is mounted from a ConfigMap). @default the rollout's image */
@@ -131,7 +139,7 @@ export interface SloGateOptions {
   readonly queryTimeout?: string;
 }
 
-/** What {@link BlueGreenRollout.gateOn} created. */
+/** What {@link BlueGreenRolloutProps.sloGate} made. */
 export interface SloGate {
   readonly analysisTemplate: K8sManifest;
   readonly scriptConfigMap: ConfigMapV1;
@@ -151,7 +159,7 @@ function fail(prop: string, allowed: string, got: unknown): never {
  * The compliance service (or any HTTP service) as an Argo Rollout with the blue/green strategy:
  * an active Service that carries production traffic and a preview Service for the new revision,
  * zero-downtime basics (readiness/liveness probes, preStop drain, PodDisruptionBudget, requests
- * and limits, non-root read-only pods) and, with `gateOn(slo)`, an SLO gate: an AnalysisTemplate
+ * and limits, non-root read-only pods) and, with `sloGate`, an SLO gate: an AnalysisTemplate
  * whose Job runs tools/ci/slo_gate.js before and after promotion. A failed gate aborts the
  * rollout and leaves (or puts back) traffic on the active, blue side.
  *
@@ -171,8 +179,9 @@ export class BlueGreenRollout extends Construct {
   readonly rollout: K8sManifest;
   /** The labels that select this rollout's pods. */
   readonly selectorLabels: Readonly<Record<string, string>>;
-  private manifest: ManifestObject;
-  private gate?: SloGate;
+  /** The SLO gate, when `sloGate` was given. */
+  readonly sloGate?: SloGate;
+  private readonly manifest: ManifestObject;
   private readonly props: BlueGreenRolloutProps;
 
   constructor(scope: Construct, id: string, props: BlueGreenRolloutProps) {
@@ -216,6 +225,7 @@ export class BlueGreenRollout extends Construct {
     const signed = { [bundleSignatureRequiredAnnotation]: bundleSignatureRequiredValue };
 
     this.serviceAccount = new ServiceAccountV1(this, "service-account", {
+      provider: props.kubernetes,
       metadata: { name: props.serviceAccountName, namespace: props.namespace, labels, annotations: props.serviceAccountAnnotations },
       // The service talks to no Kubernetes API; IRSA's web-identity token is projected separately.
       automountServiceAccountToken: false,
@@ -226,6 +236,7 @@ export class BlueGreenRollout extends Construct {
     // Terraform must not undo that on the next apply.
     const service = (serviceId: string, serviceName: string, role: string) =>
       new ServiceV1(this, serviceId, {
+        provider: props.kubernetes,
         metadata: { name: serviceName, namespace: props.namespace, labels: { ...labels, "maestro.io/rollout-role": role } },
         spec: {
           type: "ClusterIP",
@@ -243,6 +254,7 @@ export class BlueGreenRollout extends Construct {
     this.previewService = service("preview-service", this.previewServiceName, "preview");
 
     this.podDisruptionBudget = new PodDisruptionBudgetV1(this, "pdb", {
+      provider: props.kubernetes,
       metadata: { name: props.name, namespace: props.namespace, labels },
       spec: { minAvailable: String(minAvailable), selector: { matchLabels: { ...this.selectorLabels } } },
       dependsOn: props.dependsOn,
@@ -273,9 +285,18 @@ export class BlueGreenRollout extends Construct {
       },
       // The kubelet's own sleep (no shell in the image needed): keep serving while endpoints drop the pod.
       lifecycle: { preStop: { sleep: { seconds: preStop } } },
-      securityContext: hardenedContainer,
+      securityContext: containerSecurityContext(),
       volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
     };
+
+    // The gate comes first: the Rollout names its AnalysisTemplate and depends on it (Argo refuses
+    // a Rollout whose AnalysisTemplate does not exist yet).
+    this.sloGate = props.sloGate ? this.makeSloGate(props.sloGate) : undefined;
+    const gate = this.sloGate;
+    const analysis = (serviceName: string) => ({
+      templates: [{ templateName: gate!.analysisTemplate.object.metadata.name }],
+      args: [{ name: gate!.args.service, value: serviceName }],
+    });
 
     this.manifest = {
       apiVersion: "argoproj.io/v1alpha1",
@@ -292,13 +313,7 @@ export class BlueGreenRollout extends Construct {
             automountServiceAccountToken: false,
             // preStop sleep + time for the server to finish what it accepted.
             terminationGracePeriodSeconds: preStop + 20,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: 10001,
-              runAsGroup: 10001,
-              fsGroup: 10001,
-              seccompProfile: { type: "RuntimeDefault" },
-            },
+            securityContext: podSecurityContext({ runAsUser: serviceUid, runAsGroup: serviceUid, fsGroup: serviceUid }),
             containers: [container],
             volumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }],
           },
@@ -307,40 +322,40 @@ export class BlueGreenRollout extends Construct {
           blueGreen: {
             activeService: this.activeServiceName,
             previewService: this.previewServiceName,
-            // Nothing gates promotion yet: a person promotes (kubectl argo rollouts promote).
-            autoPromotionEnabled: false,
+            // Ungated, a person promotes (kubectl argo rollouts promote); gated, the gate decides:
+            // promote as soon as the pre-promotion analysis succeeds.
+            autoPromotionEnabled: gate !== undefined,
             scaleDownDelaySeconds: scaleDownDelay,
             abortScaleDownDelaySeconds: abortDelay,
+            ...(gate
+              ? { prePromotionAnalysis: analysis(this.previewServiceName), postPromotionAnalysis: analysis(this.activeServiceName) }
+              : {}),
           },
         },
       },
     };
     this.rollout = new K8sManifest(this, "rollout", {
+      kubernetes: props.kubernetes,
       manifest: this.manifest,
-      dependsOn: [this.serviceAccount, this.activeService, this.previewService, ...(props.dependsOn ?? [])],
+      dependsOn: [
+        this.serviceAccount,
+        this.activeService,
+        this.previewService,
+        ...(props.dependsOn ?? []),
+        ...(gate ? [gate.analysisTemplate.resource] : []),
+      ],
     });
   }
 
-  /** The Rollout object as it is synthesized (after any `gateOn`). */
+  /** The Rollout object as it is synthesized. */
   get rolloutObject(): ManifestObject {
     return this.manifest;
   }
 
-  /** The SLO gate, once `gateOn` has been called. */
-  get sloGate(): SloGate | undefined {
-    return this.gate;
-  }
-
-  /**
-   * Gates promotion on an SLO: an AnalysisTemplate whose Job runs slo_gate.js with the SLO's
-   * thresholds against the preview Service before promotion (prePromotionAnalysis) and against
-   * the active Service after it (postPromotionAnalysis). The rollout then promotes by itself when
-   * the pre-promotion gate passes; any failure (breach, no data, too little traffic) aborts it,
-   * and the active Service stays on (or returns to) the previous revision.
-   */
-  gateOn(slo: ServiceLevelObjective, options: SloGateOptions): SloGate {
-    if (this.gate) throw new Error(`BlueGreenRollout ${this.name}: gateOn was already called; a rollout has one SLO gate`);
-    const where = `BlueGreenRollout ${this.name}: gateOn`;
+  /** The AnalysisTemplate, its script ConfigMap and the gate Job's service account. */
+  private makeSloGate(options: SloGateProps): SloGate {
+    const { slo } = options;
+    const where = "BlueGreenRollout: sloGate";
     if (!promDuration.test(slo.window))
       throw new Error(`${where}: slo.window must be a Prometheus duration such as 5m (got "${slo.window}")`);
     if (!(slo.maxErrorRatio >= 0 && slo.maxErrorRatio <= 1))
@@ -364,11 +379,13 @@ export class BlueGreenRollout extends Construct {
     const args = { service: "service-name", namespace: "namespace", prometheusUrl: "prometheus-url" } as const;
 
     const scriptConfigMap = new ConfigMapV1(this, "slo-gate-script", {
+      provider: this.props.kubernetes,
       metadata: { name, namespace: this.namespace, labels },
       data: { "slo_gate.js": embedFile(sloGateScriptPath) },
       dependsOn: this.props.dependsOn,
     });
     const serviceAccount = new ServiceAccountV1(this, "slo-gate-service-account", {
+      provider: this.props.kubernetes,
       metadata: { name: gateAccount, namespace: this.namespace, labels },
       automountServiceAccountToken: false,
       dependsOn: this.props.dependsOn,
@@ -410,12 +427,7 @@ export class BlueGreenRollout extends Construct {
                       restartPolicy: "Never",
                       serviceAccountName: gateAccount,
                       automountServiceAccountToken: false,
-                      securityContext: {
-                        runAsNonRoot: true,
-                        runAsUser: 10001,
-                        runAsGroup: 10001,
-                        seccompProfile: { type: "RuntimeDefault" },
-                      },
+                      securityContext: podSecurityContext({ runAsUser: serviceUid, runAsGroup: serviceUid }),
                       containers: [
                         {
                           name: "slo-gate",
@@ -443,7 +455,7 @@ export class BlueGreenRollout extends Construct {
                             "json",
                           ],
                           resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "128Mi" } },
-                          securityContext: hardenedContainer,
+                          securityContext: containerSecurityContext(),
                           volumeMounts: [{ name: "slo-gate", mountPath: sloGateMountPath, readOnly: true }],
                         },
                       ],
@@ -458,38 +470,11 @@ export class BlueGreenRollout extends Construct {
       },
     };
     const analysisTemplate = new K8sManifest(this, "analysis-template", {
+      kubernetes: this.props.kubernetes,
       manifest: template,
       dependsOn: [scriptConfigMap, serviceAccount, ...(this.props.dependsOn ?? [])],
     });
 
-    const analysis = (serviceName: string) => ({
-      templates: [{ templateName: name }],
-      args: [{ name: args.service, value: serviceName }],
-    });
-    const spec = this.manifest.spec as { strategy: { blueGreen: Record<string, unknown> } };
-    const gated: ManifestObject = {
-      ...this.manifest,
-      spec: {
-        ...spec,
-        strategy: {
-          blueGreen: {
-            ...spec.strategy.blueGreen,
-            // The gate decides: promote as soon as the pre-promotion analysis succeeds.
-            autoPromotionEnabled: true,
-            prePromotionAnalysis: analysis(this.previewServiceName),
-            postPromotionAnalysis: analysis(this.activeServiceName),
-          },
-        },
-      },
-    };
-    validateManifest(gated);
-    this.manifest = gated;
-    this.rollout.resource.manifest = gated;
-    // Argo refuses a Rollout whose AnalysisTemplate does not exist yet.
-    const templateAddress = `${analysisTemplate.resource.terraformResourceType}.${analysisTemplate.resource.friendlyUniqueId}`;
-    this.rollout.resource.dependsOn = [...(this.rollout.resource.dependsOn ?? []), templateAddress];
-
-    this.gate = { analysisTemplate, scriptConfigMap, serviceAccount, args };
-    return this.gate;
+    return { analysisTemplate, scriptConfigMap, serviceAccount, args };
   }
 }

@@ -8,5 +8,5 @@ export {
   type ResourceQuantities,
   type ServiceLevelObjective,
   type SloGate,
-  type SloGateOptions,
+  type SloGateProps,
 } from "./blue-green-rollout";

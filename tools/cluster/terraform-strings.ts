@@ -22,7 +22,8 @@ export class TemplateError extends Error {
 
 type Resources = Record<string, Record<string, Record<string, unknown>>>;
 
-const reference = /^(data\.)?([a-z][a-z0-9_]*)\.([A-Za-z0-9_-]+)((?:\.[A-Za-z0-9_]+|\[\d+\])+)$/;
+// An attribute name may hold "-" (HCL identifiers do): cdktf names cross-stack outputs so.
+const reference = /^(data\.)?([a-z][a-z0-9_]*)\.([A-Za-z0-9_-]+)((?:\.[A-Za-z0-9_-]+|\[\d+\])+)$/;
 
 function readAttribute(resources: Resources, expression: string): { found: true; value: unknown } | { found: false } | undefined {
   const m = reference.exec(expression);
@@ -31,7 +32,7 @@ function readAttribute(resources: Resources, expression: string): { found: true;
   const resource = resources[m[2]]?.[m[3]];
   if (!resource) return undefined;
   let value: unknown = resource;
-  for (const step of m[4].match(/\.[A-Za-z0-9_]+|\[\d+\]/g) ?? []) {
+  for (const step of m[4].match(/\.[A-Za-z0-9_-]+|\[\d+\]/g) ?? []) {
     if (step.startsWith("[")) {
       // cdktf writes a single nested block as an object: `metadata[0]` is that object.
       if (Array.isArray(value)) value = value[Number(step.slice(1, -1))];

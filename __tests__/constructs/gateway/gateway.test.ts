@@ -28,6 +28,7 @@ describe.each(["staging", "production"])("gateway stack (%s)", (envName) => {
     });
     const values = JSON.parse(release.values[0]);
     expect(values.config.existingSecret).toBe(config.gateway.oidc.secretName);
+    expect(values.replicaCount).toBe(config.gateway.replicas);
     expect(values.image.tag).toBe(config.images.oauth2Proxy.tag);
     const file: string = values.config.configFile;
     expect(file).toContain(`oidc_issuer_url = "${config.gateway.oidc.issuer}"`);
@@ -137,7 +138,7 @@ describe("constructs refuse weak props, naming the prop", () => {
     ["no allowed groups", { allowedGroups: [] }, /allowedGroups must name at least one group/],
   ])("OidcGateway: %s", (_what, override, message) => {
     const { stack, helm } = scope();
-    expect(() => new OidcGateway(stack, "g", { ...gatewayProps, ...override, provider: helm })).toThrow(message);
+    expect(() => new OidcGateway(stack, "g", { ...gatewayProps, ...override, helm })).toThrow(message);
   });
 
   test.each([0, 5, 2.5])("ScimSync: intervalMinutes %p is refused (must be 1-4)", (n) => {
@@ -149,7 +150,7 @@ describe("constructs refuse weak props, naming the prop", () => {
     expect(
       () =>
         new ScimSync(stack, "s", {
-          provider: k8s,
+          kubernetes: k8s,
           namespace: "gw",
           serviceAccountName: "scim-sync",
           image: "img:1",

@@ -1,13 +1,14 @@
 // BlueGreenRollout on its own: secure defaults when ungated, what gateOn(slo) changes, and props
 // refused at construction with the prop and the allowed values named.
 import { Testing, TerraformStack } from "cdktf";
+import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { loadManifestSchemas, ManifestValidationError } from "../../../constructs/k8s/schemas";
 import { BlueGreenRollout, type BlueGreenRolloutProps, type ServiceLevelObjective } from "../../../constructs/rollout";
 import { manifestsOf, type StackJson } from "../../../harness/synth";
 
 beforeAll(() => loadManifestSchemas());
 
-const base: BlueGreenRolloutProps = {
+const base: Omit<BlueGreenRolloutProps, "kubernetes"> = {
   name: "orders",
   namespace: "shop",
   image: "registry.example/orders:2.1.0",
@@ -16,14 +17,11 @@ const base: BlueGreenRolloutProps = {
 };
 const slo: ServiceLevelObjective = { window: "2m", maxErrorRatio: 0.02, maxP99Ms: 500, minRequests: 30 };
 
-function build(
-  props: Partial<BlueGreenRolloutProps> = {},
-  gate?: (r: BlueGreenRollout) => void,
-): { rollout: BlueGreenRollout; json: StackJson } {
+function build(props: Partial<BlueGreenRolloutProps> = {}): { rollout: BlueGreenRollout; json: StackJson } {
   const app = Testing.app();
   const stack = new TerraformStack(app, "test");
-  const rollout = new BlueGreenRollout(stack, "orders", { ...base, ...props });
-  gate?.(rollout);
+  const kubernetes = new KubernetesProvider(stack, "kubernetes", {});
+  const rollout = new BlueGreenRollout(stack, "orders", { kubernetes, ...base, ...props });
   return { rollout, json: JSON.parse(Testing.synth(stack)) as StackJson };
 }
 
@@ -47,8 +45,8 @@ test("ungated, a person promotes: autoPromotionEnabled false, no analysis, no An
   expect(rollout.sloGate).toBeUndefined();
 });
 
-test("gateOn(slo): the analysis gates promotion, before (preview) and after (active) the switch", () => {
-  const { json, rollout } = build({}, (r) => r.gateOn(slo, { prometheusUrl: "http://prom.monitoring:9090", initialDelay: "1m" }));
+test("sloGate: the analysis gates promotion, before (preview) and after (active) the switch", () => {
+  const { json, rollout } = build({ sloGate: { slo, prometheusUrl: "http://prom.monitoring:9090", initialDelay: "1m" } });
   const blueGreen = blueGreenOf(json);
   expect(blueGreen.autoPromotionEnabled).toBe(true);
   expect(blueGreen.prePromotionAnalysis).toEqual({
@@ -77,13 +75,16 @@ test("gateOn(slo): the analysis gates promotion, before (preview) and after (act
   );
 });
 
-test("a rollout has one SLO gate", () => {
-  expect(() =>
-    build({}, (r) => {
-      r.gateOn(slo, { prometheusUrl: "http://prom:9090" });
-      r.gateOn(slo, { prometheusUrl: "http://prom:9090" });
-    }),
-  ).toThrow("BlueGreenRollout orders: gateOn was already called; a rollout has one SLO gate");
+test("the gated Rollout is written once and depends on its AnalysisTemplate by reference", () => {
+  const { json, rollout } = build({ sloGate: { slo, prometheusUrl: "http://prom:9090" } });
+  const manifests = Object.entries(json.resource?.kubernetes_manifest ?? {}) as Array<
+    [string, { manifest: { kind: string }; depends_on?: string[] }]
+  >;
+  const [templateName] = manifests.find(([, r]) => r.manifest.kind === "AnalysisTemplate")!;
+  const [, rolloutResource] = manifests.find(([, r]) => r.manifest.kind === "Rollout")!;
+  expect(rolloutResource.depends_on).toContain(`kubernetes_manifest.${templateName}`);
+  expect(rollout.rollout.object).toBe(rollout.rolloutObject);
+  expect(rollout.sloGate?.analysisTemplate.object.metadata.name).toBe("orders-slo-gate");
 });
 
 test.each([
@@ -113,9 +114,9 @@ test.each([
   [{ ...slo, minRequests: 0 }, {}, "slo.minRequests must be an integer >= 1 (got 0)"],
   [slo, { prometheusUrl: "prom:9090" }, 'prometheusUrl must be an http(s) URL (got "prom:9090")'],
   [slo, { initialDelay: "soon" }, 'initialDelay must be a duration such as 5m (got "soon")'],
-])("gateOn(%j, %j) is refused, naming the field", (badSlo, options, message) => {
-  expect(() => build({}, (r) => r.gateOn(badSlo, { prometheusUrl: "http://prom:9090", ...options }))).toThrow(
-    `BlueGreenRollout orders: gateOn: ${message}`,
+])("sloGate %j, %j is refused, naming the field", (badSlo, options, message) => {
+  expect(() => build({ sloGate: { slo: badSlo, prometheusUrl: "http://prom:9090", ...options } })).toThrow(
+    `BlueGreenRollout: sloGate: ${message}`,
   );
 });
 

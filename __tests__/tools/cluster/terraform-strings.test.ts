@@ -15,6 +15,10 @@ test("an attribute only the cloud knows becomes a marked stand-in", () => {
   expect(evaluateTemplate("${data.aws_caller_identity.me.account_id}", resources, "a", "p")).toBe(
     knownAfterApply("data.aws_caller_identity.me.account_id"),
   );
+  // A cross-stack reference: cdktf's remote-state output names hold "-".
+  const crossStack =
+    "data.terraform_remote_state.cross-stack-reference-input-audit.outputs.cross-stack-output-aws_iam_rolerole_AE7266D5arn";
+  expect(evaluateTemplate(`\${${crossStack}}`, resources, "a", "p")).toBe(knownAfterApply(crossStack));
 });
 
 test("escapes are unescaped: $${ and %%{ are literal", () => {
