@@ -426,6 +426,8 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
         "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
         `--server-address=127.0.0.1:${ports.kwok}`,
         "--node-ip=127.0.0.1",
+        // kwok renews the node's Lease (the node monitor's heartbeat): the node stays Ready.
+        "--node-lease-duration-seconds=40",
       ],
       state.pids,
     );
