@@ -2,8 +2,9 @@ import { schemaProblems } from "../lib/problems";
 import { environmentSchema, type EnvironmentConfig, type EnvironmentInput } from "./schema";
 import { staging } from "./staging";
 import { production } from "./production";
+import { local } from "./local";
 
-export const environments: Readonly<Record<string, EnvironmentInput>> = { staging, production };
+export const environments: Readonly<Record<string, EnvironmentInput>> = { staging, production, local };
 export const defaultEnvironment = "staging";
 
 /** A configuration error: every problem found, each naming its key and what is allowed. */

@@ -97,7 +97,7 @@ export const meshAllowSchema = z.object({
 });
 
 export const environmentSchema = z.object({
-  name: z.enum(["staging", "production"]),
+  name: z.enum(["staging", "production", "local"]),
   region: awsRegion,
   accountId: z.string().regex(/^\d{12}$/, "must be a 12-digit AWS account id"),
   cluster: z.object({

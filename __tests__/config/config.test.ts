@@ -27,11 +27,11 @@ describe("environment selection", () => {
   test("--env without a value is refused", () =>
     expect(() => resolveEnvironmentName(["--env"], {})).toThrow(/--env needs a value: one of staging, production/));
   test("an unknown environment is refused, naming the known ones", () =>
-    expect(() => loadEnvironment("qa")).toThrow(/unknown environment 'qa': use one of staging, production/));
+    expect(() => loadEnvironment("qa")).toThrow(/unknown environment 'qa': use one of staging, production, local/));
 });
 
-describe("both environments are valid", () => {
-  test.each(["staging", "production"])("%s", (name) => expect(loadEnvironment(name).name).toBe(name));
+describe("every environment is valid", () => {
+  test.each(["staging", "production", "local"])("%s", (name) => expect(loadEnvironment(name).name).toBe(name));
 });
 
 describe("bad values are refused with the key and what is allowed", () => {

@@ -168,6 +168,20 @@ export const mutations: Mutation[] = [
       delete resources(s).kubernetes_manifest[first([manifestName(s, (m) => m.kind === "Rollout")!].filter(Boolean), "Rollout")],
   },
   {
+    rule: "MAESTRO-ROLLOUT-005",
+    stack: "app",
+    how: "mutates",
+    what: "the Rollout's prePromotionAnalysis names a template the stack does not define",
+    apply: (s) => (rollout(s).spec.strategy.blueGreen.prePromotionAnalysis.templates[0].templateName = "compliance-slo-gate-missing"),
+  },
+  {
+    rule: "MAESTRO-ROLLOUT-006",
+    stack: "app",
+    how: "mutates",
+    what: "the Rollout passes its analysis arg as `service`, which the template does not declare (it declares `service-name`)",
+    apply: (s) => (rollout(s).spec.strategy.blueGreen.prePromotionAnalysis.args[0].name = "service"),
+  },
+  {
     rule: "MAESTRO-K8S-001",
     stack: "app",
     how: "mutates",

@@ -6,6 +6,7 @@ import { execFile, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { join, resolve } from "node:path";
+import { parseDocument, stringify } from "yaml";
 import { freePort, waitFor } from "../../lib/net";
 import { clientIdentities, ensurePki, kubeconfigFor, type Pki } from "./pki";
 
@@ -43,6 +44,8 @@ export interface ClusterState {
   kubeconfig: string;
   ports: Ports;
   pids: Record<string, number>;
+  /** Pods with this label are left alone by kwok's pod stages: the host-process kubelet's pods. */
+  hostProcessLabel?: PodLabel;
 }
 
 export interface StartOptions {
@@ -50,6 +53,18 @@ export interface StartOptions {
   dir?: string;
   /** Readiness deadline for the whole start, ms (default 60 s; warm starts take a few seconds). */
   timeoutMs?: number;
+  /**
+   * Pods with this label are not touched by kwok's Running/Succeeded stages (they stay Pending
+   * until someone sets their status): the host-process kubelet (host-kubelet.ts) runs them.
+   * @default none (kwok plays every pod)
+   */
+  hostProcessLabel?: PodLabel;
+}
+
+/** One pod label, `name=value`. */
+export interface PodLabel {
+  name: string;
+  value: string;
 }
 
 /** A running control plane. */
@@ -81,6 +96,31 @@ export class ControlPlane {
   /** GET against the API server as the admin, the body as text. */
   get(path: string): Promise<{ status: number; body: string }> {
     return adminRequest(this.pki, this.state.server, path);
+  }
+
+  /** The admin's client certificate, key and the cluster CA, for clients other than kubectl. */
+  adminTls(): { ca: Buffer; cert: Buffer; key: Buffer } {
+    const { cert, key } = this.pki.client(clientIdentities.admin);
+    return { ca: readFileSync(this.pki.caCert), cert: readFileSync(cert), key: readFileSync(key) };
+  }
+
+  /**
+   * Starts one more component from .tools/bin (e.g. the Argo Rollouts controller), logging to
+   * <dir>/logs/<name>.log; its pid joins the state, so `stop()` and `cluster:down` stop it too.
+   */
+  startComponent(name: string, args: string[]): number {
+    startProcess(this.state.dir, name, args, this.state.pids);
+    writeFileSync(join(this.state.dir, "state.json"), JSON.stringify(this.state, null, 2) + "\n");
+    return this.state.pids[name];
+  }
+
+  /** Stops one component started by `startComponent` (by its pid) and forgets it. */
+  async stopComponent(name: string): Promise<void> {
+    const pid = this.state.pids[name];
+    if (pid === undefined) return;
+    await stopPids({ [name]: pid });
+    delete this.state.pids[name];
+    writeFileSync(join(this.state.dir, "state.json"), JSON.stringify(this.state, null, 2) + "\n");
   }
 
   /** Stops every process it started (by pid) and, when `removeState`, deletes its folder. */
@@ -196,13 +236,35 @@ function healthz(port: number): Promise<boolean> {
   });
 }
 
-function kwokStageConfig(dir: string): string {
+/**
+ * kwok's stages, with the pod stages that make a pod Running or Succeeded narrowed so that they
+ * skip pods with `hostLabel` (the host-process kubelet sets those pods' status itself).
+ */
+export function kwokStageConfig(dir: string, hostLabel?: PodLabel): string {
   const stagesDir = join(toolsDir, "share", "kwok-stages");
   const files = existsSync(stagesDir) ? readdirSync(stagesDir).filter((f) => f.endsWith(".yaml")) : [];
   if (files.length === 0) throw new Error(`cluster: no kwok stages in ${stagesDir} (run tools/install/tools.sh cluster)`);
+  const stages = files.map((f) => {
+    const stage = parseDocument(readFileSync(join(stagesDir, f), "utf8")).toJS() as KwokStage;
+    // pod-delete stays: kwok still completes the deletion of every pod, as a kubelet would.
+    if (hostLabel && stage.spec.resourceRef.kind === "Pod" && !stage.spec.next.delete) {
+      // A missing label matches NotIn in kwok's selectors: every other pod stays kwok's.
+      const key = `.metadata.labels.${JSON.stringify(hostLabel.name)}`;
+      stage.spec.selector.matchExpressions.push({ key, operator: "NotIn", values: [hostLabel.value] });
+    }
+    return stringify(stage);
+  });
   const target = join(dir, "kwok-stages.yaml");
-  writeFileSync(target, files.map((f) => readFileSync(join(stagesDir, f), "utf8")).join("\n---\n"));
+  writeFileSync(target, stages.join("\n---\n"));
   return target;
+}
+
+interface KwokStage {
+  spec: {
+    resourceRef: { kind: string };
+    selector: { matchExpressions: Array<{ key: string; operator: string; values?: string[] }> };
+    next: { delete?: boolean };
+  };
 }
 
 /** Objects the harness itself creates: the fake node and the hostPath volume. */
@@ -261,7 +323,8 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
   for (const [who, file] of Object.entries(kubeconfigs)) {
     writeFileSync(file, kubeconfigFor(pki, server, clientIdentities[who as keyof typeof clientIdentities]), { mode: 0o600 });
   }
-  const state: ClusterState = { dir, server, kubeconfig: kubeconfigs.admin, ports, pids: {} };
+  const hostProcessLabel = options.hostProcessLabel;
+  const state: ClusterState = { dir, server, kubeconfig: kubeconfigs.admin, ports, pids: {}, hostProcessLabel };
   const cluster = new ControlPlane(state, pki);
   const saveState = () => writeFileSync(join(dir, "state.json"), JSON.stringify(state, null, 2) + "\n");
 
@@ -358,11 +421,13 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
       "kwok",
       [
         `--kubeconfig=${kubeconfigs.kwok}`,
-        `--config=${kwokStageConfig(dir)}`,
+        `--config=${kwokStageConfig(dir, hostProcessLabel)}`,
         "--manage-all-nodes=false",
         "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
         `--server-address=127.0.0.1:${ports.kwok}`,
         "--node-ip=127.0.0.1",
+        // kwok renews the node's Lease (the node monitor's heartbeat): the node stays Ready.
+        "--node-lease-duration-seconds=40",
       ],
       state.pids,
     );

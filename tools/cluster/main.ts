@@ -6,6 +6,7 @@ import { stackIds } from "../../stacks";
 import { applyCrds, sendObjects } from "./apply";
 import { attachControlPlane, defaultClusterDir, readClusterState, startControlPlane, stopClusterAt } from "./control-plane";
 import { stackObjects } from "./stack-objects";
+import { missingRolloutsController, startRolloutsController } from "./rollouts-controller";
 
 const usage = "usage: node -r ./tools/register.js tools/cluster/main.ts up|apply [synth-dir]|down|status";
 
@@ -24,6 +25,10 @@ async function main(command: string | undefined): Promise<number> {
       console.log(
         `cluster: ready in ${seconds} s at ${cluster.state.server}, CRDs of ${crds.join(", ")} applied (state and logs in ${cluster.state.dir})`,
       );
+      // The Argo Rollouts controller, when it is built (tools.sh argo-rollouts): Rollouts progress.
+      const noController = missingRolloutsController();
+      if (noController) console.log(`cluster: no Argo Rollouts controller (missing ${noController}): Rollouts will not progress`);
+      else console.log(`cluster: Argo Rollouts controller running (metrics ${(await startRolloutsController(cluster)).metricsUrl})`);
       console.log(`export KUBECONFIG=${cluster.kubeconfig}`);
       return 0;
     }

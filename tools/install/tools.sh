@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the pinned binaries the tests need into .tools/bin (project-local, git-ignored).
 # Idempotent: a tool already at its pinned version is left alone.
-#   tools/install/tools.sh [TOOL...]   (default: what the suites need: node opa moto tofu checkov cluster conftest istioctl cosign versitygw)
+#   tools/install/tools.sh [TOOL...]   (default: what the suites need: node opa moto tofu checkov cluster conftest argo-rollouts istioctl cosign versitygw)
 # Groups: cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok, helm);
-# extra tools for other issues: argo-rollouts (`all` installs everything).
+# argo-rollouts: the Rollouts controller the rollout scenarios run (__tests__/tools/cluster/real-controller.test.ts);
+# `all` installs the same set.
 # WAL-G and MinIO are not installable here: the Go module proxy refuses both modules (403), so
 # the S3 servers with Object Lock in the tests are moto's (PyPI) and versitygw, and see docs/dr.md for WAL-G.
 set -euo pipefail
@@ -18,8 +19,9 @@ MOTO_VERSION=5.2.5
 CHECKOV_VERSION=3.3.30
 # The local control plane (tools/cluster, docs/cluster.md). etcd, the Kubernetes binaries and the
 # Argo Rollouts controller build through wrapper modules, tools/install/go/<tool>/go.mod (the pin:
-# etcd v3.6.16, k8s.io/kubernetes v1.35.4, argo-rollouts v1.10.2; tools/install/go/wrap.sh writes
-# the last two).
+# etcd v3.6.16, k8s.io/kubernetes v1.35.4, argo-rollouts v1.8.3 (the controller release of the
+# platform stack's chart line, argo-rollouts 2.40.5, and the CRDs below); tools/install/go/wrap.sh
+# writes the last two).
 KWOK_VERSION=v0.8.0
 HELM_VERSION=v3.22.0
 CONFTEST_VERSION=v0.71.1
@@ -127,11 +129,15 @@ install_cluster() { # the local control plane's binaries (tools/cluster)
   # built from: the kwok binary has no default stages, tools/cluster passes these with --config.
   local stages="$root/.tools/share/kwok-stages" src
   src="$(go env GOMODCACHE)/sigs.k8s.io/kwok@$KWOK_VERSION/kustomize/stage"
-  if [ "$(cat "$stages/.version" 2>/dev/null)" != "$KWOK_VERSION" ]; then
+  if [ "$(cat "$stages/.version" 2>/dev/null)" != "$KWOK_VERSION+heartbeat" ]; then
     [ -d "$src" ] || GOFLAGS=-mod=mod go mod download "sigs.k8s.io/kwok@$KWOK_VERSION"
     mkdir -p "$stages"
-    cp -f "$src/node/fast/node-initialize.yaml" "$src"/pod/fast/pod-{ready,complete,delete}.yaml "$stages/"
-    echo "$KWOK_VERSION" >"$stages/.version"
+    # The heartbeat stage keeps the node Ready for longer than the node monitor's grace period
+    # (without it the node went Unknown after ~50 s and every pod's Ready condition turned False).
+    rm -f "$stages"/*.yaml
+    cp -f "$src/node/fast/node-initialize.yaml" "$src/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml" \
+      "$src"/pod/fast/pod-{ready,complete,delete}.yaml "$stages/"
+    echo "$KWOK_VERSION+heartbeat" >"$stages/.version"
   fi
   CGO_ENABLED=0 install_go helm "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" helm
   install_crds
@@ -191,7 +197,7 @@ install_pip() { # name requirement binary: a PyPI tool in its own project-local 
 renice -n "${TOOLS_NICE:-19}" -p $$ >/dev/null 2>&1 || true
 
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(node opa moto tofu checkov cluster conftest istioctl cosign versitygw)
+[ ${#want[@]} -gt 0 ] || want=(node opa moto tofu checkov cluster conftest argo-rollouts istioctl cosign versitygw)
 [ "${want[*]}" != all ] || want=(node opa moto tofu checkov cluster conftest argo-rollouts istioctl cosign versitygw)
 for t in "${want[@]}"; do
   case "$t" in
@@ -205,7 +211,8 @@ for t in "${want[@]}"; do
     crds) install_crds ;;
     charts) install_charts ;;
     conftest) install_go conftest "github.com/open-policy-agent/conftest@$CONFTEST_VERSION" conftest ;;
-    # The Rollouts controller's go.mod asks for Go 1.26.10: the go command fetches 1.27.3 itself.
+    # v1.8.3 needs only Go 1.23; it is built with the go1.27.3 toolchain the go command fetches
+    # (the one the earlier v1.10.2 pin needed), so the Go build cache CI keeps stays valid.
     argo-rollouts) GOTOOLCHAIN=go1.27.3 install_go_module rollouts-controller argo-rollouts github.com/argoproj/argo-rollouts/cmd/rollouts-controller ;;
     istioctl) install_go istioctl "istio.io/istio/istioctl/cmd/istioctl@$ISTIO_PSEUDO_VERSION" istioctl ;;
     # cosign verifies the signed pack's signature in __tests__/app/audit/cosign.test.ts

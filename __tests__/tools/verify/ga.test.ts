@@ -30,6 +30,7 @@ describe("the GA checklist", () => {
         "policy.unsigned-refused",
         "rollouts.slo-healthy",
         "rollouts.slo-breach",
+        "rollouts.controller",
         "audit.object-lock-denial",
         "dr.pitr-drill",
         "identity.require-reason",

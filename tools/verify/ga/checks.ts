@@ -92,6 +92,14 @@ export function checklist(config: EnvironmentConfig): Check[] {
       local: (c) => local.sloGate(c, "breaching"),
     },
     {
+      id: "rollouts.controller",
+      section: "rollouts",
+      title:
+        "Under the real Argo Rollouts controller: a healthy release is promoted with zero downtime; an SLO breach or no decision aborts it (before promotion) or rolls it back (after)",
+      local: (c) => local.rolloutsUnderController(c),
+      localTimeoutMs: 420_000,
+    },
+    {
       id: "rollouts.live",
       section: "rollouts",
       title: "The live rollout is healthy and its SLOs hold now",

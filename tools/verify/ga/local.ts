@@ -3,7 +3,7 @@
 import { parseGateReport, type GateReportJson, type ReportedViolation } from "../../../contracts/violation";
 import { drillRecordSchema, recordProblems } from "../../../contracts/records";
 import { generateKeyPairSync } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { mintDevToken } from "../../../app/auth/dev-issuer";
@@ -209,6 +209,24 @@ export async function sloGate(ctx: CheckContext, which: "healthy" | "breaching")
 
 // ---------------------------------------------------------------------------------------------
 // Immutable audit: Object Lock denial on moto's S3
+
+/**
+ * The rollout suite against the real controller on the local control plane (docs/rollouts.md):
+ * PASS only when all of its tests ran and passed (a suite skipped for a missing tool is a FAIL).
+ */
+export async function rolloutsUnderController(ctx: CheckContext): Promise<Outcome> {
+  const suite = "__tests__/tools/cluster/real-controller.test.ts";
+  if (!hasFile(suite)) return notImplemented(suite);
+  const sequences = join(ctx.scratch, "rollout-sequences.md");
+  const r = await exec("npm", ["run", "-s", "test:jest", "--", suite], { env: { ROLLOUT_SEQUENCES_OUT: sequences }, timeoutMs: 400_000 });
+  const summary = /Tests:\s+(.*)/.exec(`${r.stderr}\n${r.stdout}`)?.[1]?.trim() ?? "";
+  const passed = /^(\d+) passed, (\d+) total$/.exec(summary);
+  if (r.code !== 0 || !passed || passed[1] !== passed[2]) return fail(`${suite}: ${summary || tail(r)}`);
+  const times = existsSync(sequences)
+    ? [...readFileSync(sequences, "utf8").matchAll(/^#### (\d)\. .* \((\d+(?:\.\d+)?) s\)$/gm)].map(([, n, s]) => `${n}: ${s} s`)
+    : [];
+  return pass(`${suite}: ${summary} against the real controller (scenario times ${times.join(", ") || "not written"})`);
+}
 
 export async function objectLockDenial(): Promise<Outcome> {
   if (!hasFile("tools/s3/enable_object_lock.sh")) return notImplemented("tools/s3/enable_object_lock.sh");

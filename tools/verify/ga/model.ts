@@ -27,6 +27,8 @@ export interface Check {
   /** The runbook's wording: what must hold. */
   title: string;
   local?: (ctx: CheckContext) => Promise<Outcome>;
+  /** Limit of the local check, ms, when it needs longer than the run's default (240 s). */
+  localTimeoutMs?: number;
   /** The exact command that checks it on a cluster; with --cluster it runs, exit 0 = PASS. */
   cluster?: string;
 }

@@ -64,7 +64,7 @@ export async function runChecklist(checks: Check[], options: RunOptions): Promis
           check
             .local(ctx)
             .catch((err: unknown) => ({ status: "FAIL" as const, detail: `error: ${err instanceof Error ? err.message : String(err)}` })),
-          options.timeoutMs ?? 240_000,
+          options.timeoutMs ?? check.localTimeoutMs ?? 240_000,
         );
         record({ ...base, ...outcome, durationMs: Date.now() - started });
       }

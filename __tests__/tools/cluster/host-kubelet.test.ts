@@ -1,0 +1,182 @@
+// The host-process kubelet (tools/cluster/host-kubelet.ts) against a real API server: kwok leaves
+// the labelled pods alone, the kubelet runs their command on the host with env and volumes
+// resolved from real ConfigMaps and Secrets, and the Job controller reads the exit code it set.
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseAllDocuments } from "yaml";
+import { kwokStageConfig, missingBinary, startControlPlane, type ControlPlane } from "../../../tools/cluster/control-plane";
+import { expandVars, hostPath, HostKubelet } from "../../../tools/cluster/host-kubelet";
+import { KubeApi } from "../../../tools/cluster/kube-api";
+import { waitFor } from "../../../lib/net";
+import { describeWithService } from "../../support/services";
+
+const label = { name: "maestro.io/host-process", value: "true" };
+
+describe("host kubelet: the pure parts", () => {
+  test("$(VAR) expands from earlier variables, $$ escapes, unknown names stay as written", () => {
+    expect(expandVars("--url=$(HOST):$(PORT) $$(HOST) $(NOPE)", { HOST: "127.0.0.1", PORT: "9090" })).toBe(
+      "--url=127.0.0.1:9090 $(HOST) $(NOPE)",
+    );
+  });
+
+  test("a path under a mountPath maps to the volume's folder (longest mount wins); others stay", () => {
+    const mounts = [
+      { mountPath: "/opt/maestro", hostDir: "/tmp/a" },
+      { mountPath: "/opt/maestro/slo-gate", hostDir: "/tmp/b" },
+    ];
+    expect(hostPath("/opt/maestro/slo-gate/slo_gate.js", mounts)).toBe("/tmp/b/slo_gate.js");
+    expect(hostPath("/opt/maestro/x", mounts)).toBe("/tmp/a/x");
+    expect(hostPath("/opt/maestro-other/x", mounts)).toBe("/opt/maestro-other/x");
+    expect(hostPath("--window", mounts)).toBe("--window");
+  });
+});
+
+const missing = missingBinary();
+
+describeWithService("host kubelet: labelled pods run on the host, against the real API server", missing, () => {
+  let cluster: ControlPlane;
+  let kubelet: HostKubelet;
+  let api: KubeApi;
+  const work = mkdtempSync(join(tmpdir(), "maestro-host-kubelet-"));
+
+  beforeAll(async () => {
+    cluster = await startControlPlane({ dir: join(work, "cluster"), timeoutMs: 120_000, hostProcessLabel: label });
+    api = new KubeApi(cluster);
+    kubelet = HostKubelet.start(cluster, { label, workDir: join(work, "pods") });
+    await cluster.kubectl(["create", "namespace", "hk"]);
+    await cluster.kubectl(["-n", "hk", "create", "configmap", "script", "--from-literal=run.js=" + script]);
+    await cluster.kubectl(["-n", "hk", "create", "configmap", "settings", "--from-literal=greeting=hello"]);
+    await cluster.kubectl(["-n", "hk", "create", "secret", "generic", "token", "--from-literal=value=s3cr3t"]);
+  }, 180_000);
+
+  afterAll(async () => {
+    await kubelet?.stop();
+    await cluster?.stop(true);
+  });
+
+  // Prints what it was given and exits with the code in its first argument.
+  const script = [
+    "const fs = require('node:fs');",
+    "console.log(JSON.stringify({ argv: process.argv.slice(2), greeting: process.env.GREETING, token: process.env.TOKEN,",
+    "  pod: process.env.POD_NAME, url: process.env.URL, home: fs.existsSync(process.env.HOME) }));",
+    "process.exit(Number(process.argv[2]));",
+  ].join("\n");
+
+  const job = (name: string, exitCode: string, labels: Record<string, string>, env: unknown[] = []) => ({
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { name, namespace: "hk" },
+    spec: {
+      backoffLimit: 0,
+      template: {
+        metadata: { labels },
+        spec: {
+          restartPolicy: "Never",
+          containers: [
+            {
+              name: "main",
+              image: "ghcr.io/maestro/compliance-service:test",
+              command: ["node", "/opt/script/run.js"],
+              args: [exitCode, "$(GREETING)-$(POD_NAME)"],
+              env: [
+                { name: "GREETING", valueFrom: { configMapKeyRef: { name: "settings", key: "greeting" } } },
+                { name: "TOKEN", valueFrom: { secretKeyRef: { name: "token", key: "value" } } },
+                { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+                { name: "URL", value: "http://$(POD_NAME):1" },
+                ...env,
+              ],
+              volumeMounts: [{ name: "script", mountPath: "/opt/script", readOnly: true }],
+            },
+          ],
+          volumes: [{ name: "script", configMap: { name: "script", defaultMode: 0o444 } }],
+        },
+      },
+    },
+  });
+
+  interface PodList {
+    items: Array<{
+      metadata: { name: string };
+      status: {
+        phase: string;
+        containerStatuses?: Array<{
+          state: { terminated?: { exitCode: number; reason: string }; waiting?: { reason: string; message: string } };
+        }>;
+      };
+    }>;
+  }
+  const podsOf = (jobName: string) => api.get<PodList>(`/api/v1/namespaces/hk/pods?labelSelector=job-name%3D${jobName}`);
+  const jobCondition = async (jobName: string) => {
+    const j = await api.get<{ status: { conditions?: Array<{ type: string; status: string }> } }>(
+      `/apis/batch/v1/namespaces/hk/jobs/${jobName}`,
+    );
+    return j.status.conditions?.find((c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True")?.type;
+  };
+  const create = (o: unknown) => cluster.kubectl(["create", "-f", "-"], JSON.stringify(o));
+
+  test("kwok's pod stages skip exactly the labelled pods (a NotIn on the label in each Running/Succeeded stage)", () => {
+    const stages = parseAllDocuments(readFileSync(kwokStageConfig(work, label), "utf8")).map(
+      (d) => d.toJS() as { metadata: { name: string }; spec: { selector: { matchExpressions: Array<{ key: string; operator: string }> } } },
+    );
+    const excluded = stages
+      .filter((s) =>
+        s.spec.selector.matchExpressions.some((e) => e.key === '.metadata.labels."maestro.io/host-process"' && e.operator === "NotIn"),
+      )
+      .map((s) => s.metadata.name);
+    expect(excluded.sort()).toEqual(["pod-complete", "pod-ready"]);
+  });
+
+  test("a Job pod with the label runs on the host: env from ConfigMap, Secret and fieldRef, $(VAR) args, the mounted script; exit 0 completes the Job", async () => {
+    await create(job("ok", "0", { [label.name]: label.value }));
+    await waitFor("Job ok Complete", async () => (await jobCondition("ok")) === "Complete", 30_000, 200);
+    const [pod] = (await podsOf("ok")).items;
+    expect(pod.status.phase).toBe("Succeeded");
+    expect(pod.status.containerStatuses?.[0].state.terminated).toMatchObject({ exitCode: 0, reason: "Completed" });
+    const [run] = kubelet.runsOf("hk", pod.metadata.name);
+    expect(run.argv[0]).toBe(process.execPath);
+    expect(run.argv[1]).toMatch(new RegExp(`^${join(work, "pods", `hk_${pod.metadata.name}_`)}[0-9a-f]{8}/volumes/script/run\\.js$`));
+    expect(JSON.parse(run.output.trim())).toEqual({
+      argv: ["0", `hello-${pod.metadata.name}`],
+      greeting: "hello",
+      token: "s3cr3t",
+      pod: pod.metadata.name,
+      url: `http://${pod.metadata.name}:1`,
+      home: true,
+    });
+  });
+
+  test("exit 3 fails the pod with that exit code, and the Job controller fails the Job (backoffLimit 0)", async () => {
+    await create(job("breach", "3", { [label.name]: label.value }));
+    await waitFor("Job breach Failed", async () => (await jobCondition("breach")) === "Failed", 30_000, 200);
+    const [pod] = (await podsOf("breach")).items;
+    expect(pod.status.phase).toBe("Failed");
+    expect(pod.status.containerStatuses?.[0].state.terminated).toMatchObject({ exitCode: 3, reason: "Error" });
+  });
+
+  test("a pod without the label is kwok's: Succeeded without running anything, even when its command would exit 3", async () => {
+    await create(job("kwok", "3", {}));
+    await waitFor("Job kwok Complete", async () => (await jobCondition("kwok")) === "Complete", 30_000, 200);
+    const [pod] = (await podsOf("kwok")).items;
+    expect(kubelet.runsOf("hk", pod.metadata.name)).toEqual([]);
+  });
+
+  test("a missing Secret key keeps the pod Pending with CreateContainerConfigError naming it, as the kubelet does", async () => {
+    await create(
+      job("nokey", "0", { [label.name]: label.value }, [{ name: "X", valueFrom: { secretKeyRef: { name: "token", key: "nope" } } }]),
+    );
+    await waitFor(
+      "pod of nokey waiting",
+      async () => (await podsOf("nokey")).items[0]?.status.containerStatuses?.[0]?.state.waiting !== undefined,
+      30_000,
+      200,
+    );
+    const [pod] = (await podsOf("nokey")).items;
+    expect(pod.status.phase).toBe("Pending");
+    expect(pod.status.containerStatuses?.[0].state.waiting).toEqual({
+      reason: "CreateContainerConfigError",
+      message: 'container main: couldn\'t find key nope in secret "token"',
+    });
+    expect(kubelet.runsOf("hk", pod.metadata.name)).toEqual([]);
+  });
+});
