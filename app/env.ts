@@ -1,15 +1,14 @@
 // Reading the service's environment: one error naming the variable and what is allowed, and the
 // readers every settings section (app/settings.ts and app/<area>/settings.ts) uses.
+import { MaestroError } from "../lib/errors";
 
 /** A setting the service cannot start with; names the variable and what is allowed. */
-export class SettingsError extends Error {
-  readonly code = "SETTINGS_INVALID";
+export class SettingsError extends MaestroError<"SETTINGS_INVALID"> {
   constructor(
     readonly variable: string,
     detail: string,
   ) {
-    super(`${variable}: ${detail}`);
-    this.name = "SettingsError";
+    super("SETTINGS_INVALID", `${variable}: ${detail}`);
   }
 }
 

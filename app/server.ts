@@ -19,6 +19,7 @@ import { registerAuditExportRoutes } from "./export/routes";
 import { registerWormSink } from "./audit/worm";
 import { routeGuards, type RouteGuards } from "./auth/guards";
 import type { ServiceContext } from "./context";
+import { sendError } from "./http-errors";
 
 /** Longest /readyz waits for the database before it answers 503. */
 const readinessTimeoutMs = 1500;
@@ -67,17 +68,13 @@ function registerErrorBodies(server: FastifyInstance): void {
     const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     if (status >= 500) {
       request.log.error({ err, requestId: request.id }, "request failed");
-      return reply
-        .code(status)
-        .send({ error: "internal_error", message: "internal error; quote the request id to the operator", requestId: request.id });
+      return sendError(reply, status, "internal_error", "internal error; quote the request id to the operator");
     }
     request.log.info({ err: { code: err.code, message: err.message }, requestId: request.id }, "request refused");
-    return reply
-      .code(status)
-      .send({ error: statusError(status), ...(err.code ? { code: err.code } : {}), message: err.message, requestId: request.id });
+    return sendError(reply, status, statusError(status), err.message, err.code ? { code: err.code } : {});
   });
   server.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: "not_found", message: `no route ${request.method} ${request.url.split("?")[0]}`, requestId: request.id }),
+    sendError(reply, 404, "not_found", `no route ${request.method} ${request.url.split("?")[0]}`),
   );
 }
 

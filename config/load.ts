@@ -2,36 +2,32 @@ import { schemaProblems } from "../lib/problems";
 import { environmentSchema, type EnvironmentConfig, type EnvironmentInput } from "./schema";
 import { staging } from "./staging";
 import { production } from "./production";
+import { parseArgs } from "node:util";
+import { MaestroError } from "../lib/errors";
 import { local } from "./local";
 
 export const environments: Readonly<Record<string, EnvironmentInput>> = { staging, production, local };
 export const defaultEnvironment = "staging";
 
 /** A configuration error: every problem found, each naming its key and what is allowed. */
-export class ConfigError extends Error {
-  readonly code = "CONFIG_INVALID";
+export class ConfigError extends MaestroError<"CONFIG_INVALID"> {
   constructor(
     readonly environment: string,
     readonly problems: readonly string[],
   ) {
-    super(`invalid configuration for environment '${environment}':\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-    this.name = "ConfigError";
+    super("CONFIG_INVALID", `invalid configuration for environment '${environment}':\n${problems.map((p) => `  - ${p}`).join("\n")}`);
   }
 }
 
 /** Picks the environment from `--env NAME` / `--env=NAME`, then MAESTRO_ENV, then the default. */
 export function resolveEnvironmentName(argv: readonly string[], env: NodeJS.ProcessEnv): string {
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--env") {
-      const next = argv[i + 1];
-      if (!next || next.startsWith("-"))
-        throw new ConfigError("?", ["--env needs a value: one of " + Object.keys(environments).join(", ")]);
-      return next;
-    }
-    if (arg.startsWith("--env=")) return arg.slice("--env=".length);
-  }
-  return env.MAESTRO_ENV || defaultEnvironment;
+  // Not strict: synth's argv is cdktf's too, so only --env is read here.
+  const { values } = parseArgs({ args: [...argv], options: { env: { type: "string" } }, strict: false, allowPositionals: true });
+  const name = values.env;
+  if (name === undefined) return env.MAESTRO_ENV || defaultEnvironment;
+  if (typeof name !== "string" || name === "" || name.startsWith("-"))
+    throw new ConfigError("?", ["--env needs a value: one of " + Object.keys(environments).join(", ")]);
+  return name;
 }
 
 /** Cross-field rules that a per-field schema cannot express. */

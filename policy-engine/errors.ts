@@ -1,4 +1,5 @@
 // Typed bundle errors: callers and tests match on `code`, never on message text.
+import { MaestroError } from "../lib/errors";
 
 export const bundleErrorCodes = [
   /** Not a gzip'd tar as OPA writes it (bad gzip header, checksum, padding, entry type, duplicate name). */
@@ -32,12 +33,9 @@ export const bundleErrorCodes = [
 ] as const;
 export type BundleErrorCode = (typeof bundleErrorCodes)[number];
 
-export class BundleError extends Error {
-  constructor(
-    readonly code: BundleErrorCode,
-    message: string,
-  ) {
-    super(`${code}: ${message}`);
-    this.name = "BundleError";
+/** A bundle that cannot be read, verified or used; the message starts with the code. */
+export class BundleError extends MaestroError<BundleErrorCode> {
+  constructor(code: BundleErrorCode, message: string) {
+    super(code, `${code}: ${message}`);
   }
 }

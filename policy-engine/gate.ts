@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { Violation } from "../contracts/violation";
 import type { GateResult, PolicyBundle, RuleInfo } from "./bundle";
 import { normalizeStack, type PolicyParameters, type TerraformJson } from "./input";
+import { MaestroError } from "../lib/errors";
 
 export interface GateReport {
   /** Every deny, in stack order. Non-empty means the gate fails. */
@@ -35,8 +36,10 @@ export function runGate(bundle: PolicyBundle, stacks: ReadonlyArray<[string, Ter
 }
 
 /** A problem with the synth output directory: the CLI exits 2 on it. */
-export class SynthOutputError extends Error {
-  readonly code = "SYNTH_OUTPUT_UNREADABLE";
+export class SynthOutputError extends MaestroError<"SYNTH_OUTPUT_UNREADABLE"> {
+  constructor(message: string) {
+    super("SYNTH_OUTPUT_UNREADABLE", message);
+  }
 }
 
 /**

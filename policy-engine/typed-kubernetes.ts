@@ -2,6 +2,7 @@
 // provider sends for them. The one converter: the policy input reads its output, and the local
 // control plane (tools/cluster) applies it with strict field validation, so a field this module
 // names wrongly or types wrongly is refused by a real API server (__tests__/tools/cluster).
+import { MaestroError } from "../lib/errors";
 
 /** A Kubernetes object in API shape. */
 export interface ApiObject {
@@ -120,13 +121,12 @@ const providerOnly = new Set([
 const camel = (key: string) => key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 /** The error for a value the provider itself would refuse to convert. */
-export class TypedConversionError extends Error {
-  readonly code = "TYPED_CONVERSION";
+export class TypedConversionError extends MaestroError<"TYPED_CONVERSION"> {
   constructor(
     readonly path: string,
     message: string,
   ) {
-    super(`${path}: ${message}`);
+    super("TYPED_CONVERSION", `${path}: ${message}`);
   }
 }
 

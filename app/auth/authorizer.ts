@@ -10,17 +10,11 @@ import { roles as allRoles, type Role } from "../../contracts/roles";
 import type { Authorizer, Principal } from "./types";
 import { tagGuard } from "./guards";
 import { forbiddenCharacter, headerText } from "./text";
+import { MaestroError } from "../../lib/errors";
+import { sendError } from "../http-errors";
 
 /** Why a token was refused; the code is stable, the message says what to fix. */
-export class TokenRejectedError extends Error {
-  constructor(
-    readonly code: "TOKEN_MISSING" | "TOKEN_INVALID" | "ISSUER_UNAVAILABLE",
-    message: string,
-  ) {
-    super(message);
-    this.name = "TokenRejectedError";
-  }
-}
+export class TokenRejectedError extends MaestroError<"TOKEN_MISSING" | "TOKEN_INVALID" | "ISSUER_UNAVAILABLE"> {}
 
 /** Verifies a bearer token and returns its principal; throws TokenRejectedError. */
 export type TokenVerifier = (token: string) => Promise<Principal>;
@@ -261,7 +255,7 @@ export function authorizerFromVerifier(
     const challenge = error
       ? `Bearer realm="${realm}", error="${error}", error_description="${quoted(description)}"`
       : `Bearer realm="${realm}"`;
-    return reply.code(401).header("www-authenticate", challenge).send({ error: "unauthorized", message: description });
+    return sendError(reply.header("www-authenticate", challenge), 401, "unauthorized", description);
   };
 
   const authenticate: onRequestAsyncHookHandler = async (request, reply) => {
@@ -274,10 +268,7 @@ export function authorizerFromVerifier(
     } catch (err) {
       if (err instanceof TokenRejectedError && err.code === "ISSUER_UNAVAILABLE") {
         request.log.error({ err }, "token verification unavailable");
-        return reply
-          .code(503)
-          .header("retry-after", "5")
-          .send({ error: "issuer_unavailable", message: "the identity provider cannot be reached" });
+        return sendError(reply.header("retry-after", "5"), 503, "issuer_unavailable", "the identity provider cannot be reached");
       }
       request.log.info({ reason: (err as Error).message }, "bearer token refused");
       return unauthorized(reply, "invalid_token", (err as Error).message);
@@ -294,7 +285,7 @@ export function authorizerFromVerifier(
       const principal = request.principal;
       if (!principal) return unauthorized(reply, undefined, "a bearer token is required (Authorization: Bearer <token>)");
       if (!principal.roles.some((r) => allowed.includes(r)))
-        return reply.code(403).send({ error: "forbidden", message: `requires role ${allowed.join(" or ")}`, required: allowed });
+        return sendError(reply, 403, "forbidden", `requires role ${allowed.join(" or ")}`, { required: allowed });
       return undefined;
     };
     return tagGuard(hook, { kind: "role", roles: [...allowed] });
@@ -308,15 +299,19 @@ export function authorizerFromVerifier(
       if (!restricted.has(label)) return undefined;
       const raw = request.headers["x-rfa"];
       const text = headerText(Array.isArray(raw) ? raw.join(", ") : (raw ?? ""));
-      const invalid = (message: string) => reply.code(400).send({ error: "reason_invalid", message, label });
+      const invalid = (message: string) => sendError(reply, 400, "reason_invalid", message, { label });
       if (text === undefined) return invalid("x-rfa must be UTF-8 text");
       const reason = text.trim();
       if (reason === "")
-        return reply.code(403).send({
-          error: "reason_required",
-          message: `a reason is required: resources labelled '${label}' need a non-empty x-rfa header`,
-          label,
-        });
+        return sendError(
+          reply,
+          403,
+          "reason_required",
+          `a reason is required: resources labelled '${label}' need a non-empty x-rfa header`,
+          {
+            label,
+          },
+        );
       if ([...reason].length > maxReasonLength) return invalid(`x-rfa must be at most ${maxReasonLength} characters`);
       const bad = forbiddenCharacter(reason);
       if (bad) return invalid(`x-rfa must be printable text: ${bad} (a control, bidirectional or line separator character) is not allowed`);

@@ -3,7 +3,8 @@
 import { resolve } from "node:path";
 import { mintDevToken } from "./dev-issuer";
 import { defaultAudience } from "./settings";
-import { flagValue, UsageError } from "../../lib/cli";
+import { parseCli, runCli, UsageError } from "../../lib/cli";
+import { MaestroError } from "../../lib/errors";
 
 const usage = `usage: npm run -s app:token -- --sub SUBJECT [--groups g1,g2] [--audience AUD] [--ttl SECONDS]
 
@@ -18,60 +19,46 @@ platform-admins→admin.
   --ttl SECONDS     lifetime, 1-86400 (default: 3600)
 `;
 
-function parse(argv: string[]): { subject: string; groups: string[]; audience: string; ttlSeconds: number } {
-  const values: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const [flag, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
-    if (!["--sub", "--groups", "--audience", "--ttl"].includes(flag)) throw new UsageError(`unknown argument '${arg}'`);
-    values[flag] = flagValue(flag, inline ?? argv[++i]);
+/** Development tokens are refused here (production, or a real issuer configured): exit 2. */
+export class DevTokenRefusedError extends MaestroError<"DEV_TOKEN_REFUSED"> {
+  constructor(message: string) {
+    super("DEV_TOKEN_REFUSED", message);
   }
-  if (!values["--sub"]) throw new UsageError("--sub is required");
-  const ttl = values["--ttl"] ?? "3600";
+}
+
+function parse(argv: string[]): { subject: string; groups: string[]; audience: string; ttlSeconds: number } {
+  const { values } = parseCli(argv, {
+    sub: { type: "string" },
+    groups: { type: "string" },
+    audience: { type: "string" },
+    ttl: { type: "string" },
+  });
+  if (!values.sub) throw new UsageError("--sub is required");
+  const ttl = values.ttl ?? "3600";
   if (!/^\d+$/.test(ttl) || Number(ttl) < 1 || Number(ttl) > 86400) throw new UsageError(`--ttl must be an integer 1-86400 (got '${ttl}')`);
   return {
-    subject: values["--sub"],
-    groups: (values["--groups"] ?? "")
+    subject: values.sub,
+    groups: (values.groups ?? "")
       .split(",")
       .map((g) => g.trim())
       .filter((g) => g !== ""),
-    audience: values["--audience"] ?? defaultAudience,
+    audience: values.audience ?? defaultAudience,
     ttlSeconds: Number(ttl),
   };
 }
 
 async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  if (argv.includes("--help") || argv.includes("-h")) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  let request: ReturnType<typeof parse>;
-  try {
-    request = parse(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`error: ${err.message}\n\n${usage}`);
-    return 2;
-  }
-  if (env.MAESTRO_ENVIRONMENT === "production") {
-    process.stderr.write("error: development tokens are refused in production (MAESTRO_ENVIRONMENT=production)\n");
-    return 2;
-  }
-  if (env.OIDC_ISSUER) {
-    process.stderr.write(
-      `error: OIDC_ISSUER is set (${env.OIDC_ISSUER}); the service would refuse a development token — get one from that issuer\n`,
+  const request = parse(argv);
+  if (env.MAESTRO_ENVIRONMENT === "production")
+    throw new DevTokenRefusedError("development tokens are refused in production (MAESTRO_ENVIRONMENT=production)");
+  if (env.OIDC_ISSUER)
+    throw new DevTokenRefusedError(
+      `OIDC_ISSUER is set (${env.OIDC_ISSUER}); the service would refuse a development token — get one from that issuer`,
     );
-    return 2;
-  }
   const token = await mintDevToken(resolve(env.MAESTRO_DATA_DIR || ".data"), request);
   process.stdout.write(`${token}\n`);
   return 0;
 }
 
-main(process.argv.slice(2), process.env).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`error: ${(err as Error).message}\n`);
-    process.exit(2);
-  },
-);
+// Refused (production, a real issuer) is 2, as bad usage.
+void runCli({ tool: "app:token", usage: usage.trimEnd(), main: (argv) => main(argv, process.env), exitCode: () => 2 });

@@ -1,5 +1,6 @@
 import { readFileSync, readdirSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { MaestroError } from "../../lib/errors";
 
 /** The service's database: embedded PGlite by default, a real Postgres when DATABASE_URL is set. */
 export interface Db {
@@ -34,11 +35,11 @@ export interface OpenDbOptions {
 }
 
 /** A commit was sent but its answer was lost with the connection: it may or may not have happened. */
-export class CommitOutcomeUnknownError extends Error {
-  readonly code = "COMMIT_OUTCOME_UNKNOWN";
+export class CommitOutcomeUnknownError extends MaestroError<"COMMIT_OUTCOME_UNKNOWN"> {
   constructor(readonly cause: Error) {
-    super(`the connection was lost while committing; the transaction may have committed: ${cause.message}`);
-    this.name = "CommitOutcomeUnknownError";
+    super("COMMIT_OUTCOME_UNKNOWN", `the connection was lost while committing; the transaction may have committed: ${cause.message}`, {
+      cause,
+    });
   }
 }
 

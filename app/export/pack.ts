@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { MaestroError } from "../../lib/errors";
 import { canonicalEntry } from "../audit/log";
 import { canonicalJson } from "../audit/canonical";
 import { MerkleStream, consistencyPath, inclusionPath, leafHash, planSubtrees } from "../audit/merkle";
@@ -86,14 +87,12 @@ function sortedEntry(e: AuditEntry): AuditEntry {
   };
 }
 
-export class PackRequestError extends Error {
-  readonly code = "PACK_REQUEST_INVALID";
+export class PackRequestError extends MaestroError<"PACK_REQUEST_INVALID"> {
   constructor(
     readonly parameter: string,
     message: string,
   ) {
-    super(`${parameter}: ${message}`);
-    this.name = "PackRequestError";
+    super("PACK_REQUEST_INVALID", `${parameter}: ${message}`);
   }
 }
 

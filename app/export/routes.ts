@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import { sendError } from "../http-errors";
 import type { ServiceContext } from "../context";
 import { buildComplianceReport } from "../compliance";
 import { Readable } from "node:stream";
@@ -111,7 +112,8 @@ export function registerAuditExportRoutes(server: FastifyInstance, context: Serv
         getSigner(),
       );
     } catch (err) {
-      if (err instanceof PackRequestError) return reply.code(400).send({ error: err.message, code: err.code });
+      if (err instanceof PackRequestError)
+        return sendError(reply, 400, "bad_request", err.message, { parameter: err.parameter, code: err.code });
       throw err;
     }
     const actor = req.principal?.subject ?? "unknown";

@@ -1,4 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, createSign, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { MaestroError } from "../../lib/errors";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 
@@ -21,11 +22,9 @@ export interface BlobSigning {
   finish(): string;
 }
 
-export class SigningKeyError extends Error {
-  readonly code = "SIGNING_KEY_INVALID";
+export class SigningKeyError extends MaestroError<"SIGNING_KEY_INVALID"> {
   constructor(message: string) {
-    super(message);
-    this.name = "SigningKeyError";
+    super("SIGNING_KEY_INVALID", message);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { ServiceContext } from "../context";
+import { sendError } from "../http-errors";
 
 /** The resource label of the audit log: restricted by default (RESTRICTED_LABELS), so reads need x-rfa. */
 export const auditLogLabel = "audit-log";
@@ -23,7 +24,7 @@ export function registerComplianceAuditRoute(server: FastifyInstance, context: S
         const raw = request.query[key];
         if (raw === undefined) continue;
         if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > max)
-          return reply.code(400).send({ error: "bad_request", message: `${key} must be an integer 1-${max} (got '${raw}')` });
+          return sendError(reply, 400, "bad_request", `${key} must be an integer 1-${max} (got '${raw}')`, { parameter: key });
         range[key] = Number(raw);
       }
       const entries = await context.audit.list({ limit: 1000, ...range });

@@ -6,13 +6,14 @@ import { controlStatuses, frameworks, type ComplianceReport } from "../complianc
 import { renderCompliancePdf } from "../export/pdf";
 import type { ServiceContext } from "../context";
 import { roles } from "../../contracts/roles";
+import { sendError } from "../http-errors";
 
 export const exportFormats = ["json", "pdf", "oscal"] as const;
 const sourcePattern = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
 /** 400 with the offending parameter and what is allowed. */
 function badRequest(reply: FastifyReply, parameter: string, message: string) {
-  return reply.code(400).send({ error: "bad_request", parameter, message: `${parameter}: ${message}` });
+  return sendError(reply, 400, "bad_request", `${parameter}: ${message}`, { parameter });
 }
 
 /** Query parameters: each at most once, none outside `allowed`. Returns the error sent, or the values. */
@@ -85,10 +86,7 @@ export function registerComplianceRoutes(server: FastifyInstance, context: Servi
       return badRequest(reply, "id", "must be a lower-case control id such as 'transit-encryption'");
     const report = await buildComplianceReport(context);
     const control = report.controls.find((c) => c.id === id);
-    if (!control)
-      return reply
-        .code(404)
-        .send({ error: "not_found", message: `no control '${id}' (known: ${report.controls.map((c) => c.id).join(", ")})` });
+    if (!control) return sendError(reply, 404, "not_found", `no control '${id}' (known: ${report.controls.map((c) => c.id).join(", ")})`);
     return { generatedAt: report.generatedAt, control };
   });
 
@@ -99,10 +97,7 @@ export function registerComplianceRoutes(server: FastifyInstance, context: Servi
       return badRequest(reply, "source", "must be a lower-case evidence source id such as 'policy-verdicts'");
     const evidence = await context.compliance.collectEvidence();
     const item = evidence.get(source);
-    if (!item)
-      return reply
-        .code(404)
-        .send({ error: "not_found", message: `no evidence source '${source}' (known: ${[...evidence.keys()].join(", ")})` });
+    if (!item) return sendError(reply, 404, "not_found", `no evidence source '${source}' (known: ${[...evidence.keys()].join(", ")})`);
     return item;
   });
 

@@ -5,7 +5,7 @@
 import { parseGroupRoles, defaultGroupRoles } from "../auth/settings";
 import { SettingsError } from "../env";
 import { ScimClient } from "./client";
-import { UsageError } from "../../lib/cli";
+import { parseCli, runCli, UsageError } from "../../lib/cli";
 
 const usage = `usage: npm run -s scim:sync -- (--push URL | --dry-run) [--page-size N]
 
@@ -43,37 +43,18 @@ function httpUrl(name: string, raw: string | undefined, allowClusterHttp: boolea
 }
 
 async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  if (argv.includes("--help") || argv.includes("-h")) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  let push: string | undefined;
-  let dryRun = false;
-  let pageSize = 100;
-  let client: ScimClient;
-  let groupRoles = { ...defaultGroupRoles };
-  try {
-    for (let i = 0; i < argv.length; i++) {
-      const arg = argv[i];
-      if (arg === "--dry-run") dryRun = true;
-      else if (arg === "--push") push = httpUrl("--push", argv[++i], true);
-      else if (arg === "--page-size") {
-        const raw = argv[++i] ?? "";
-        if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 1000)
-          throw new UsageError(`--page-size must be an integer 1-1000 (got '${raw}')`);
-        pageSize = Number(raw);
-      } else throw new UsageError(`unknown argument '${arg}'`);
-    }
-    if (dryRun === (push !== undefined)) throw new UsageError("give exactly one of --push URL or --dry-run");
-    if (!env.SCIM_TOKEN) throw new UsageError("SCIM_TOKEN is required");
-    if (push && !env.SCIM_SYNC_TOKEN) throw new UsageError("SCIM_SYNC_TOKEN is required with --push");
-    if (env.GROUP_ROLES) groupRoles = parseGroupRoles(env.GROUP_ROLES);
-    client = new ScimClient({ endpoint: httpUrl("SCIM_ENDPOINT", env.SCIM_ENDPOINT, false), token: env.SCIM_TOKEN, pageSize });
-  } catch (err) {
-    if (!(err instanceof UsageError) && !(err instanceof SettingsError)) throw err;
-    process.stderr.write(`error: ${err.message}\n\n${usage}`);
-    return 2;
-  }
+  const { values } = parseCli(argv, { push: { type: "string" }, "dry-run": { type: "boolean" }, "page-size": { type: "string" } });
+  const push = values.push === undefined ? undefined : httpUrl("--push", values.push, true);
+  const dryRun = values["dry-run"] ?? false;
+  const rawPageSize = values["page-size"] ?? "100";
+  if (!/^\d+$/.test(rawPageSize) || Number(rawPageSize) < 1 || Number(rawPageSize) > 1000)
+    throw new UsageError(`--page-size must be an integer 1-1000 (got '${rawPageSize}')`);
+  const pageSize = Number(rawPageSize);
+  if (dryRun === (push !== undefined)) throw new UsageError("give exactly one of --push URL or --dry-run");
+  if (!env.SCIM_TOKEN) throw new UsageError("SCIM_TOKEN is required");
+  if (push && !env.SCIM_SYNC_TOKEN) throw new UsageError("SCIM_SYNC_TOKEN is required with --push");
+  const groupRoles = env.GROUP_ROLES ? parseGroupRoles(env.GROUP_ROLES) : { ...defaultGroupRoles };
+  const client = new ScimClient({ endpoint: httpUrl("SCIM_ENDPOINT", env.SCIM_ENDPOINT, false), token: env.SCIM_TOKEN, pageSize });
   const started = Date.now();
   try {
     const snapshot = await client.fetchSnapshot(Object.keys(groupRoles));
@@ -89,7 +70,7 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     });
     const body = await res.text();
     if (!res.ok) {
-      process.stderr.write(`error: ${push} answered ${res.status}: ${body.slice(0, 500)}\n`);
+      process.stderr.write(`scim:sync: ${push} answered ${res.status}: ${body.slice(0, 500)}\n`);
       return 1;
     }
     process.stdout.write(
@@ -97,15 +78,15 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     );
     return 0;
   } catch (err) {
-    process.stderr.write(`error: sync failed, nothing changed: ${(err as Error).message}\n`);
+    process.stderr.write(`scim:sync: sync failed, nothing changed: ${(err as Error).message}\n`);
     return 1;
   }
 }
 
-main(process.argv.slice(2), process.env).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`error: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+// Settings it cannot start with (GROUP_ROLES) are 2, as bad usage; a failed sync is 1.
+void runCli({
+  tool: "scim:sync",
+  usage: usage.trimEnd(),
+  main: (argv) => main(argv, process.env),
+  exitCode: (err) => (err instanceof SettingsError ? 2 : 1),
+});

@@ -1,16 +1,15 @@
 import { checkUnique, parseGroup, parseUser, ScimResponseError, type DirectoryGroup, type DirectorySnapshot } from "./snapshot";
+import { MaestroError } from "../../lib/errors";
 
 const listResponseSchema = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 /** The IdP could not be asked (network, HTTP status); the run fails and changes nothing. */
-export class ScimRequestError extends Error {
-  readonly code = "SCIM_REQUEST_FAILED";
+export class ScimRequestError extends MaestroError<"SCIM_REQUEST_FAILED"> {
   constructor(
     readonly source: string,
     detail: string,
   ) {
-    super(`${source}: ${detail}`);
-    this.name = "ScimRequestError";
+    super("SCIM_REQUEST_FAILED", `${source}: ${detail}`);
   }
 }
 

@@ -4,6 +4,7 @@ import type { ServiceContext } from "../context";
 import { tagGuard } from "../auth/guards";
 import { parseSnapshot, ScimResponseError } from "./snapshot";
 import { applySnapshot, recordFailedRun, startOutboxDrainer, SyncNotAppliedError } from "./sync";
+import { sendError } from "../http-errors";
 
 /** How often each replica drains the identity audit outbox (events a replica committed but did not append). */
 const outboxDrainIntervalMs = 5000;
@@ -27,13 +28,15 @@ export function registerScimSyncRoute(server: FastifyInstance, context: ServiceC
   );
   server.addHook("onClose", () => drainer.stop());
   const syncToken: onRequestAsyncHookHandler = async (request, reply) => {
-    if (!identity.scimSyncToken) return reply.code(503).send({ error: "sync_disabled", message: "SCIM_SYNC_TOKEN is not configured" });
+    if (!identity.scimSyncToken) return sendError(reply, 503, "sync_disabled", "SCIM_SYNC_TOKEN is not configured");
     const presented = /^Bearer (\S+)$/.exec(request.headers.authorization ?? "")?.[1];
     if (!presented || !timingSafeEqual(digest(presented), digest(identity.scimSyncToken)))
-      return reply
-        .code(401)
-        .header("www-authenticate", 'Bearer realm="maestro-scim-sync"')
-        .send({ error: "unauthorized", message: "the sync token is required" });
+      return sendError(
+        reply.header("www-authenticate", 'Bearer realm="maestro-scim-sync"'),
+        401,
+        "unauthorized",
+        "the sync token is required",
+      );
     return undefined;
   };
   tagGuard(syncToken, { kind: "sync-token" });
@@ -59,7 +62,7 @@ export function registerScimSyncRoute(server: FastifyInstance, context: ServiceC
         request.log.error({ err: (recordErr as Error).message }, "could not record the failed SCIM sync run"),
       );
       if (cause instanceof ScimResponseError)
-        return reply.code(422).send({ error: cause.code, message: cause.message, field: cause.field });
+        return sendError(reply, 422, "snapshot_invalid", cause.message, { code: cause.code, field: cause.field });
       throw cause;
     }
   });

@@ -1,8 +1,8 @@
 // The directory as the sync sees it, and its validation: every malformed field is named.
+import { MaestroError } from "../../lib/errors";
 
 /** A SCIM response (or pushed snapshot) that does not have the shape the sync needs. */
-export class ScimResponseError extends Error {
-  readonly code = "SCIM_RESPONSE_MALFORMED";
+export class ScimResponseError extends MaestroError<"SCIM_RESPONSE_MALFORMED"> {
   constructor(
     /** Where: the request or document, e.g. "GET /Groups?startIndex=1". */
     readonly source: string,
@@ -10,8 +10,7 @@ export class ScimResponseError extends Error {
     readonly field: string,
     detail: string,
   ) {
-    super(`${source}: ${field} ${detail}`);
-    this.name = "ScimResponseError";
+    super("SCIM_RESPONSE_MALFORMED", `${source}: ${field} ${detail}`);
   }
 }
 

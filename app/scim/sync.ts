@@ -4,6 +4,7 @@ import type { AuditEventInput, AuditLog } from "../audit/types";
 import type { Role } from "../../contracts/roles";
 import { ScimResponseError, type DirectorySnapshot, type DirectoryUser } from "./snapshot";
 import type { GroupCache, ScimClient } from "./client";
+import { MaestroError } from "../../lib/errors";
 
 /** Which SCIM user attribute equals the OIDC token's `sub`. */
 export type SubjectAttribute = "userName" | "externalId" | "id";
@@ -134,10 +135,9 @@ export async function loadGroupCache(db: Queryable): Promise<GroupCache> {
 }
 
 /** Thrown by applySnapshot when nothing was committed: the run failed and may be recorded as failed. */
-export class SyncNotAppliedError extends Error {
+export class SyncNotAppliedError extends MaestroError<"SYNC_NOT_APPLIED"> {
   constructor(readonly cause: Error) {
-    super(cause.message);
-    this.name = "SyncNotAppliedError";
+    super("SYNC_NOT_APPLIED", cause.message, { cause });
   }
 }
 

@@ -1,6 +1,7 @@
 // Typed Kubernetes manifests, validated against their API schema before synth.
 // The schema models (@kubernetes-models/*) are ESM-only, so they are loaded once, asynchronously,
 // by loadManifestSchemas() before any stack is built; validation itself is synchronous.
+import { MaestroError } from "../../lib/errors";
 
 export interface ObjectMeta {
   name: string;
@@ -38,14 +39,12 @@ const models = new Map<string, ModelClass>();
 let loading: Promise<void> | undefined;
 
 /** Raised when a manifest does not match its API schema; names the object and the fields. */
-export class ManifestValidationError extends Error {
-  readonly code = "MANIFEST_INVALID";
+export class ManifestValidationError extends MaestroError<"MANIFEST_INVALID"> {
   constructor(
     readonly object: string,
     readonly fields: readonly string[],
   ) {
-    super(`${object} does not match its API schema:\n${fields.map((f) => `  - ${f}`).join("\n")}`);
-    this.name = "ManifestValidationError";
+    super("MANIFEST_INVALID", `${object} does not match its API schema:\n${fields.map((f) => `  - ${f}`).join("\n")}`);
   }
 }
 

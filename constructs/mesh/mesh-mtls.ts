@@ -5,6 +5,7 @@ import { K8sManifest } from "../k8s/manifest";
 import type { ManifestObject } from "../k8s/schemas";
 import { spiffePrincipal, workloadLabels } from "./identity";
 import { dnsLabelPattern, dnsLabelRule } from "../../contracts/names";
+import { MaestroError } from "../../lib/errors";
 
 const httpMethods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 export type HttpMethod = (typeof httpMethods)[number];
@@ -44,11 +45,9 @@ export interface AllowOptions {
 }
 
 /** A prop of MeshMtls or an `allow` call is invalid; the message names it and what is allowed. */
-export class MeshPropsError extends Error {
-  readonly code = "MESH_PROPS_INVALID";
+export class MeshPropsError extends MaestroError<"MESH_PROPS_INVALID"> {
   constructor(message: string) {
-    super(message);
-    this.name = "MeshPropsError";
+    super("MESH_PROPS_INVALID", message);
   }
 }
 

@@ -5,7 +5,8 @@
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseArgs, promisify } from "node:util";
+import { promisify } from "node:util";
+import { CliInputError, oneOf, parseCli, runCli, UsageError } from "../../lib/cli";
 
 const run = promisify(execFile);
 
@@ -37,12 +38,14 @@ export interface CheckovReport {
 /** The project's waivers, each checked for shape (a bad entry is an error naming it). */
 export function readWaivers(path = waiversPath): Waiver[] {
   const doc = JSON.parse(readFileSync(path, "utf8")) as { waivers?: unknown };
-  if (!Array.isArray(doc.waivers)) throw new Error(`${path}: must hold {"waivers": [...]}`);
+  if (!Array.isArray(doc.waivers)) throw new CliInputError("INPUT_UNREADABLE", `${path}: must hold {"waivers": [...]}`);
   return doc.waivers.map((w: Partial<Waiver>, i: number) => {
     for (const field of ["check", "resources", "reason"] as const) {
-      if (typeof w[field] !== "string" || !w[field]) throw new Error(`${path}: waivers[${i}].${field} must be a non-empty string`);
+      if (typeof w[field] !== "string" || !w[field])
+        throw new CliInputError("INPUT_UNREADABLE", `${path}: waivers[${i}].${field} must be a non-empty string`);
     }
-    if (w.reason!.length < 20) throw new Error(`${path}: waivers[${i}].reason must say why (got '${w.reason}')`);
+    if (w.reason!.length < 20)
+      throw new CliInputError("INPUT_UNREADABLE", `${path}: waivers[${i}].reason must say why (got '${w.reason}')`);
     new RegExp(w.resources!);
     return w as Waiver;
   });
@@ -56,7 +59,7 @@ export async function checkovReport(dir: string, waivers: Waiver[], checkov = de
     env: { ...process.env, BC_SKIP_MAPPING: "TRUE", CHECKOV_RUN_SCA_PACKAGE_SCAN_V2: "false", LOG_LEVEL: "ERROR" },
   }).catch((err: { stdout?: string; message: string }) => {
     if (err.stdout) return { stdout: err.stdout }; // checkov exits 1 when a check fails, with its JSON on stdout
-    throw new Error(`checkov could not run (${checkov}): ${err.message}`);
+    throw new CliInputError("TOOL_MISSING", `checkov could not run (${checkov}): ${err.message}`);
   });
   const parsed = JSON.parse(out.stdout) as unknown;
   const results = (Array.isArray(parsed) ? parsed : [parsed]) as Array<{
@@ -89,33 +92,14 @@ const usage = `usage: npm run -s checkov:check -- <synth-output-dir> [--checkov 
 exit: 0 every finding fixed or waived, 1 an unwaived finding or an unused waiver, 2 bad usage or no checkov`;
 
 async function main(argv: string[]): Promise<number> {
-  let values: { checkov?: string; format?: string; help?: boolean };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { checkov: { type: "string" }, format: { type: "string", default: "text" }, help: { type: "boolean", short: "h" } },
-    }));
-  } catch (err) {
-    process.stderr.write(`checkov:check: ${(err as Error).message}\n${usage}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${usage}\n`);
-    return 0;
-  }
-  if (positionals.length !== 1 || !["text", "json"].includes(values.format ?? "")) {
-    process.stderr.write(`checkov:check: expected one <synth-output-dir> and --format text|json\n${usage}\n`);
-    return 2;
-  }
+  const { values, positionals } = parseCli(argv, { checkov: { type: "string" }, format: { type: "string" } }, { positionals: true });
+  if (positionals.length !== 1) throw new UsageError("expected one <synth-output-dir>");
+  const format = oneOf("--format", values.format, ["text", "json"]) ?? "text";
   const checkov = values.checkov ?? defaultCheckov;
-  if (!existsSync(checkov)) {
-    process.stderr.write(`checkov:check: checkov not found at ${checkov} (run: bash tools/install/tools.sh checkov)\n`);
-    return 2;
-  }
+  if (!existsSync(checkov))
+    throw new CliInputError("TOOL_MISSING", `checkov not found at ${checkov} (run: bash tools/install/tools.sh checkov)`);
   const report = await checkovReport(positionals[0], readWaivers(), checkov);
-  if (values.format === "json") process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  if (format === "json") process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else {
     const ok = report.failed.length === 0 && report.unused.length === 0;
     process.stdout.write(
@@ -128,12 +112,5 @@ async function main(argv: string[]): Promise<number> {
   return report.failed.length || report.unused.length ? 1 : 0;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      process.stderr.write(`checkov:check: ${err.message}\n`);
-      process.exit(2);
-    },
-  );
-}
+// A missing checkov or unreadable input is 2, as bad usage; 1 means findings.
+if (require.main === module) void runCli({ tool: "checkov:check", usage, main, exitCode: () => 2 });

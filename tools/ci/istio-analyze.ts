@@ -8,12 +8,13 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseArgs, promisify } from "node:util";
+import { promisify } from "node:util";
 import { stringify } from "yaml";
 import { readSynthOutput } from "../../policy-engine/gate";
 import type { TerraformJson } from "../../policy-engine/input";
 import type { ApiObject } from "../../policy-engine/typed-kubernetes";
 import { stackObjects } from "../cluster/stack-objects";
+import { CliInputError, oneOf, parseCli, runCli, UsageError, type CliIo } from "../../lib/cli";
 
 const run = promisify(execFile);
 
@@ -87,36 +88,22 @@ const usage = `usage: npm run -s istio:analyze -- <synth-output-dir> [--istioctl
 Runs istioctl analyze (no cluster) over the mesh objects of every stack and the workloads they select.
 exit: 0 no message, 1 istioctl reported messages, 2 bad usage, missing istioctl or unreadable input`;
 
-async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { istioctl: { type: "string" }, format: { type: "string", default: "text" }, help: { type: "boolean", short: "h" } },
-  });
-  if (values.help) {
-    process.stdout.write(`${usage}\n`);
-    return 0;
-  }
-  if (positionals.length !== 1 || !["text", "json"].includes(values.format ?? ""))
-    throw new Error("expected one <synth-output-dir> and --format text|json");
+async function main(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCli(argv, { istioctl: { type: "string" }, format: { type: "string" } }, { positionals: true });
+  if (positionals.length !== 1) throw new UsageError("expected one <synth-output-dir>");
+  const format = oneOf("--format", values.format, ["text", "json"]) ?? "text";
+  const istioctl = values.istioctl ?? defaultIstioctl;
+  if (!existsSync(istioctl))
+    throw new CliInputError("TOOL_MISSING", `istioctl not found at ${istioctl} (run: bash tools/install/tools.sh istioctl)`);
   const objects = meshObjects(readSynthOutput(positionals[0]));
-  const findings = await analyzeObjects(objects, values.istioctl);
-  if (values.format === "json") process.stdout.write(`${JSON.stringify({ objects: objects.length, findings }, null, 2)}\n`);
+  const findings = await analyzeObjects(objects, istioctl);
+  if (format === "json") io.out(`${JSON.stringify({ objects: objects.length, findings }, null, 2)}\n`);
   else {
-    process.stdout.write(
-      `${findings.length ? "FAIL" : "PASS"}: istioctl analyze over ${objects.length} objects, ${findings.length} messages\n`,
-    );
-    for (const f of findings) process.stdout.write(`  ${f.level} ${f.code} ${f.origin}: ${f.message}\n`);
+    io.out(`${findings.length ? "FAIL" : "PASS"}: istioctl analyze over ${objects.length} objects, ${findings.length} messages\n`);
+    for (const f of findings) io.out(`  ${f.level} ${f.code} ${f.origin}: ${f.message}\n`);
   }
   return findings.length ? 1 : 0;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      process.stderr.write(`istio:analyze: ${err.message}\n${usage}\n`);
-      process.exit(2);
-    },
-  );
-}
+// A missing istioctl or unreadable input is 2, as bad usage; 1 means messages.
+if (require.main === module) void runCli({ tool: "istio:analyze", usage, main, exitCode: () => 2 });

@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { delimiter, dirname, join, relative, resolve } from "node:path";
 import type { RuleInfo } from "../../policy-engine/bundle";
 import { readTarGz } from "../../policy-engine/tar";
-import { UsageError } from "../../lib/cli";
+import { parseCli, runCli, UsageError } from "../../lib/cli";
+import { MaestroError } from "../../lib/errors";
 
 const root = join(__dirname, "..", "..");
 const policiesDir = join(root, "policies");
@@ -36,9 +37,16 @@ export function findOpa(): string | undefined {
   return undefined;
 }
 
+/** opa itself refused (a compile error in a rule, say): exit 1 with its output. */
+export class OpaFailedError extends MaestroError<"OPA_FAILED"> {
+  constructor(message: string) {
+    super("OPA_FAILED", message);
+  }
+}
+
 function run(opa: string, args: string[], cwd?: string): string {
   const r = spawnSync(opa, args, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, cwd });
-  if (r.status !== 0) throw new Error(`opa ${args.join(" ")} failed:\n${r.stderr || r.stdout}`);
+  if (r.status !== 0) throw new OpaFailedError(`opa ${args.join(" ")} failed:\n${r.stderr || r.stdout}`);
   return r.stdout;
 }
 
@@ -134,17 +142,9 @@ export function compareBundles(expected: Buffer, actual: Buffer): string[] {
 }
 
 function main(argv: string[]): number {
-  let check = false;
-  let out = join(policiesDir, "dist", "bundle.tar.gz");
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--help" || arg === "-h") {
-      process.stdout.write(`${usage}\n`);
-      return 0;
-    } else if (arg === "--check") check = true;
-    else if (arg === "--out" && argv[i + 1]) out = argv[++i];
-    else throw new UsageError(`unknown argument '${arg}'`);
-  }
+  const { values } = parseCli(argv, { check: { type: "boolean" }, out: { type: "string" } });
+  const check = values.check ?? false;
+  const out = values.out ?? join(policiesDir, "dist", "bundle.tar.gz");
   if (!check) {
     const { revision, rules } = buildBundle(out);
     process.stdout.write(`policy:build: ${relative(process.cwd(), out)} (${rules} rules, revision ${revision})\n`);
@@ -172,11 +172,4 @@ function main(argv: string[]): number {
   }
 }
 
-if (require.main === module) {
-  try {
-    process.exitCode = main(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`policy:build: ${(err as Error).message}\n`);
-    process.exitCode = err instanceof UsageError ? 2 : 1;
-  }
-}
+if (require.main === module) void runCli({ tool: "policy:build", usage, main });

@@ -6,7 +6,7 @@ import { shippedBundlePath } from "../../policy-engine/bundle";
 import { BundleError } from "../../policy-engine/errors";
 import { readPrivateKey } from "../../policy-engine/keys";
 import { signBundle } from "../../policy-engine/sign";
-import { flagValue, UsageError } from "../../lib/cli";
+import { parseCli, runCli, UsageError } from "../../lib/cli";
 
 const usage = `usage: npm run -s policy:sign -- --key <private.pem> --out <signed.tar.gz> [options]
 
@@ -19,16 +19,13 @@ Signs a policy bundle (default policies/dist/bundle.tar.gz) in OPA's bundle-sign
 exit: 0 signed, 1 signing failed, 2 bad usage or unreadable input`;
 
 async function main(argv: string[]): Promise<number> {
-  const o: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--help" || arg === "-h") {
-      process.stdout.write(`${usage}\n`);
-      return 0;
-    }
-    if (!["--key", "--out", "--bundle", "--key-id", "--scope"].includes(arg)) throw new UsageError(`unknown argument '${arg}'`);
-    o[arg.slice(2)] = flagValue(arg, argv[++i]);
-  }
+  const { values: o } = parseCli(argv, {
+    key: { type: "string" },
+    out: { type: "string" },
+    bundle: { type: "string" },
+    "key-id": { type: "string" },
+    scope: { type: "string" },
+  });
   if (!o.key) throw new UsageError("--key <private.pem> is required");
   if (!o.out) throw new UsageError("--out <signed.tar.gz> is required");
   const read = (path: string, what: string) => {
@@ -46,12 +43,10 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => (process.exitCode = code),
-  (err: unknown) => {
-    const usageProblem =
-      err instanceof UsageError || (err instanceof BundleError && (err.code === "KEY_INVALID" || err.code === "BUNDLE_UNREADABLE"));
-    process.stderr.write(`policy:sign: ${(err as Error).message}\n${err instanceof UsageError ? `${usage}\n` : ""}`);
-    process.exitCode = usageProblem ? 2 : 1;
-  },
-);
+// An unusable key or an unreadable bundle is bad input (2); any other signing failure is 1.
+void runCli({
+  tool: "policy:sign",
+  usage,
+  main,
+  exitCode: (err) => (err instanceof BundleError && (err.code === "KEY_INVALID" || err.code === "BUNDLE_UNREADABLE") ? 2 : 1),
+});

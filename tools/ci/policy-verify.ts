@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { BundleError } from "../../policy-engine/errors";
 import { readPublicKey } from "../../policy-engine/keys";
 import { verifyBundle } from "../../policy-engine/verify";
-import { flagValue, UsageError } from "../../lib/cli";
+import { parseCli, runCli, UsageError } from "../../lib/cli";
 
 const usage = `usage: npm run -s policy:verify -- <bundle.tar.gz> --key <public.pem> [options]
 
@@ -17,22 +17,14 @@ FILE_HASH_MISMATCH, FILE_NOT_SIGNED, FILE_MISSING, KEY_UNKNOWN, ALGORITHM_MISMAT
 2 bad usage or unreadable files`;
 
 async function main(argv: string[]): Promise<number> {
-  const positional: string[] = [];
-  const keySpecs: string[] = [];
-  let keyId = "default";
-  let scope: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => flagValue(arg, argv[++i]);
-    if (arg === "--help" || arg === "-h") {
-      process.stdout.write(`${usage}\n`);
-      return 0;
-    } else if (arg === "--key") keySpecs.push(value());
-    else if (arg === "--key-id") keyId = value();
-    else if (arg === "--scope") scope = value();
-    else if (arg.startsWith("-")) throw new UsageError(`unknown option '${arg}'`);
-    else positional.push(arg);
-  }
+  const { values, positionals: positional } = parseCli(
+    argv,
+    { key: { type: "string", multiple: true }, "key-id": { type: "string" }, scope: { type: "string" } },
+    { positionals: true },
+  );
+  const keySpecs = values.key ?? [];
+  const keyId = values["key-id"] ?? "default";
+  const scope = values.scope;
   if (positional.length !== 1) throw new UsageError("expected exactly one <bundle.tar.gz>");
   if (keySpecs.length === 0) throw new UsageError("--key <public.pem> is required");
   const read = (path: string, what: string) => {
@@ -60,15 +52,5 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => (process.exitCode = code),
-  (err: unknown) => {
-    if (err instanceof BundleError) {
-      process.stderr.write(`policy:verify: ${err.message}\n`);
-      process.exitCode = 1;
-      return;
-    }
-    process.stderr.write(`policy:verify: ${(err as Error).message}\n${err instanceof UsageError ? `${usage}\n` : ""}`);
-    process.exitCode = 2;
-  },
-);
+// An invalid bundle is 1 ("<CODE>: <message>"); a key file that is not a key is bad usage (2).
+void runCli({ tool: "policy:verify", usage, main });

@@ -10,7 +10,8 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { promisify, parseArgs } from "node:util";
+import { promisify } from "node:util";
+import { CliInputError, oneOf, parseCli, runCli, UsageError } from "../../lib/cli";
 
 const run = promisify(execFile);
 
@@ -103,7 +104,7 @@ export async function checkStack(name: string, stack: StackJson, tofu = defaultT
     const out = await run(tofu, ["validate", "-json", "-no-color"], { cwd: dir, env, maxBuffer: 64 << 20 }).catch(
       (err: { stdout?: string; message: string }) => {
         if (err.stdout) return { stdout: err.stdout }; // validate exits 1 on errors, with its JSON on stdout
-        throw new Error(`tofu validate could not run (${tofu}): ${err.message}`);
+        throw new CliInputError("TOOL_MISSING", `tofu validate could not run (${tofu}): ${err.message}`);
       },
     );
     const result = JSON.parse(out.stdout) as { diagnostics: TofuDiagnostic[] };
@@ -124,8 +125,16 @@ export async function checkStack(name: string, stack: StackJson, tofu = defaultT
 export function readStacks(dir: string): Array<{ name: string; json: StackJson }> {
   const stacksDir = existsSync(join(dir, "stacks")) ? join(dir, "stacks") : dir;
   const names = existsSync(stacksDir) ? readdirSync(stacksDir).filter((n) => existsSync(join(stacksDir, n, "cdk.tf.json"))) : [];
-  if (names.length === 0) throw new Error(`${dir}: no stacks (expected <dir>/stacks/<stack>/cdk.tf.json; run npm run synth first)`);
-  return names.sort().map((name) => ({ name, json: JSON.parse(readFileSync(join(stacksDir, name, "cdk.tf.json"), "utf8")) as StackJson }));
+  if (names.length === 0)
+    throw new CliInputError("INPUT_UNREADABLE", `${dir}: no stacks (expected <dir>/stacks/<stack>/cdk.tf.json; run npm run synth first)`);
+  return names.sort().map((name) => {
+    const file = join(stacksDir, name, "cdk.tf.json");
+    try {
+      return { name, json: JSON.parse(readFileSync(file, "utf8")) as StackJson };
+    } catch (err) {
+      throw new CliInputError("INPUT_UNREADABLE", `${file}: ${(err as Error).message}`);
+    }
+  });
 }
 
 const usage = `usage: npm run -s tofu:check -- <synth-output-dir> [--tofu PATH] [--format text|json]
@@ -134,42 +143,16 @@ Reads every string of every stack with OpenTofu's parser (see tools/ci/tofu-chec
 exit: 0 every stack parses, 1 OpenTofu reports errors, 2 bad usage, missing tofu or unreadable input`;
 
 async function main(argv: string[]): Promise<number> {
-  let values: { tofu?: string; format?: string; help?: boolean };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { tofu: { type: "string" }, format: { type: "string", default: "text" }, help: { type: "boolean", short: "h" } },
-    }));
-  } catch (err) {
-    process.stderr.write(`tofu:check: ${(err as Error).message}\n${usage}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${usage}\n`);
-    return 0;
-  }
-  if (positionals.length !== 1 || !["text", "json"].includes(values.format ?? "")) {
-    process.stderr.write(`tofu:check: expected one <synth-output-dir> and --format text|json\n${usage}\n`);
-    return 2;
-  }
+  const { values, positionals } = parseCli(argv, { tofu: { type: "string" }, format: { type: "string" } }, { positionals: true });
+  if (positionals.length !== 1) throw new UsageError("expected one <synth-output-dir>");
+  const format = oneOf("--format", values.format, ["text", "json"]) ?? "text";
   const tofu = values.tofu ?? defaultTofu;
-  if (!existsSync(tofu)) {
-    process.stderr.write(`tofu:check: OpenTofu not found at ${tofu} (run: bash tools/install/tools.sh tofu)\n`);
-    return 2;
-  }
-  let stacks: Array<{ name: string; json: StackJson }>;
-  try {
-    stacks = readStacks(positionals[0]);
-  } catch (err) {
-    process.stderr.write(`tofu:check: ${(err as Error).message}\n`);
-    return 2;
-  }
+  if (!existsSync(tofu)) throw new CliInputError("TOOL_MISSING", `OpenTofu not found at ${tofu} (run: bash tools/install/tools.sh tofu)`);
+  const stacks = readStacks(positionals[0]);
   const results: TofuStackResult[] = [];
   for (const s of stacks) results.push(await checkStack(s.name, s.json, tofu));
   const findings = results.flatMap((r) => r.findings);
-  if (values.format === "json") process.stdout.write(`${JSON.stringify({ results }, null, 2)}\n`);
+  if (format === "json") process.stdout.write(`${JSON.stringify({ results }, null, 2)}\n`);
   else {
     for (const r of results) {
       process.stdout.write(`${r.findings.length ? "FAIL" : "PASS"} ${r.stack}: ${r.strings} strings parsed by OpenTofu\n`);
@@ -179,12 +162,5 @@ async function main(argv: string[]): Promise<number> {
   return findings.length ? 1 : 0;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      process.stderr.write(`tofu:check: ${err.message}\n`);
-      process.exit(2);
-    },
-  );
-}
+// A missing OpenTofu or unreadable input is 2, as bad usage; 1 means findings.
+if (require.main === module) void runCli({ tool: "tofu:check", usage, main, exitCode: () => 2 });

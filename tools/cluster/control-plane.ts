@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { parseDocument, stringify } from "yaml";
 import { freePort, waitFor } from "../../lib/net";
 import { clientIdentities, ensurePki, kubeconfigFor, type Pki } from "./pki";
+import { MaestroError } from "../../lib/errors";
 
 /** The project-local tools folder (tools/install/tools.sh cluster installs the binaries). */
 export const toolsDir = resolve(__dirname, "../../.tools");
@@ -131,15 +132,14 @@ export class ControlPlane {
 }
 
 /** A kubectl run that exited non-zero; `auth can-i` answers "no" this way (exit 1, stdout "no"). */
-export class KubectlError extends Error {
-  readonly code = "KUBECTL_FAILED";
+export class KubectlError extends MaestroError<"KUBECTL_FAILED"> {
   constructor(
     readonly args: string[],
     readonly exitCode: number | null,
     readonly stdout: string,
     readonly stderr: string,
   ) {
-    super(`kubectl ${args.join(" ")}: exit ${exitCode}: ${stderr.trim() || stdout.trim()}`);
+    super("KUBECTL_FAILED", `kubectl ${args.join(" ")}: exit ${exitCode}: ${stderr.trim() || stdout.trim()}`);
   }
 }
 

@@ -14,6 +14,7 @@ import { chmodSync, createWriteStream, mkdirSync, writeFileSync } from "node:fs"
 import { dirname, isAbsolute, join } from "node:path";
 import type { ControlPlane, PodLabel } from "./control-plane";
 import { KubeApi, KubeApiError } from "./kube-api";
+import { MaestroError } from "../../lib/errors";
 
 interface EnvVar {
   name: string;
@@ -86,8 +87,10 @@ export interface Pod {
 }
 
 /** A pod configuration the kubelet cannot start (the real one reports CreateContainerConfigError). */
-export class PodConfigError extends Error {
-  readonly code = "POD_CONFIG_INVALID";
+export class PodConfigError extends MaestroError<"POD_CONFIG_INVALID"> {
+  constructor(message: string) {
+    super("POD_CONFIG_INVALID", message);
+  }
 }
 
 /** One container run: what ran, and how it ended. */

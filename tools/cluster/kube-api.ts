@@ -3,17 +3,17 @@
 // rollout scenarios' samplers). kubectl stays the tool for applying objects.
 import { request } from "node:https";
 import type { ControlPlane } from "./control-plane";
+import { MaestroError } from "../../lib/errors";
 
 /** A request the API server answered with a status other than 2xx. */
-export class KubeApiError extends Error {
-  readonly code = "KUBE_API_FAILED";
+export class KubeApiError extends MaestroError<"KUBE_API_FAILED"> {
   constructor(
     readonly method: string,
     readonly path: string,
     readonly status: number,
     readonly body: string,
   ) {
-    super(`${method} ${path}: HTTP ${status}: ${body.slice(0, 500)}`);
+    super("KUBE_API_FAILED", `${method} ${path}: HTTP ${status}: ${body.slice(0, 500)}`);
   }
 }
 

@@ -6,11 +6,15 @@ import { stackIds } from "../../stacks";
 import { applyCrds, sendObjects } from "./apply";
 import { attachControlPlane, defaultClusterDir, readClusterState, startControlPlane, stopClusterAt } from "./control-plane";
 import { stackObjects } from "./stack-objects";
+import { CliInputError, parseCli, runCli, UsageError } from "../../lib/cli";
 import { missingRolloutsController, startRolloutsController } from "./rollouts-controller";
 
 const usage = "usage: node -r ./tools/register.js tools/cluster/main.ts up|apply [synth-dir]|down|status";
 
-async function main(command: string | undefined): Promise<number> {
+async function main(argv: string[]): Promise<number> {
+  const { positionals } = parseCli(argv, {}, { positionals: true });
+  const [command, synthDir] = positionals;
+  if (positionals.length > (command === "apply" ? 2 : 1)) throw new UsageError(`unexpected argument '${positionals.at(-1)}'`);
   switch (command) {
     case "up": {
       const running = readClusterState();
@@ -34,10 +38,10 @@ async function main(command: string | undefined): Promise<number> {
     }
     case "apply": {
       const state = readClusterState();
-      if (!state) throw new Error("cluster: not running (npm run cluster:up first)");
+      if (!state) throw new CliInputError("INPUT_UNREADABLE", "not running (npm run cluster:up first)");
       const cluster = attachControlPlane(state);
       const order = (id: string) => (stackIds.includes(id as never) ? stackIds.indexOf(id as never) : stackIds.length);
-      const stacks = readSynthOutput(process.argv[3] ?? "cdktf.out").sort(([a], [b]) => order(a) - order(b));
+      const stacks = readSynthOutput(synthDir ?? "cdktf.out").sort(([a], [b]) => order(a) - order(b));
       let failed = false;
       for (const [id, tf] of stacks) {
         const { objects, templateErrors } = stackObjects(tf);
@@ -57,15 +61,9 @@ async function main(command: string | undefined): Promise<number> {
       return running ? 0 : 1;
     }
     default:
-      console.error(command ? `unknown command: ${command}\n${usage}` : usage);
-      return 2;
+      throw new UsageError(command ? `unknown command '${command}'` : "a command is required");
   }
 }
 
-main(process.argv[2]).then(
-  (code) => process.exit(code),
-  (err: Error) => {
-    console.error(err.message);
-    process.exit(1);
-  },
-);
+// The components it starts keep running after it returns: exit as soon as the command is done.
+void runCli({ tool: "cluster", usage, main }).then((code) => process.exit(code));

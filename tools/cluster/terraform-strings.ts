@@ -7,14 +7,14 @@
 /** The stand-in for a value Terraform knows only after apply. */
 export const knownAfterApply = (expression: string) => `(known after apply: ${expression})`;
 
-export class TemplateError extends Error {
-  readonly code = "TERRAFORM_TEMPLATE";
+export class TemplateError extends MaestroError<"TERRAFORM_TEMPLATE"> {
   constructor(
     readonly address: string,
     readonly path: string,
     readonly expression: string,
   ) {
     super(
+      "TERRAFORM_TEMPLATE",
       `${address} ${path}: \`${expression}\` is a Terraform template expression, not a literal; escape it as $\${ (or %%{) if it is meant verbatim`,
     );
   }
@@ -23,6 +23,7 @@ export class TemplateError extends Error {
 type Resources = Record<string, Record<string, Record<string, unknown>>>;
 
 // An attribute name may hold "-" (HCL identifiers do): cdktf names cross-stack outputs so.
+import { MaestroError } from "../../lib/errors";
 const reference = /^(data\.)?([a-z][a-z0-9_]*)\.([A-Za-z0-9_-]+)((?:\.[A-Za-z0-9_-]+|\[\d+\])+)$/;
 
 function readAttribute(resources: Resources, expression: string): { found: true; value: unknown } | { found: false } | undefined {

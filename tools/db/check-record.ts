@@ -2,16 +2,15 @@
 // to its schema (contracts/records.ts), as the compliance service will read it. The drill workflow
 // runs it on drill-record.json. Exit 0 valid (prints the result), 1 invalid or failed, 2 bad usage.
 import { readFileSync } from "node:fs";
+import { parseCli, runCli, UsageError } from "../../lib/cli";
 import { backupRecordSchema, drillRecordSchema, recordProblems } from "../../contracts/records";
 
 const usage = "usage: tools/db/check-record.ts backup|drill FILE";
 
 function main(argv: string[]): number {
-  const [kind, file] = argv;
-  if (argv.length !== 2 || (kind !== "backup" && kind !== "drill")) {
-    process.stderr.write(`check-record: ${usage}\n`);
-    return 2;
-  }
+  const { positionals } = parseCli(argv, {}, { positionals: true });
+  const [kind, file] = positionals;
+  if (positionals.length !== 2 || (kind !== "backup" && kind !== "drill")) throw new UsageError("expected backup|drill and one FILE");
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(file, "utf8"));
@@ -29,4 +28,4 @@ function main(argv: string[]): number {
   return record.result === "pass" ? 0 : 1;
 }
 
-process.exit(main(process.argv.slice(2)));
+void runCli({ tool: "check-record", usage, main });

@@ -3,7 +3,7 @@
 // proofs, the hash chain. Exit 0 valid, 1 invalid (each failure printed), 2 bad usage or unreadable input.
 import { readFileSync } from "node:fs";
 import { parsePublicKey, verifySignedPack } from "../../app/export/verify";
-import { flagValue, UsageError } from "../../lib/cli";
+import { parseCli, runCli, UsageError } from "../../lib/cli";
 
 const usage = `usage: npm run -s verify:export -- <pack.json> --key <public.pem> [--previous <earlier-pack.json>] [--json]
 
@@ -19,24 +19,17 @@ Verifies a pack from GET /api/compliance/export/signed offline:
   --json            print the result as JSON
 Exit codes: 0 valid, 1 invalid (what failed is printed), 2 bad usage or unreadable input.`;
 
-function parseArgs(argv: string[]): { pack: string; key: string; previous?: string; json: boolean } {
-  let pack: string | undefined;
-  let key: string | undefined;
-  let previous: string | undefined;
-  let json = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => flagValue(arg, argv[++i], "a file");
-    if (arg === "--key") key = value();
-    else if (arg === "--previous") previous = value();
-    else if (arg === "--json") json = true;
-    else if (arg.startsWith("-")) throw new UsageError(`unknown option '${arg}'`);
-    else if (pack === undefined) pack = arg;
-    else throw new UsageError(`only one pack may be given (got '${pack}' and '${arg}')`);
-  }
+function parseOptions(argv: string[]): { pack: string; key: string; previous?: string; json: boolean } {
+  const { values, positionals } = parseCli(
+    argv,
+    { key: { type: "string" }, previous: { type: "string" }, json: { type: "boolean" } },
+    { positionals: true },
+  );
+  if (positionals.length > 1) throw new UsageError(`only one pack may be given (got '${positionals[0]}' and '${positionals[1]}')`);
+  const [pack] = positionals;
   if (!pack) throw new UsageError("missing <pack.json>");
-  if (!key) throw new UsageError("--key <public.pem> is required");
-  return { pack, key, previous, json };
+  if (!values.key) throw new UsageError("--key <public.pem> is required");
+  return { pack, key: values.key, previous: values.previous, json: values.json ?? false };
 }
 
 function readJson(path: string, what: string): unknown {
@@ -54,41 +47,29 @@ function readJson(path: string, what: string): unknown {
 }
 
 function main(argv: string[]): number {
-  if (argv.includes("--help") || argv.includes("-h")) {
-    process.stdout.write(`${usage}\n`);
-    return 0;
-  }
+  const args = parseOptions(argv);
+  let pem: string;
   try {
-    const args = parseArgs(argv);
-    let pem: string;
-    try {
-      pem = readFileSync(args.key, "utf8");
-      parsePublicKey(pem);
-    } catch (err) {
-      throw new UsageError(`cannot use key ${args.key}: ${(err as Error).message}`);
-    }
-    const doc = readJson(args.pack, "pack");
-    const previous = args.previous ? readJson(args.previous, "previous pack") : undefined;
-    const result = verifySignedPack(doc, pem, { previous });
-    if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    else if (result.ok) {
-      const c = result.checked;
-      process.stdout.write(
-        `valid: ${c.entries} entries${c.fromId > 1 ? ` (${c.fromId}-${c.treeSize})` : ""}, tree size ${c.treeSize}, root ${c.root}, ${c.inclusionProofs} inclusion proof(s)` +
-          `${c.consistencyFrom !== null ? `, consistent with tree size ${c.consistencyFrom}` : ""}\n`,
-      );
-    } else {
-      process.stdout.write(`invalid: ${args.pack}\n`);
-      for (const f of result.failures) process.stdout.write(`  ${f.code}: ${f.message}\n`);
-    }
-    return result.ok ? 0 : 1;
+    pem = readFileSync(args.key, "utf8");
+    parsePublicKey(pem);
   } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`verify:export: ${err.message}\n${usage.split("\n")[0]}\n`);
-      return 2;
-    }
-    throw err;
+    throw new UsageError(`cannot use key ${args.key}: ${(err as Error).message}`);
   }
+  const doc = readJson(args.pack, "pack");
+  const previous = args.previous ? readJson(args.previous, "previous pack") : undefined;
+  const result = verifySignedPack(doc, pem, { previous });
+  if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else if (result.ok) {
+    const c = result.checked;
+    process.stdout.write(
+      `valid: ${c.entries} entries${c.fromId > 1 ? ` (${c.fromId}-${c.treeSize})` : ""}, tree size ${c.treeSize}, root ${c.root}, ${c.inclusionProofs} inclusion proof(s)` +
+        `${c.consistencyFrom !== null ? `, consistent with tree size ${c.consistencyFrom}` : ""}\n`,
+    );
+  } else {
+    process.stdout.write(`invalid: ${args.pack}\n`);
+    for (const f of result.failures) process.stdout.write(`  ${f.code}: ${f.message}\n`);
+  }
+  return result.ok ? 0 : 1;
 }
 
-process.exitCode = main(process.argv.slice(2));
+void runCli({ tool: "verify:export", usage, main, shortUsage: true });

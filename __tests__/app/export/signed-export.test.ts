@@ -168,8 +168,8 @@ describe("signed compliance export (service on PGlite, dev-issuer tokens)", () =
   });
 
   test("bad query parameters get 400 naming the parameter", async () => {
-    expect((await get("/api/compliance/export/signed?since=0", auditor)).json().error).toMatch(/^since: must be an earlier tree size 1-/);
-    expect((await get("/api/compliance/export/signed?proveIds=a", auditor)).json().error).toMatch(
+    expect((await get("/api/compliance/export/signed?since=0", auditor)).json().message).toMatch(/^since: must be an earlier tree size 1-/);
+    expect((await get("/api/compliance/export/signed?proveIds=a", auditor)).json().message).toMatch(
       /^proveIds: must be comma-separated entry ids/,
     );
     expect((await get("/api/compliance/export/signed?proveIds=99999", auditor)).statusCode).toBe(400);

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { loadEnvironment } from "../../../config/load";
 import { checklist } from "../../../tools/verify/ga/checks";
-import { parseArgs, selectChecks } from "../../../tools/verify/ga/main";
+import { parseOptions, selectChecks } from "../../../tools/verify/ga/main";
 import { sections, type Check, type GaReport } from "../../../tools/verify/ga/model";
 import { formatJunit, formatText } from "../../../tools/verify/ga/report";
 import { runChecklist, verdictOf } from "../../../tools/verify/ga/runner";
@@ -124,11 +124,11 @@ describe("running a checklist", () => {
 
 describe("verify:ga usage", () => {
   test.each([
-    [["--format", "xml"], /--format must be text or json \(got 'xml'\)/],
+    [["--format", "xml"], /--format must be one of text, json \(got 'xml'\)/],
     [["--junit"], /--junit needs a value/],
-    [["--bogus"], /unknown argument '--bogus'/],
+    [["--bogus"], /unknown option '--bogus'/],
   ])("%j is refused naming the flag", (args, message) => {
-    expect(() => parseArgs(args)).toThrow(message);
+    expect(() => parseOptions(args)).toThrow(message);
   });
 
   test("--only selects by section or id and refuses unknown names", () => {

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { UsageError } from "./model";
+import { UsageError } from "../../../lib/cli";
 import { repoRoot } from "./policy";
 
 export interface CommitSynth {

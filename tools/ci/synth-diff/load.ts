@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { UsageError, type StackJson, type SynthOutput } from "./model";
+import { type StackJson, type SynthOutput } from "./model";
+import { UsageError } from "../../../lib/cli";
 
 interface CdktfManifest {
   stacks?: Record<string, { synthesizedStackPath?: string; dependencies?: string[] }>;

@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { diffSynth } from "./diff";
 import { synthCommit } from "./git";
 import { renderMarkdown } from "./markdown";
-import { UsageError, type PolicyReport, type SynthDiff } from "./model";
+import type { PolicyReport, SynthDiff } from "./model";
+import { oneOf, parseCli, runCli, UsageError, type CliIo } from "../../../lib/cli";
 import { readSynthDir } from "./load";
 import { diffPolicy, evaluatePolicies, parsePolicyReport } from "./policy";
 import { readPlans } from "./plan";
@@ -54,70 +55,44 @@ interface Options {
   headName?: string;
 }
 
-function parseArgs(argv: string[]): Options | "help" {
-  const o: Options = { positional: [], format: "markdown", git: false, plans: [], policy: "auto", failOn: "deny" };
-  const oneOf = <T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T => {
-    if (!allowed.includes(v as T))
-      throw new UsageError(`${flag} must be one of ${allowed.join(", ")} (got ${v === undefined ? "nothing" : JSON.stringify(v)})`);
-    return v as T;
+function parseOptions(argv: string[]): Options {
+  const { values, positionals } = parseCli(
+    argv,
+    {
+      format: { type: "string" },
+      out: { type: "string" },
+      "base-name": { type: "string" },
+      "head-name": { type: "string" },
+      "max-chars": { type: "string" },
+      env: { type: "string" },
+      git: { type: "boolean" },
+      plan: { type: "string", multiple: true },
+      policy: { type: "string" },
+      "policy-head": { type: "string" },
+      "policy-base": { type: "string" },
+      "fail-on": { type: "string" },
+    },
+    { positionals: true },
+  );
+  const o: Options = {
+    positional: positionals,
+    format: oneOf("--format", values.format, ["markdown", "json"] as const) ?? "markdown",
+    out: values.out,
+    env: values.env,
+    git: values.git ?? false,
+    plans: values.plan ?? [],
+    policy: oneOf("--policy", values.policy, ["auto", "off"] as const) ?? "auto",
+    policyHead: values["policy-head"],
+    policyBase: values["policy-base"],
+    failOn: oneOf("--fail-on", values["fail-on"], ["deny", "new-deny", "never"] as const) ?? "deny",
+    baseName: values["base-name"],
+    headName: values["head-name"],
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const [flag, inline] =
-      arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
-    const next = () => {
-      const v = inline ?? argv[++i];
-      if (v === undefined || (inline === undefined && v.startsWith("--"))) throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case "-h":
-      case "--help":
-        return "help";
-      case "--format":
-        o.format = oneOf("--format", next(), ["markdown", "json"] as const);
-        break;
-      case "--out":
-        o.out = next();
-        break;
-      case "--base-name":
-        o.baseName = next();
-        break;
-      case "--head-name":
-        o.headName = next();
-        break;
-      case "--max-chars": {
-        const v = next();
-        o.maxChars = Number(v);
-        if (!Number.isInteger(o.maxChars) || o.maxChars < 2000)
-          throw new UsageError(`--max-chars must be a whole number of at least 2000 (got ${JSON.stringify(v)})`);
-        break;
-      }
-      case "--env":
-        o.env = next();
-        break;
-      case "--git":
-        o.git = true;
-        break;
-      case "--plan":
-        o.plans.push(next());
-        break;
-      case "--policy":
-        o.policy = oneOf("--policy", next(), ["auto", "off"] as const);
-        break;
-      case "--policy-head":
-        o.policyHead = next();
-        break;
-      case "--policy-base":
-        o.policyBase = next();
-        break;
-      case "--fail-on":
-        o.failOn = oneOf("--fail-on", next(), ["deny", "new-deny", "never"] as const);
-        break;
-      default:
-        if (arg.startsWith("-")) throw new UsageError(`unknown option ${arg} (see --help)`);
-        o.positional.push(arg);
-    }
+  if (values["max-chars"] !== undefined) {
+    const v = values["max-chars"];
+    o.maxChars = Number(v);
+    if (!Number.isInteger(o.maxChars) || o.maxChars < 2000)
+      throw new UsageError(`--max-chars must be a whole number of at least 2000 (got ${JSON.stringify(v)})`);
   }
   if (o.plans.length) {
     if (o.positional.length || o.git) throw new UsageError("--plan takes no <base> <head> and no --git");
@@ -169,11 +144,10 @@ export function verdictExitCode(diff: SynthDiff, failOn: Options["failOn"]): 0 |
   return failing.length > 0 ? 1 : 0;
 }
 
-export async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function main(argv: string[], io: CliIo): Promise<number> {
   let scratch: string | undefined;
   try {
-    const o = parseArgs(argv);
-    if (o === "help") return { code: 0, stdout: usage + "\n", stderr: "" };
+    const o = parseOptions(argv);
     let diff: SynthDiff;
     if (o.plans.length) {
       const plans = readPlans(o.plans);
@@ -195,24 +169,25 @@ export async function run(argv: string[]): Promise<{ code: number; stdout: strin
     diff.base = o.baseName ?? diff.base;
     diff.head = o.headName ?? diff.head;
     const report = o.format === "json" ? JSON.stringify(diff, null, 2) + "\n" : renderMarkdown(diff, { maxChars: o.maxChars });
-    const code = verdictExitCode(diff, o.failOn);
     if (o.out) {
       writeFileSync(o.out, report);
-      return { code, stdout: "", stderr: `synth diff written to ${o.out}\n` };
-    }
-    return { code, stdout: report, stderr: "" };
-  } catch (err) {
-    if (err instanceof UsageError) return { code: 2, stdout: "", stderr: `synth-diff: ${err.message}\n` };
-    return { code: 2, stdout: "", stderr: `synth-diff: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n` };
+      io.err(`synth diff written to ${o.out}\n`);
+    } else io.out(report);
+    return verdictExitCode(diff, o.failOn);
   } finally {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
 }
 
-if (require.main === module) {
-  void run(process.argv.slice(2)).then((result) => {
-    process.stdout.write(result.stdout);
-    process.stderr.write(result.stderr);
-    process.exitCode = result.code;
-  });
+// Unreadable input (a synth dir, a plan, a report, a git ref) is 2, as bad usage; 1 is the verdict.
+const cli = { tool: "synth-diff", usage, main, exitCode: () => 2 };
+
+/** Runs the CLI in-process (tests): the exit code and what it wrote. */
+export async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const code = await runCli(cli, argv, { out: (t) => (stdout += t), err: (t) => (stderr += t) });
+  return { code, stdout, stderr };
 }
+
+if (require.main === module) void runCli(cli);

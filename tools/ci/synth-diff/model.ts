@@ -73,6 +73,3 @@ export interface SynthDiff {
   policy?: PolicyDiff;
   policyUnavailable?: string;
 }
-
-/** Bad input or usage: the CLI exits 2 with this message (the project's one UsageError). */
-export { UsageError } from "../../../lib/cli";

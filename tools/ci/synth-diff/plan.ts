@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { diffEntries, makeEntry, summarize, type StackEntry } from "./diff";
 import { maskedValue } from "./mask";
-import { UsageError, type StackDiff, type SynthDiff } from "./model";
+import { type StackDiff, type SynthDiff } from "./model";
+import { UsageError } from "../../../lib/cli";
 
 // `terraform show -json <planfile>` (and `tofu show -json`): the fields this reads.
 interface PlanChange {

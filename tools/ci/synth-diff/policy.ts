@@ -5,7 +5,8 @@ import { runGate } from "../../../policy-engine/gate";
 import { policyParameters } from "../../../policy-engine/input";
 import { ConfigError, loadEnvironment } from "../../../config/load";
 import { parseGateReport, violationKey, type ReportedViolation } from "../../../contracts/violation";
-import { UsageError, type PolicyDiff, type PolicyReport } from "./model";
+import { type PolicyDiff, type PolicyReport } from "./model";
+import { UsageError } from "../../../lib/cli";
 
 /** The repository root (this file lives in tools/ci/synth-diff). */
 export const repoRoot = resolve(__dirname, "..", "..", "..");

@@ -5,7 +5,7 @@ import { checklist } from "./checks";
 import { sections, type Check } from "./model";
 import { formatJson, formatJunit, formatText } from "./report";
 import { runChecklist } from "./runner";
-import { flagValue, UsageError } from "../../../lib/cli";
+import { oneOf, parseCli, runCli, UsageError } from "../../../lib/cli";
 
 const usage = `usage: npm run verify:ga [-- options]
 
@@ -32,24 +32,23 @@ interface Options {
   list: boolean;
 }
 
-export function parseArgs(argv: string[]): Options | "help" {
-  const o: Options = { env: "staging", cluster: false, format: "text", list: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => flagValue(arg, argv[++i]);
-    if (arg === "-h" || arg === "--help") return "help";
-    else if (arg === "--env") o.env = value();
-    else if (arg === "--cluster") o.cluster = true;
-    else if (arg === "--only") o.only = value().split(",").filter(Boolean);
-    else if (arg === "--junit") o.junit = value();
-    else if (arg === "--list") o.list = true;
-    else if (arg === "--format") {
-      const f = value();
-      if (f !== "text" && f !== "json") throw new UsageError(`--format must be text or json (got '${f}')`);
-      o.format = f;
-    } else throw new UsageError(`unknown argument '${arg}'`);
-  }
-  return o;
+export function parseOptions(argv: string[]): Options {
+  const { values } = parseCli(argv, {
+    env: { type: "string" },
+    cluster: { type: "boolean" },
+    only: { type: "string" },
+    format: { type: "string" },
+    junit: { type: "string" },
+    list: { type: "boolean" },
+  });
+  return {
+    env: values.env ?? "staging",
+    cluster: values.cluster ?? false,
+    only: values.only?.split(",").filter(Boolean),
+    format: oneOf("--format", values.format, ["text", "json"]) ?? "text",
+    junit: values.junit,
+    list: values.list ?? false,
+  };
 }
 
 /** The checks --only selects (by id, id prefix or section); an unknown name is a usage error. */
@@ -64,11 +63,7 @@ export function selectChecks(all: Check[], only?: string[]): Check[] {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const o = parseArgs(argv);
-  if (o === "help") {
-    process.stdout.write(`${usage}\n`);
-    return 0;
-  }
+  const o = parseOptions(argv);
   const checks = selectChecks(checklist(loadEnvironment(o.env)), o.only);
   if (o.list) {
     for (const c of checks)
@@ -91,17 +86,9 @@ async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-      // Servers a check started are closed; anything else left (a stray handle) must not hold the process.
-      setTimeout(() => process.exit(code), 500).unref();
-    },
-    (err: unknown) => {
-      const known = err instanceof UsageError || err instanceof ConfigError;
-      process.stderr.write(`verify:ga: ${known ? (err as Error).message : ((err as Error).stack ?? String(err))}\n`);
-      if (err instanceof UsageError) process.stderr.write(`${usage}\n`);
-      process.exitCode = 2;
-    },
-  );
+  // An environment whose configuration is invalid is bad usage (2), as documented.
+  void runCli({ tool: "verify:ga", usage, main, exitCode: (err) => (err instanceof ConfigError ? 2 : 1) }).then((code) => {
+    // Servers a check started are closed; anything else left (a stray handle) must not hold the process.
+    setTimeout(() => process.exit(code), 500).unref();
+  });
 }

@@ -259,8 +259,8 @@ describe("policy verdicts and exit codes", () => {
   test.each([
     [["only-one"], /expected two arguments/],
     [["/nonexistent-a", "/nonexistent-b"], /base: \/nonexistent-a is not a directory/],
-    [["a", "b", "--format", "html"], /--format must be one of markdown, json \(got "html"\)/],
-    [["a", "b", "--bogus"], /unknown option --bogus/],
+    [["a", "b", "--format", "html"], /--format must be one of markdown, json \(got 'html'\)/],
+    [["a", "b", "--bogus"], /unknown option '--bogus'/],
     [["a", "b", "--fail-on"], /--fail-on needs a value/],
   ])("bad usage %j exits 2 naming the problem", async (args, message) => {
     const r = await run(args);
