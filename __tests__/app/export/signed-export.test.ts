@@ -330,7 +330,10 @@ describe("signed compliance export (service on PGlite, dev-issuer tokens)", () =
     ])("?%s is refused with 400 naming the parameter", async (query, message) => {
       const res = await get(`/api/compliance/export/signed?${query}`, auditor);
       expect(res.statusCode).toBe(400);
-      expect(res.json()).toMatchObject({ code: "PACK_REQUEST_INVALID", error: expect.stringMatching(message) });
+      const body = res.json() as { error: string; code: string; parameter: string; message: string; requestId: string };
+      expect(body).toMatchObject({ error: "bad_request", code: "PACK_REQUEST_INVALID", message: expect.stringMatching(message) });
+      expect(body.message.startsWith(`${body.parameter}: `)).toBe(true);
+      expect(body.requestId).toBe(res.headers["x-request-id"]);
     });
   });
 });
