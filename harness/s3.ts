@@ -33,21 +33,32 @@ export interface RunningS3 {
 export async function startS3(): Promise<RunningS3> {
   if (!motoBinary) throw new Error("moto_server is not installed (tools/install/tools.sh)");
   const port = await freePort();
-  const endpoint = `http://127.0.0.1:${port}`;
   const home = mkdtempSync(join(tmpdir(), "maestro-moto-"));
-  let child: ChildProcess | undefined;
-  let stderr = "";
-
-  const start = async () => {
-    stderr = "";
-    child = spawn(motoBinary, ["-H", "127.0.0.1", "-p", String(port)], {
+  return runS3Server("moto S3 server", port, () =>
+    spawn(motoBinary, ["-H", "127.0.0.1", "-p", String(port)], {
       stdio: ["ignore", "ignore", "pipe"],
       env: { ...process.env, ...s3TestEnv, HOME: home },
-    });
-    child.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-    const current = child;
-    await waitFor("moto S3 server", async () => {
-      if (current.exitCode !== null) throw new Error(`moto_server exited: ${stderr}`);
+    }),
+  );
+}
+
+/**
+ * A loopback S3 server process on `port` that a test may stop and start again on the same port:
+ * spawnServer starts it, and start() waits until it answers (or names the exit and its last output).
+ */
+export async function runS3Server(label: string, port: number, spawnServer: () => ChildProcess): Promise<RunningS3> {
+  const endpoint = `http://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  let output = "";
+  const start = async () => {
+    output = "";
+    const current = spawnServer();
+    child = current;
+    const keep = (d: Buffer) => (output = (output + d.toString()).slice(-4000));
+    current.stdout?.on("data", keep);
+    current.stderr?.on("data", keep);
+    await waitFor(label, async () => {
+      if (current.exitCode !== null) throw new Error(`${label} exited: ${output}`);
       const res = await fetch(`${endpoint}/`);
       return res.status < 500;
     });

@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findBinary } from "./binaries";
-import { freePort, waitFor } from "../lib/net";
-import { motoBinary, s3TestEnv, startS3, type RunningS3 } from "./s3";
+import { freePort } from "../lib/net";
+import { motoBinary, runS3Server, s3TestEnv, startS3, type RunningS3 } from "./s3";
 
 /** versitygw v1.8.0 (Go proxy, tools/install/tools.sh versitygw), or undefined. */
 export const versitygwBinary = findBinary("versitygw");
@@ -18,16 +18,11 @@ export const versitygwBinary = findBinary("versitygw");
 export async function startVersityGw(): Promise<RunningS3 & { remove(): void }> {
   if (!versitygwBinary) throw new Error("versitygw is not installed (tools/install/tools.sh versitygw)");
   const port = await freePort();
-  const endpoint = `http://127.0.0.1:${port}`;
   const home = mkdtempSync(join(tmpdir(), "maestro-versitygw-"));
   mkdirSync(join(home, "buckets"));
   mkdirSync(join(home, "versions"));
-  let child: ChildProcess | undefined;
-  let output = "";
-
-  const start = async () => {
-    output = "";
-    child = spawn(
+  const server = await runS3Server("versitygw S3 gateway", port, () =>
+    spawn(
       versitygwBinary,
       [
         "--access",
@@ -45,37 +40,9 @@ export async function startVersityGw(): Promise<RunningS3 & { remove(): void }> 
         join(home, "buckets"),
       ],
       { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, HOME: home } },
-    );
-    const keep = (d: Buffer) => (output = (output + d.toString()).slice(-4000));
-    child.stdout?.on("data", keep);
-    child.stderr?.on("data", keep);
-    const current = child;
-    await waitFor("versitygw S3 gateway", async () => {
-      if (current.exitCode !== null) throw new Error(`versitygw exited: ${output}`);
-      const res = await fetch(`${endpoint}/`);
-      return res.status < 500;
-    });
-  };
-  const stop = async () => {
-    const current = child;
-    child = undefined;
-    if (current && current.exitCode === null && current.signalCode === null) {
-      const exited = new Promise((r) => current.once("exit", r));
-      current.kill("SIGTERM");
-      await exited;
-    }
-  };
-  await start();
-  return {
-    endpoint,
-    port,
-    start,
-    stop,
-    get running() {
-      return child !== undefined;
-    },
-    remove: () => rmSync(home, { recursive: true, force: true }),
-  };
+    ),
+  );
+  return Object.assign(server, { remove: () => rmSync(home, { recursive: true, force: true }) });
 }
 
 /** An S3 server with Object Lock that the WORM and Object Lock suites run against. */
