@@ -1,4 +1,4 @@
-// BlueGreenRollout on its own: secure defaults when ungated, what gateOn(slo) changes, and props
+// BlueGreenRollout on its own: secure defaults when ungated, what the sloGate prop changes, and props
 // refused at construction with the prop and the allowed values named.
 import { Testing, TerraformStack } from "cdktf";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
