@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, PutObjectLockConfigurationCommand, S3Client } from "@aws-sdk/client-s3";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -104,4 +104,15 @@ export function s3Client(endpoint: string): S3Client {
     credentials: { accessKeyId: s3TestEnv.AWS_ACCESS_KEY_ID, secretAccessKey: s3TestEnv.AWS_SECRET_ACCESS_KEY },
     maxAttempts: 1,
   });
+}
+
+/** Creates `bucket` with Object Lock on and a default retention (COMPLIANCE, `days`), as the audit stack's bucket is. */
+export async function createLockedBucket(client: S3Client, bucket: string, days = 1): Promise<void> {
+  await client.send(new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: true }));
+  await client.send(
+    new PutObjectLockConfigurationCommand({
+      Bucket: bucket,
+      ObjectLockConfiguration: { ObjectLockEnabled: "Enabled", Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: days } } },
+    }),
+  );
 }

@@ -1,8 +1,8 @@
-import { CreateBucketCommand, PutObjectLockConfigurationCommand, type S3Client } from "@aws-sdk/client-s3";
+import { type S3Client } from "@aws-sdk/client-s3";
 import type { ControlResult } from "../../app/compliance/types";
 import { describeWithService } from "../support/services";
 import { postgresMissing } from "../../harness/postgres";
-import { motoBinary, s3Client, s3TestEnv, startS3, stopS3, type RunningS3 } from "../../harness/s3";
+import { motoBinary, s3Client, s3TestEnv, startS3, stopS3, type RunningS3, createLockedBucket } from "../../harness/s3";
 import { waitFor } from "../../lib/net";
 import { auditedReadBurst, startFleet, type Fleet } from "../../harness/replicas";
 
@@ -43,13 +43,7 @@ describeWithService("audit chain anchored in the Object Lock bucket; the service
     Object.assign(process.env, s3TestEnv);
     s3 = await startS3();
     client = s3Client(s3.endpoint);
-    await client.send(new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: true }));
-    await client.send(
-      new PutObjectLockConfigurationCommand({
-        Bucket: bucket,
-        ObjectLockConfiguration: { ObjectLockEnabled: "Enabled", Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: 1 } } },
-      }),
-    );
+    await createLockedBucket(client, bucket);
     fleet = await startFleet({
       replicas: 2,
       // As in a cluster: the owner migrates, the replicas log in as maestro_service.

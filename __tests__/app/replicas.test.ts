@@ -1,13 +1,7 @@
-import {
-  CreateBucketCommand,
-  GetObjectCommand,
-  ListObjectVersionsCommand,
-  PutObjectLockConfigurationCommand,
-  type S3Client,
-} from "@aws-sdk/client-s3";
+import { GetObjectCommand, ListObjectVersionsCommand, type S3Client } from "@aws-sdk/client-s3";
 import { describeWithService } from "../support/services";
 import { postgresMissing } from "../../harness/postgres";
-import { motoBinary, s3Client, s3TestEnv, startS3, stopS3, type RunningS3 } from "../../harness/s3";
+import { motoBinary, s3Client, s3TestEnv, startS3, stopS3, type RunningS3, createLockedBucket } from "../../harness/s3";
 import { waitFor } from "../../lib/net";
 import {
   auditedReadBurst,
@@ -66,13 +60,7 @@ describeWithService("the service as replicas on one Postgres: concurrency and fa
     Object.assign(process.env, s3TestEnv);
     s3 = await startS3();
     client = s3Client(s3.endpoint);
-    await client.send(new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: true }));
-    await client.send(
-      new PutObjectLockConfigurationCommand({
-        Bucket: bucket,
-        ObjectLockConfiguration: { ObjectLockEnabled: "Enabled", Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: 1 } } },
-      }),
-    );
+    await createLockedBucket(client, bucket);
     fleet = await startFleet({
       replicas: 2,
       env: {

@@ -8,12 +8,11 @@ import {
   PutBucketPolicyCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
-  PutObjectLockConfigurationCommand,
   PutObjectRetentionCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { describeWithService } from "../support/services";
-import { motoBinary, s3Client, startS3, stopS3, type RunningS3 } from "../../harness/s3";
+import { motoBinary, s3Client, startS3, stopS3, type RunningS3, createLockedBucket } from "../../harness/s3";
 import { resourcesOf, synthAll } from "../../harness/synth";
 import { startVersityGw, stopObjectLockServer, versitygwBinary } from "../../harness/versitygw";
 
@@ -43,13 +42,7 @@ describeWithService("Object Lock enforcement by a real S3 server (moto)", motoBi
   beforeAll(async () => {
     s3 = await startS3();
     client = s3Client(s3.endpoint);
-    await client.send(new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: true }));
-    await client.send(
-      new PutObjectLockConfigurationCommand({
-        Bucket: bucket,
-        ObjectLockConfiguration: { ObjectLockEnabled: "Enabled", Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: 1 } } },
-      }),
-    );
+    await createLockedBucket(client, bucket);
     version = (await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: "original" }))).VersionId!;
   });
   afterAll(async () => {
@@ -156,13 +149,7 @@ describeWithService("Object Lock enforcement by a real S3 server (versitygw)", v
   beforeAll(async () => {
     s3 = await startVersityGw();
     client = s3Client(s3.endpoint);
-    await client.send(new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: true }));
-    await client.send(
-      new PutObjectLockConfigurationCommand({
-        Bucket: bucket,
-        ObjectLockConfiguration: { ObjectLockEnabled: "Enabled", Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: 1 } } },
-      }),
-    );
+    await createLockedBucket(client, bucket);
   });
   afterAll(async () => {
     client?.destroy();

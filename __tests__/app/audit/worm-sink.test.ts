@@ -8,7 +8,6 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectVersionsCommand,
-  PutObjectLockConfigurationCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { buildService, type BuiltService } from "../../../app/server";
@@ -17,21 +16,11 @@ import { jsonLine, retainUntil } from "../../../app/audit/worm";
 import type { WormHealth } from "../../../app/audit/worm";
 import { describeWithService } from "../../support/services";
 import { findBinary } from "../../../harness/binaries";
-import { s3Client, s3TestEnv, type RunningS3 } from "../../../harness/s3";
+import { createLockedBucket, s3Client, s3TestEnv, type RunningS3 } from "../../../harness/s3";
 import { objectLockServers, stopObjectLockServer } from "../../../harness/versitygw";
 import { waitFor } from "../../../lib/net";
 
 const bucket = "maestro-test-audit";
-
-async function createLockedBucket(client: S3Client): Promise<void> {
-  await client.send(new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: true }));
-  await client.send(
-    new PutObjectLockConfigurationCommand({
-      Bucket: bucket,
-      ObjectLockConfiguration: { ObjectLockEnabled: "Enabled", Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: 1 } } },
-    }),
-  );
-}
 
 // Against both S3 servers: moto, and versitygw, which enforces the Object Lock rules moto does not.
 for (const server of objectLockServers)
@@ -58,7 +47,7 @@ for (const server of objectLockServers)
       Object.assign(process.env, s3TestEnv);
       s3 = await server.start();
       client = s3Client(s3.endpoint);
-      await createLockedBucket(client);
+      await createLockedBucket(client, bucket);
       dir = mkdtempSync(join(tmpdir(), "maestro-worm-"));
       const settings = readServiceSettings({
         MAESTRO_DATA_DIR: dir,
