@@ -62,11 +62,14 @@ export interface StartOptions {
   hostProcessLabel?: PodLabel;
 }
 
-/** One pod label, `name=value`. */
+/** Pods by one label: `name in (values)`. */
 export interface PodLabel {
   name: string;
-  value: string;
+  values: readonly string[];
 }
+
+/** The label selector `name in (v1,v2)` for the API's `labelSelector`. */
+export const podLabelSelector = (label: PodLabel) => `${label.name} in (${label.values.join(",")})`;
 
 /** A running control plane. */
 export class ControlPlane {
@@ -84,14 +87,9 @@ export class ControlPlane {
     return runKubectl(this.state.kubeconfig, args, input);
   }
 
-  /** `kubectl auth can-i ...`: true for "yes", false for "no", an error for anything else. */
-  async canI(args: string[]): Promise<boolean> {
-    try {
-      return (await this.kubectl(["auth", "can-i", ...args])).trim() === "yes";
-    } catch (err) {
-      if (err instanceof KubectlError && err.exitCode === 1 && err.stdout.trim() === "no") return false;
-      throw err;
-    }
+  /** `kubectl auth can-i ...` against this control plane (see `canI`). */
+  canI(args: string[]): Promise<boolean> {
+    return canI((a) => this.kubectl(a), args);
   }
 
   /** GET against the API server as the admin, the body as text. */
@@ -143,11 +141,30 @@ export class KubectlError extends MaestroError<"KUBECTL_FAILED"> {
   }
 }
 
-function runKubectl(kubeconfig: string, args: string[], input?: string): Promise<string> {
+/** A kubectl bound to one API server: the arguments after `kubectl`, stdin; rejects with a KubectlError. */
+export type Kubectl = (args: string[], input?: string) => Promise<string>;
+
+/** `kubectl auth can-i ...`: true for "yes", false for "no", an error for anything else. */
+export async function canI(kubectl: Kubectl, args: string[]): Promise<boolean> {
+  try {
+    return (await kubectl(["auth", "can-i", ...args])).trim() === "yes";
+  } catch (err) {
+    if (err instanceof KubectlError && err.exitCode === 1 && err.stdout.trim() === "no") return false;
+    throw err;
+  }
+}
+
+/** The pinned kubectl with a kubeconfig and, optionally, one of its contexts (any cluster, not only the local one). */
+export function kubectlFor(kubeconfig: string | undefined, context?: string): Kubectl {
+  return (args, input) => runKubectl(kubeconfig, context ? ["--context", context, ...args] : args, input);
+}
+
+// Without a kubeconfig, kubectl's own: $KUBECONFIG, else ~/.kube/config.
+function runKubectl(kubeconfig: string | undefined, args: string[], input?: string): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     const child = execFile(
       join(toolsDir, "bin", "kubectl"),
-      ["--kubeconfig", kubeconfig, ...args],
+      [...(kubeconfig ? ["--kubeconfig", kubeconfig] : []), ...args],
       { maxBuffer: 64 << 20 },
       (err, stdout, stderr) => {
         if (err) reject(new KubectlError(args, typeof err.code === "number" ? err.code : null, stdout, stderr));
@@ -250,7 +267,7 @@ export function kwokStageConfig(dir: string, hostLabel?: PodLabel): string {
     if (hostLabel && stage.spec.resourceRef.kind === "Pod" && !stage.spec.next.delete) {
       // A missing label matches NotIn in kwok's selectors: every other pod stays kwok's.
       const key = `.metadata.labels.${JSON.stringify(hostLabel.name)}`;
-      stage.spec.selector.matchExpressions.push({ key, operator: "NotIn", values: [hostLabel.value] });
+      stage.spec.selector.matchExpressions.push({ key, operator: "NotIn", values: [...hostLabel.values] });
     }
     return stringify(stage);
   });

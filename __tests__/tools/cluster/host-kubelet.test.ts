@@ -11,7 +11,7 @@ import { KubeApi } from "../../../tools/cluster/kube-api";
 import { waitFor } from "../../../lib/net";
 import { describeWithService } from "../../support/services";
 
-const label = { name: "maestro.io/host-process", value: "true" };
+const label = { name: "maestro.io/host-process", values: ["true"] };
 
 describe("host kubelet: the pure parts", () => {
   test("$(VAR) expands from earlier variables, $$ escapes, unknown names stay as written", () => {
@@ -128,7 +128,7 @@ describeWithService("host kubelet: labelled pods run on the host, against the re
   });
 
   test("a Job pod with the label runs on the host: env from ConfigMap, Secret and fieldRef, $(VAR) args, the mounted script; exit 0 completes the Job", async () => {
-    await create(job("ok", "0", { [label.name]: label.value }));
+    await create(job("ok", "0", { [label.name]: label.values[0] }));
     await waitFor("Job ok Complete", async () => (await jobCondition("ok")) === "Complete", 30_000, 200);
     const [pod] = (await podsOf("ok")).items;
     expect(pod.status.phase).toBe("Succeeded");
@@ -147,7 +147,7 @@ describeWithService("host kubelet: labelled pods run on the host, against the re
   });
 
   test("exit 3 fails the pod with that exit code, and the Job controller fails the Job (backoffLimit 0)", async () => {
-    await create(job("breach", "3", { [label.name]: label.value }));
+    await create(job("breach", "3", { [label.name]: label.values[0] }));
     await waitFor("Job breach Failed", async () => (await jobCondition("breach")) === "Failed", 30_000, 200);
     const [pod] = (await podsOf("breach")).items;
     expect(pod.status.phase).toBe("Failed");
@@ -163,7 +163,7 @@ describeWithService("host kubelet: labelled pods run on the host, against the re
 
   test("a missing Secret key keeps the pod Pending with CreateContainerConfigError naming it, as the kubelet does", async () => {
     await create(
-      job("nokey", "0", { [label.name]: label.value }, [{ name: "X", valueFrom: { secretKeyRef: { name: "token", key: "nope" } } }]),
+      job("nokey", "0", { [label.name]: label.values[0] }, [{ name: "X", valueFrom: { secretKeyRef: { name: "token", key: "nope" } } }]),
     );
     await waitFor(
       "pod of nokey waiting",

@@ -39,7 +39,7 @@ const rolloutName = "compliance";
 const activeService = "compliance";
 const previewService = "compliance-preview";
 // The SLO gate Job's pods (the construct's label): kwok skips them, the host kubelet runs them.
-const gateLabel = { name: "app.kubernetes.io/name", value: "slo-gate" };
+const gateLabel = { name: "app.kubernetes.io/name", values: ["slo-gate"] };
 
 const missing =
   missingBinary() ??
