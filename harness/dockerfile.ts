@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { basename, dirname, join, posix } from "node:path";
 import { DockerfileParser, type Instruction } from "dockerfile-ast";
-import { findBinary } from "../../harness/binaries";
+import { findBinary } from "./binaries";
 
 // A Dockerfile, built and run without a container engine: dockerfile-ast reads it, each stage is a
 // scratch directory holding the paths the stage writes (its WORKDIR, VOLUME and absolute COPY
@@ -244,39 +244,51 @@ export interface RunningContainer {
   stop(): Promise<void>;
 }
 
+/** How a command runs in an image: its environment, working directory, and host folders bound at image paths. */
+export interface ImageSpawnOptions {
+  env?: Record<string, string>;
+  /** Image path → host folder, bound writable (a volume); the image's other VOLUMEs are fresh tmpfs. */
+  volumes?: Record<string, string>;
+  /** @default the image's WORKDIR */
+  cwd?: string;
+}
+
 /**
- * Runs the image's CMD: read-only root, each VOLUME a fresh writable directory (given by `volumes`,
- * or a world-writable tmpfs like the emptyDir the Rollout mounts), as the image's USER with no
- * capabilities; environment = the image's ENV + `env`.
+ * Spawns a command in the image: read-only root, each VOLUME a bound host folder (given by
+ * `volumes`, which may also name other paths, as a pod's volumeMounts do) or else a world-writable
+ * tmpfs like the emptyDir the Rollout mounts, as the image's USER with no capabilities, in its own
+ * pid namespace; environment = the image's ENV + `env`. The network is the host's (loopback).
  */
+export function spawnInImage(image: BuiltImage, command: string[], options: ImageSpawnOptions = {}): ChildProcess {
+  const { runtime } = image;
+  const args = [...stageArgs(runtime, true), "--unshare-pid", "--die-with-parent", "--clearenv"];
+  const volumes = options.volumes ?? {};
+  for (const volume of runtime.volumes) if (!volumes[volume]) args.push("--perms", "1777", "--tmpfs", volume);
+  for (const [imagePath, host] of Object.entries(volumes)) args.push("--bind", host, imagePath);
+  for (const [k, v] of Object.entries({ ...runtime.env, ...options.env })) args.push("--setenv", k, v);
+  args.push("--chdir", options.cwd ?? runtime.workdir);
+  if (runtime.user) {
+    if (!setprivPath) throw new Error("setpriv (util-linux) is needed to drop to the image's USER");
+    args.push(
+      setprivPath,
+      `--reuid=${runtime.user.uid}`,
+      `--regid=${runtime.user.gid}`,
+      "--clear-groups",
+      "--inh-caps=-all",
+      "--bounding-set=-all",
+    );
+  }
+  return spawn(bwrapPath!, [...args, ...command], { stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/** Runs the image's CMD (spawnInImage), with `env` added to the image's ENV. */
 export function runImage(
   image: BuiltImage,
   options: { env?: Record<string, string>; volumes?: Record<string, string> } = {},
 ): RunningContainer {
-  const { runtime } = image;
-  const spawnIn = (command: string[], env: Record<string, string>) => {
-    const args = [...stageArgs(runtime, true), "--unshare-pid", "--die-with-parent", "--clearenv"];
-    for (const volume of runtime.volumes) {
-      const host = options.volumes?.[volume];
-      if (host) args.push("--bind", host, volume);
-      else args.push("--perms", "1777", "--tmpfs", volume); // as a Kubernetes emptyDir
-    }
-    for (const [k, v] of Object.entries({ ...runtime.env, ...options.env, ...env })) args.push("--setenv", k, v);
-    args.push("--chdir", runtime.workdir);
-    if (runtime.user) {
-      if (!setprivPath) throw new Error("setpriv (util-linux) is needed to drop to the image's USER");
-      args.push(
-        setprivPath,
-        `--reuid=${runtime.user.uid}`,
-        `--regid=${runtime.user.gid}`,
-        "--clear-groups",
-        "--inh-caps=-all",
-        "--bounding-set=-all",
-      );
-    }
-    return spawn(bwrapPath!, [...args, ...command], { stdio: ["ignore", "pipe", "pipe"] });
-  };
-  const child = spawnIn(runtime.cmd, {});
+  const spawnIn = (command: string[], env: Record<string, string>) =>
+    spawnInImage(image, command, { env: { ...options.env, ...env }, volumes: options.volumes });
+  const child = spawnIn(image.runtime.cmd, {});
   const output = captured(child);
   return {
     child,

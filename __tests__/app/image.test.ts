@@ -1,23 +1,20 @@
-import { execFileSync } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
-import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { scimSyncCommand } from "../../constructs/gateway/scim-sync";
-import { bwrapPath, buildImage, runImage, setprivPath, type BuiltImage, type RunningContainer } from "../support/dockerfile";
+import { bwrapPath, setprivPath, type BuiltImage, type RunningContainer } from "../../harness/dockerfile";
+import { buildServiceImage, startServiceContainer, type ServiceContainer } from "../../harness/service-image";
 import { postgresMissing, startPostgres, type RunningPostgres } from "../../harness/postgres";
 import { describeWithService } from "../support/services";
-import { freePort, waitFor } from "../../lib/net";
-import { cleanVerdicts } from "../../harness/evidence";
+import { freePort } from "../../lib/net";
 import { startScimServer, type RunningScimServer } from "../../harness/scim-server";
 
 // The compliance service image, built and run the way app/Dockerfile says, without a container
-// engine (see support/dockerfile.ts): the runtime stage's `npm ci --omit=dev` really runs, so the
+// engine (see harness/dockerfile.ts): the runtime stage's `npm ci --omit=dev` really runs, so the
 // service starts here with production packages only, as its USER, on a read-only root, against a
 // real Postgres. The one step not executed is the build stage's `npm ci`: the checkout's
 // node_modules (same lockfile) stands in for it.
 
-const repo = resolve(__dirname, "../..");
 const syncToken = "image-test-sync-token-0123456789abcdef";
 const scimToken = "image-test-scim-token-0123456789";
 
@@ -30,75 +27,19 @@ describeWithService(
     let postgres: RunningPostgres;
     let container: RunningContainer;
     let base: string;
-    let dataVolume: string;
+    let service: ServiceContainer;
     let scim: RunningScimServer;
 
     beforeAll(async () => {
       work = mkdtempSync(join(tmpdir(), "maestro-image-"));
-      // What the release adds to the context before `docker build` (release-assets.sh's way): the
-      // shipped bundle signed with a release key, that key's public half, the policy verdicts.
-      const extras = join(work, "context");
-      const release = join(extras, "release");
-      mkdirSync(release, { recursive: true });
-      writeFileSync(join(release, "policy-verdicts.json"), JSON.stringify(cleanVerdicts()));
-      const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-      writeFileSync(join(work, "release-key.pem"), privateKey.export({ type: "pkcs8", format: "pem" }));
-      writeFileSync(join(release, "policy-signing.pub.pem"), publicKey.export({ type: "spki", format: "pem" }));
-      execFileSync(
-        process.execPath,
-        [
-          "-r",
-          "./tools/register.js",
-          "tools/ci/policy-bundle-sign.ts",
-          "--key",
-          join(work, "release-key.pem"),
-          "--out",
-          join(release, "policy-bundle.signed.tar.gz"),
-        ],
-        { cwd: repo, stdio: "pipe" },
-      );
-      image = await buildImage({
-        dockerfile: join(repo, "app", "Dockerfile"),
-        context: repo,
-        contextExtras: extras,
-        workDir: join(work, "stages"),
-        substitute: (stage, command) =>
-          stage === "build" && /^npm ci\b/.test(command)
-            ? { hostPath: join(repo, "node_modules"), imagePath: "/src/node_modules" }
-            : undefined,
-      });
+      image = await buildServiceImage(work);
       postgres = await startPostgres();
-      dataVolume = join(work, "volume-data");
-      mkdirSync(dataVolume);
-      chownSync(dataVolume, image.runtime.user!.uid, image.runtime.user!.gid);
       scim = await startScimServer(await freePort(), scimToken);
       scim.addUser("u-alice", "alice");
       scim.addGroup("g-auditors", "auditors", ["u-alice"]);
-      const port = await freePort();
-      container = runImage(image, {
-        env: {
-          PORT: String(port),
-          DATABASE_URL: postgres.url,
-          OIDC_ISSUER: "https://idp.maestro.invalid",
-          SCIM_SYNC_TOKEN: syncToken,
-          // Production requires the fleet's signing key (from the Secret in a cluster).
-          AUDIT_SIGNING_KEY_PEM: generateKeyPairSync("ec", { namedCurve: "P-256" })
-            .privateKey.export({ type: "pkcs8", format: "pem" })
-            .toString(),
-          LOG_LEVEL: "warn",
-        },
-        volumes: { "/var/lib/maestro": dataVolume },
-      });
-      base = `http://127.0.0.1:${port}`;
-      await waitFor(
-        "the image's service /readyz",
-        async () => {
-          if (container.child.exitCode !== null) throw new Error(`the service exited ${container.child.exitCode}:\n${container.output()}`);
-          return (await fetch(`${base}/readyz`)).ok;
-        },
-        60_000,
-        50,
-      );
+      service = await startServiceContainer(image, { databaseUrl: postgres.url, dataDir: join(work, "volume-data"), syncToken });
+      container = service.container;
+      base = service.url;
     }, 600_000);
     afterAll(async () => {
       await container?.stop();

@@ -1,18 +1,21 @@
 // The host-process kubelet: kwok's pods run nothing, so for the pods whose outcome matters (the
-// analysis Job's SLO gate, later the project's own images in verify:ga) this plays the kubelet on
-// the host. It watches the local API server for pods with one label (the control plane started
-// with the same `hostProcessLabel`, so kwok's pod stages skip them), runs each container's
+// analysis Job's SLO gate, the project's own Jobs in verify:ga --local-cluster) this plays the
+// kubelet on the host. It watches the local API server for pods with one label (the control plane
+// started with the same `hostProcessLabel`, so kwok's pod stages skip them), runs each container's
 // command and args with its environment (valueFrom ConfigMaps, Secrets and fields resolved;
 // ConfigMap, Secret and emptyDir volumes written to a folder per pod), and sets the pod's status
 // from the result: phase, and each container's state with its exit code. See docs/cluster.md.
 //
-// What it is not: no images (the command runs with the host's programs, `node` is this Node), no
-// isolation, no probes, no restarts; a path under a volume's mountPath in the command, args or
-// workingDir is rewritten to that volume's folder on the host.
+// A container of one of the project's own images (`images`) runs inside that image as built by
+// harness/dockerfile.ts (its files, ENV, WORKDIR and USER, read-only root, volumes bound at their
+// mountPaths). Any other container runs with the host's programs (`node` is this Node), and a path
+// under a volume's mountPath in its command, args or workingDir is rewritten to that volume's
+// folder on the host. Addresses the pod names (Service DNS, external hosts) are routed to where
+// they are on this host (`addresses`). What it is not: no pulls, no probes, no restarts.
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, createWriteStream, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
-import type { ControlPlane, PodLabel } from "./control-plane";
+import { podLabelSelector, type ControlPlane, type PodLabel } from "./control-plane";
 import { KubeApi, KubeApiError } from "./kube-api";
 import { MaestroError } from "../../lib/errors";
 
@@ -119,6 +122,53 @@ export interface HostKubeletOptions {
   programs?: Record<string, string>;
   /** The image's entry point, for containers without `command`. @default none (such a pod is refused) */
   entrypoints?: Record<string, string[]>;
+  /**
+   * The project's own images, by repository (the image reference without tag or digest): a
+   * container of one of them runs inside it (harness/dockerfile.ts: its files, ENV, WORKDIR and
+   * USER, volumes bound at their mountPaths), not with the host's programs.
+   */
+  images?: Record<string, ContainerImage>;
+  /**
+   * Where the addresses a pod names are on this host, as cluster DNS, a Service and an egress
+   * ServiceEntry would route them: each key (e.g. `http://compliance.maestro.svc:8080`) is
+   * replaced by its value in the command, args and env values.
+   */
+  addresses?: Record<string, string>;
+}
+
+/** An image the kubelet can run containers in. */
+export interface ContainerImage {
+  /** The image's CMD: the command of a container that sets none. */
+  cmd: string[];
+  /** Spawns a command in the image with this environment (added to the image's ENV) and these host folders bound at image paths. */
+  spawn(command: string[], options: { env: Record<string, string>; volumes: Record<string, string>; cwd?: string }): ChildProcess;
+}
+
+/** `registry/name:tag@digest` → `registry/name`. */
+export function imageRepository(image: string): string {
+  const name = image.split("@")[0];
+  const colon = name.lastIndexOf(":");
+  return colon > name.lastIndexOf("/") ? name.slice(0, colon) : name;
+}
+
+/** The addresses map applied to one string: every occurrence of each key replaced, longest keys first. */
+export function routeAddresses(text: string, addresses: Record<string, string> | undefined): string {
+  if (!addresses) return text;
+  let out = text;
+  for (const key of Object.keys(addresses).sort((a, b) => b.length - a.length)) out = out.split(key).join(addresses[key]);
+  return out;
+}
+
+/** A container ready to start: on the host (argv with host paths) or in one of the project's images. */
+interface PreparedContainer {
+  container: Container;
+  argv: string[];
+  env: Record<string, string>;
+  /** The working directory: on the host, or inside the image (undefined: its WORKDIR). */
+  cwd?: string;
+  image?: ContainerImage;
+  /** For an image: mountPath → the volume's host folder. */
+  volumes?: Record<string, string>;
 }
 
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
@@ -177,12 +227,13 @@ export class HostKubelet {
   /** Starts watching; pods already there are handled too. */
   static start(cluster: ControlPlane, options: HostKubeletOptions): HostKubelet {
     const label = cluster.state.hostProcessLabel;
-    if (!label || label.name !== options.label.name || label.value !== options.label.value)
+    const wanted = podLabelSelector(options.label);
+    if (!label || podLabelSelector(label) !== wanted)
       throw new Error(
-        `host kubelet: the control plane leaves ${label ? `${label.name}=${label.value}` : "no pods"} to the host, not ${options.label.name}=${options.label.value} (startControlPlane({ hostProcessLabel }))`,
+        `host kubelet: the control plane leaves ${label ? podLabelSelector(label) : "no pods"} to the host, not ${wanted} (startControlPlane({ hostProcessLabel }))`,
       );
     const kubelet = new HostKubelet(cluster, options);
-    const selector = encodeURIComponent(`${options.label.name}=${options.label.value}`);
+    const selector = encodeURIComponent(wanted);
     kubelet.stopWatch = kubelet.api.watch<Pod>(
       `/api/v1/pods?labelSelector=${selector}`,
       (event) => kubelet.track(kubelet.handle(event.type, event.object)),
@@ -227,7 +278,7 @@ export class HostKubelet {
   private async run(pod: Pod): Promise<void> {
     const dir = join(this.options.workDir, `${pod.metadata.namespace}_${pod.metadata.name}_${pod.metadata.uid.slice(0, 8)}`);
     mkdirSync(dir, { recursive: true });
-    let prepared: Array<{ container: Container; argv: string[]; env: Record<string, string>; cwd: string }>;
+    let prepared: PreparedContainer[];
     let init: typeof prepared;
     try {
       const volumes = await this.writeVolumes(pod, dir);
@@ -370,7 +421,10 @@ export class HostKubelet {
       const target = join(dir, "volumes", volume.name);
       mkdirSync(target, { recursive: true });
       byName.set(volume.name, target);
-      if (volume.emptyDir !== undefined) continue;
+      if (volume.emptyDir !== undefined) {
+        chmodSync(target, 0o1777); // the kubelet's emptyDir is writable by the pod's user, whoever it is
+        continue;
+      }
       if (volume.configMap) {
         const c = volume.configMap;
         await writeKeys(target, volume.name, "configmaps", c.name, c.items, c.optional, c.defaultMode ?? 0o644);
@@ -461,10 +515,19 @@ export class HostKubelet {
         throw new PodConfigError(`${where}: volumeMount ${m.mountPath} names volume "${m.name}", which the pod does not have`);
       return { mountPath: m.mountPath, hostDir: m.subPath ? join(volumeDir, m.subPath) : volumeDir };
     });
+    const route = (text: string) => routeAddresses(text, this.options.addresses);
+    for (const [k, v] of Object.entries(env)) env[k] = route(v);
+    const image = this.options.images?.[imageRepository(container.image)];
+    if (image) {
+      // Inside the project's image: its paths are real, the volumes are bound where they are mounted.
+      const words = [...(container.command ?? image.cmd), ...(container.args ?? [])].map((w) => route(expandVars(w, env)));
+      const volumeDirs = Object.fromEntries(mounts.map((m) => [m.mountPath, m.hostDir]));
+      return { container, argv: words, env, cwd: container.workingDir, image, volumes: volumeDirs };
+    }
     const command = container.command ?? this.options.entrypoints?.[container.image];
     if (!command || command.length === 0)
       throw new PodConfigError(`${where}: no command, and the entry point of image ${container.image} is not known to the host kubelet`);
-    const words = [...command, ...(container.args ?? [])].map((w) => hostPath(expandVars(w, env), mounts));
+    const words = [...command, ...(container.args ?? [])].map((w) => hostPath(route(expandVars(w, env)), mounts));
     const programs = this.options.programs ?? { node: process.execPath };
     const program = programs[words[0]] ?? words[0];
     if (isAbsolute(words[0]) && program === words[0] && !mounts.some((m) => words[0].startsWith(m.hostDir)))
@@ -475,7 +538,7 @@ export class HostKubelet {
     return { container, argv: [program, ...words.slice(1)], env, cwd };
   }
 
-  private exec(pod: Pod, step: { container: Container; argv: string[]; env: Record<string, string>; cwd: string }, dir: string) {
+  private exec(pod: Pod, step: PreparedContainer, dir: string) {
     const run: ContainerRun = {
       pod: podKey(pod),
       container: step.container.name,
@@ -486,12 +549,14 @@ export class HostKubelet {
     };
     this.runs.push(run);
     const log = createWriteStream(join(dir, `${step.container.name}.log`));
-    // Only the pod's own environment (plus the host's PATH and a HOME), as a container would have.
-    const child = spawn(step.argv[0], step.argv.slice(1), {
-      cwd: step.cwd,
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, ...step.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    // Only the pod's own environment (plus the host's PATH and a HOME, or the image's ENV), as a container would have.
+    const child = step.image
+      ? step.image.spawn(step.argv, { env: step.env, volumes: step.volumes ?? {}, cwd: step.cwd })
+      : spawn(step.argv[0], step.argv.slice(1), {
+          cwd: step.cwd,
+          env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, ...step.env },
+          stdio: ["ignore", "pipe", "pipe"],
+        });
     const list = this.processes.get(pod.metadata.uid) ?? [];
     list.push(child);
     this.processes.set(pod.metadata.uid, list);
@@ -499,8 +564,8 @@ export class HostKubelet {
       run.output = (run.output + chunk.toString("utf8")).slice(-64 * 1024);
       log.write(chunk);
     };
-    child.stdout.on("data", collect);
-    child.stderr.on("data", collect);
+    child.stdout?.on("data", collect);
+    child.stderr?.on("data", collect);
     return new Promise<ContainerRun>((resolve) => {
       const done = (code: number) => {
         if (run.exitCode !== undefined) return;
