@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { MaestroStack, type MaestroStackProps } from "./base";
 import { DutyRbac, OidcGateway, ScimSync } from "../constructs/gateway";
+import { serviceUrl } from "../constructs/mesh/identity";
 
 const gatewayServiceName = "gateway";
 const complianceServiceName = "compliance";
@@ -23,7 +24,7 @@ export class GatewayStack extends MaestroStack {
     const proxy = service(gatewayServiceName);
     const compliance = service(complianceServiceName);
     const scim = service(scimSyncServiceName);
-    const complianceUrl = `http://${compliance.name}.${compliance.namespace}.svc:${compliance.ports[0]}`;
+    const complianceUrl = serviceUrl(compliance);
 
     this.gateway = new OidcGateway(this, "oidc-gateway", {
       helm: this.helm,

@@ -5,6 +5,11 @@ export function spiffePrincipal(trustDomain: string, namespace: string, serviceA
   return `${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
 }
 
+/** A mesh service's in-cluster address as its callers name it: `http://<name>.<namespace>.svc:<first port>`. */
+export function serviceUrl(service: Pick<MeshService, "name" | "namespace" | "ports">): string {
+  return `http://${service.name}.${service.namespace}.svc:${service.ports[0]}`;
+}
+
 /** Pod labels that select a service's workloads. */
 export function workloadLabels(service: MeshService): Record<string, string> {
   return service.workloadLabels ?? { "app.kubernetes.io/name": service.name };

@@ -20,6 +20,18 @@ describe("the GA checklist", () => {
     expect(new Set(staging.map((c) => c.id)).size).toBe(staging.length);
   });
 
+  test("what the local control plane cannot stand in for: at most 5 checks, each a cluster command saying what it needs", () => {
+    const needs = checklist(loadEnvironment("local")).filter((c) => c.needs);
+    expect(needs.map((c) => c.id)).toEqual([
+      "mtls.sidecarless-refused",
+      "mtls.share",
+      "audit.bucket-live",
+      "dr.drill-live",
+      "compliance.live",
+    ]);
+    for (const c of needs) expect(c.cluster).toBeTruthy();
+  });
+
   test("the local part covers what the runbook runs locally", () => {
     const local = staging.filter((c) => c.local).map((c) => c.id);
     expect(local).toEqual(
@@ -105,6 +117,45 @@ describe("running a checklist", () => {
     expect(report.results[1].detail).toBe("exit 3: no kube context");
   });
 
+  test("on a cluster the run sets up: commands get its environment, a check needing what it lacks stays NEEDS CLUSTER saying what", async () => {
+    let setups = 0;
+    const report = await runChecklist(
+      [
+        check("env", { cluster: 'test "$KUBECONFIG" = /tmp/kc && echo "context ok"' }),
+        check("again", { cluster: "true" }),
+        check("sidecar", { cluster: "exit 9", needs: "a data plane" }),
+      ],
+      {
+        env: "local",
+        cluster: false,
+        clusterSetup: async () => {
+          setups++;
+          return { env: { KUBECONFIG: "/tmp/kc" } };
+        },
+      },
+    );
+    expect(setups).toBe(1);
+    expect(report.cluster).toBe("local");
+    expect(report.results.map((r) => [r.id, r.status, r.detail])).toEqual([
+      ["env", "PASS", "context ok"],
+      ["again", "PASS", "exit 0"],
+      ["sidecar", "NEEDS CLUSTER", "needs a data plane, which the local control plane does not have"],
+    ]);
+    expect(formatText(report)).toMatch(/Verdict: PASS on the local control plane: 2 passed, 1 need a data plane or a cloud account/);
+  });
+
+  test("a cluster set-up that fails FAILs every cluster check with its reason (and never runs the commands)", async () => {
+    const report = await runChecklist([check("a", { cluster: "true" }), check("b", { cluster: "true" })], {
+      env: "local",
+      cluster: false,
+      clusterSetup: () => Promise.reject(new Error("missing kwok")),
+    });
+    expect(report.results.map((r) => [r.status, r.detail])).toEqual([
+      ["FAIL", "the local control plane did not come up: missing kwok"],
+      ["FAIL", "the local control plane did not come up: missing kwok"],
+    ]);
+  });
+
   test("text lists commands for NEEDS CLUSTER and the verdict; JUnit marks them skipped", async () => {
     const report: GaReport = await runChecklist(
       [check("x", { local: async () => ({ status: "PASS", detail: "fine" }), cluster: "kubectl version" })],
@@ -131,9 +182,17 @@ describe("verify:ga usage", () => {
     expect(() => parseOptions(args)).toThrow(message);
   });
 
+  test("--local-cluster runs the local environment, and only that one, and not together with --cluster", () => {
+    expect(parseOptions(["--local-cluster"])).toMatchObject({ env: "local", localCluster: true, cluster: false });
+    expect(() => parseOptions(["--local-cluster", "--env", "staging"])).toThrow(
+      /--local-cluster runs the local environment \(config\/local.ts\), not --env staging/,
+    );
+    expect(() => parseOptions(["--local-cluster", "--cluster"])).toThrow(/--cluster and --local-cluster: choose one/);
+  });
+
   test("--only selects by section or id and refuses unknown names", () => {
     const all = checklist(loadEnvironment("staging"));
-    expect(selectChecks(all, ["dr"]).map((c) => c.id)).toEqual(["dr.pitr-drill", "dr.drill-live", "dr.standby"]);
+    expect(selectChecks(all, ["dr"]).map((c) => c.id)).toEqual(["dr.pitr-drill", "dr.drill-live", "dr.standby", "dr.schedules"]);
     expect(selectChecks(all, ["policy.gate"]).map((c) => c.id)).toEqual(["policy.gate.staging", "policy.gate.production"]);
     expect(() => selectChecks(all, ["nope"])).toThrow(/--only: no check or section 'nope'/);
   });

@@ -1,6 +1,8 @@
 // The GA runbook as a checklist: every line, the tool that checks it here, and the exact command
 // that checks it on a cluster. Values (namespaces, buckets, thresholds) come from config/.
 import type { EnvironmentConfig } from "../../../config/schema";
+import { meshNamespaces } from "../../../constructs/mesh/identity";
+import { scimSchedule } from "../../../constructs/gateway/scim-sync";
 import * as local from "./local";
 import type { Check } from "./model";
 
@@ -11,7 +13,21 @@ export function checklist(config: EnvironmentConfig): Check[] {
   const complianceUrl = `http://compliance.${compliance?.namespace ?? ns.app}.svc.cluster.local:${compliance?.ports[0] ?? 8080}`;
   const ctx = config.cluster.context;
   const kubectl = `kubectl --context ${ctx}`;
+  // The backup stack's CronJobs (constructs/backup: <cluster>-base-backup, <cluster>-restore-drill).
+  const cronSchedule = (ns: string, name: string, schedule: string) =>
+    `${kubectl} -n ${ns} get cronjob ${name} -o jsonpath='{.spec.schedule}' | grep -qxF '${schedule}'`;
   return [
+    // Deployable as synthesized
+    {
+      id: "deploy.objects-accepted",
+      section: "deploy",
+      title:
+        "The API server accepts every Kubernetes object of every stack as the provider sends it (server-side dry run), nothing pruned or defaulted away",
+      cluster:
+        `out=$(mktemp -d) && CDKTF_OUTDIR=$out npm run -s synth -- --env ${config.name} > /dev/null && ` +
+        `npm run -s cluster:apply -- --dry-run --context ${ctx} "$out"`,
+    },
+
     // mTLS
     {
       id: "mtls.policies",
@@ -21,15 +37,27 @@ export function checklist(config: EnvironmentConfig): Check[] {
       local: (c) => local.areaRulesHold(c, ["MAESTRO-MESH-"]),
     },
     {
+      id: "mtls.live-policies",
+      section: "mtls",
+      title: `The cluster has mesh-wide STRICT mTLS and a deny-by-default AuthorizationPolicy in ${meshNamespaces(config).join(", ")}`,
+      cluster:
+        `${kubectl} -n ${ns.istio} get peerauthentication default -o jsonpath='{.spec.mtls.mode}' | grep -qx STRICT && ` +
+        `for n in ${meshNamespaces(config).join(" ")}; do ${kubectl} -n "$n" get authorizationpolicy deny-by-default -o json | ` +
+        `jq -e '(.spec // {}) == {}' > /dev/null || { echo "no empty-spec deny-by-default in $n" >&2; exit 1; }; done && ` +
+        `echo "STRICT in ${ns.istio}; deny-by-default in ${meshNamespaces(config).length} namespaces"`,
+    },
+    {
       id: "mtls.sidecarless-refused",
       section: "mtls",
       title: "A pod without a sidecar cannot call a mesh service in plaintext",
+      needs: "a data plane (Envoy sidecars refusing plaintext)",
       cluster: `KUBE_CONTEXT=${ctx} bash tools/verify/mtls-probe.sh --url ${complianceUrl}/healthz --namespace ${ns.app}`,
     },
     {
       id: "mtls.share",
       section: "mtls",
       title: `At least ${config.mesh.mtlsThresholdPercent} % of mesh requests are mutual TLS (dashboard mtls-overview)`,
+      needs: "a data plane (live mesh traffic in Prometheus)",
       cluster: `bash tools/verify/mtls-percent.sh --threshold ${config.mesh.mtlsThresholdPercent} --prometheus "\${PROMETHEUS_URL:-${config.prometheusUrl}}"`,
     },
 
@@ -104,7 +132,7 @@ export function checklist(config: EnvironmentConfig): Check[] {
       section: "rollouts",
       title: "The live rollout is healthy and its SLOs hold now",
       cluster:
-        `${kubectl} argo rollouts status compliance -n ${ns.app} --timeout 60s && ` +
+        `${kubectl} -n ${ns.app} wait rollout/compliance --for=jsonpath='{.status.phase}'=Healthy --timeout 120s && ` +
         `node tools/ci/slo_gate.js --prometheus "\${PROMETHEUS_URL:-${config.prometheusUrl}}" --service compliance --namespace ${ns.app} ` +
         `--window ${config.rollout.slo.window} --max-error-ratio ${config.rollout.slo.maxErrorRatio} --max-p99-ms ${config.rollout.slo.maxP99Ms} --min-requests ${config.rollout.slo.minRequests}`,
     },
@@ -127,6 +155,7 @@ export function checklist(config: EnvironmentConfig): Check[] {
       id: "audit.bucket-live",
       section: "audit",
       title: `The audit bucket ${config.audit.bucketName} is locked in ${config.audit.mode} mode for ≥ ${config.audit.retentionDays} days`,
+      needs: "a cloud account (the live S3 bucket)",
       cluster:
         `aws s3api get-object-lock-configuration --bucket ${config.audit.bucketName} --region ${config.region} --output json | ` +
         `jq -e '.ObjectLockConfiguration.Rule.DefaultRetention | .Mode == "${config.audit.mode}" and (.Days // 0) >= ${config.audit.retentionDays}'`,
@@ -143,6 +172,7 @@ export function checklist(config: EnvironmentConfig): Check[] {
       id: "dr.drill-live",
       section: "dr",
       title: "A restore drill from the environment's WAL-G archive succeeds",
+      needs: "a cloud account (the environment's WAL-G archive) and GitHub Actions",
       cluster: `gh workflow run drill-restore.yml -f environment=${config.name} -f ISO_TS=$(date -u -d '-15 min' +%Y-%m-%dT%H:%M:%SZ)`,
     },
     {
@@ -152,7 +182,23 @@ export function checklist(config: EnvironmentConfig): Check[] {
       cluster: `${kubectl} -n ${ns.data} rollout status statefulset/postgres --timeout 60s${config.backup.standbyReplica ? ` && ${kubectl} -n ${ns.data} rollout status statefulset/postgres-standby --timeout 60s` : ""}`,
     },
 
+    {
+      id: "dr.schedules",
+      section: "dr",
+      title: `Base backups run on ${config.backup.baseBackupSchedule}; the restore drill CronJob is suspended (run on demand)`,
+      cluster:
+        `${cronSchedule(ns.data, "postgres-base-backup", config.backup.baseBackupSchedule)} && ` +
+        `${kubectl} -n ${ns.data} get cronjob postgres-restore-drill -o jsonpath='{.spec.suspend}' | grep -qx true`,
+    },
+
     // SSO / SCIM
+    {
+      id: "identity.rbac-live",
+      section: "identity",
+      title:
+        "Least privilege: every cell of the duty matrix, allowed and denied, holds on the API server (SubjectAccessReview + kubectl auth can-i)",
+      cluster: `npm run -s cluster:rbac -- --env ${config.name} --context ${ctx}`,
+    },
     {
       id: "identity.token-required",
       section: "identity",
@@ -169,7 +215,13 @@ export function checklist(config: EnvironmentConfig): Check[] {
       id: "identity.scim-sync",
       section: "identity",
       title: `SCIM sync runs every ${config.gateway.scim.intervalMinutes} min and its last run succeeded`,
-      cluster: `${kubectl} -n ${ns.gateway} create job --from=cronjob/scim-sync ga-verify-scim-$(date +%s) -o name | xargs ${kubectl} -n ${ns.gateway} wait --for=condition=complete --timeout=120s`,
+      cluster:
+        `${cronSchedule(ns.gateway, "scim-sync", scimSchedule(config.gateway.scim.intervalMinutes))} && ` +
+        `job=$(${kubectl} -n ${ns.gateway} create job --from=cronjob/scim-sync ga-verify-scim-$(date +%s) -o name) && ` +
+        // Until the Job succeeds or fails (backoffLimit 0: one pod), at most 120 s.
+        `for _ in $(seq 120); do case $(${kubectl} -n ${ns.gateway} get "$job" -o jsonpath='{.status.succeeded}/{.status.failed}') in ` +
+        `1/*) echo "$job succeeded"; exit 0;; */[1-9]*) echo "$job failed: $(${kubectl} -n ${ns.gateway} get pods -l "job-name=\${job#*/}" ` +
+        `-o jsonpath='{..state.terminated.message}' | tail -c 300)" >&2; exit 1;; esac; sleep 1; done; echo "$job: no result in 120 s" >&2; exit 1`,
     },
 
     // Compliance dashboard
@@ -190,6 +242,7 @@ export function checklist(config: EnvironmentConfig): Check[] {
       id: "compliance.live",
       section: "compliance",
       title: "The deployed service answers /api/compliance/controls through the gateway",
+      needs: "a data plane (the gateway and the service's pods serving)",
       cluster: `curl -fsS -H "Authorization: Bearer \${MAESTRO_TOKEN:?set MAESTRO_TOKEN to an auditor token}" "\${MAESTRO_URL:?set MAESTRO_URL}/api/compliance/controls" | jq -e '.total > 0'`,
     },
   ];

@@ -156,7 +156,13 @@ interface SloRig {
   prometheusUrl: string;
 }
 
-function sloRig(ctx: CheckContext): Promise<SloRig> {
+/**
+ * A real Prometheus scraping the traffic simulator's series in the shape the service's /metrics
+ * exports (once per run): `ga-healthy` and `ga-breaching` for the slo_gate checks, and `compliance`
+ * (healthy) standing in for the service's live traffic on the local control plane, whose pods
+ * serve nothing.
+ */
+export function sloRig(ctx: CheckContext): Promise<SloRig> {
   return ctx.once("slo", async () => {
     if (!prometheusBinary) throw new Error("prometheus is not installed (apt-get install prometheus)");
     const target = await startMetricsTarget();
@@ -164,6 +170,7 @@ function sloRig(ctx: CheckContext): Promise<SloRig> {
     const traffic = new TrafficSimulator(target);
     traffic.set("ga-healthy", "maestro", healthy);
     traffic.set("ga-breaching", "maestro", erroring);
+    traffic.set("compliance", "maestro", healthy);
     traffic.start();
     ctx.onClose(() => traffic.stop());
     const prom = await startPrometheus({ targets: [target.address], scrapeInterval: "1s" });

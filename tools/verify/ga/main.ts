@@ -1,10 +1,11 @@
-// `npm run verify:ga [-- --env staging] [--cluster]`: the GA runbook as one command. See docs/release.md.
+// `npm run verify:ga [-- --env staging] [--cluster | --local-cluster]`: the GA runbook as one command. See docs/release.md.
 import { writeFileSync } from "node:fs";
 import { ConfigError, loadEnvironment } from "../../../config/load";
 import { checklist } from "./checks";
 import { sections, type Check } from "./model";
 import { formatJson, formatJunit, formatText } from "./report";
 import { runChecklist } from "./runner";
+import { localClusterEnv, localClusterSetup } from "./local-cluster";
 import { oneOf, parseCli, runCli, UsageError } from "../../../lib/cli";
 
 const usage = `usage: npm run verify:ga [-- options]
@@ -14,7 +15,10 @@ each check PASS / FAIL / NEEDS CLUSTER (with the exact command that checks it th
 
   --env staging|production  environment whose values the cluster commands use (default: staging);
                             synth + policy gate always run for both environments
-  --cluster                 also run the cluster commands against the current kube context
+  --cluster                 also run the cluster commands against the environment's kube context
+  --local-cluster           also run them against a local control plane this run starts (tools/cluster):
+                            the local environment's stacks applied, the real Argo Rollouts controller;
+                            what needs a data plane or a cloud account stays NEEDS CLUSTER, saying so
   --only <ids>              comma-separated check ids or sections (${sections.map((s) => s.id).join(", ")})
   --format text|json        report on stdout (default: text)
   --junit <file>            also write JUnit XML (FAIL = failure, NEEDS CLUSTER = skipped)
@@ -26,6 +30,7 @@ Exit: 0 nothing FAILed (NEEDS CLUSTER does not fail), 1 a check failed, 2 bad us
 interface Options {
   env: string;
   cluster: boolean;
+  localCluster: boolean;
   only?: string[];
   format: "text" | "json";
   junit?: string;
@@ -36,14 +41,20 @@ export function parseOptions(argv: string[]): Options {
   const { values } = parseCli(argv, {
     env: { type: "string" },
     cluster: { type: "boolean" },
+    "local-cluster": { type: "boolean" },
     only: { type: "string" },
     format: { type: "string" },
     junit: { type: "string" },
     list: { type: "boolean" },
   });
+  const localCluster = values["local-cluster"] ?? false;
+  if (localCluster && values.cluster) throw new UsageError("--cluster and --local-cluster: choose one");
+  if (localCluster && values.env !== undefined && values.env !== localClusterEnv)
+    throw new UsageError(`--local-cluster runs the ${localClusterEnv} environment (config/${localClusterEnv}.ts), not --env ${values.env}`);
   return {
-    env: values.env ?? "staging",
+    env: values.env ?? (localCluster ? localClusterEnv : "staging"),
     cluster: values.cluster ?? false,
+    localCluster,
     only: values.only?.split(",").filter(Boolean),
     format: oneOf("--format", values.format, ["text", "json"]) ?? "text",
     junit: values.junit,
@@ -75,6 +86,7 @@ async function main(argv: string[]): Promise<number> {
   const report = await runChecklist(checks, {
     env: o.env,
     cluster: o.cluster,
+    clusterSetup: o.localCluster ? localClusterSetup : undefined,
     onResult: (r) =>
       process.stderr.write(
         `verify:ga ${r.status.padEnd(13)} ${r.id}${r.durationMs >= 1000 ? ` (${(r.durationMs / 1000).toFixed(1)} s)` : ""}\n`,

@@ -4,6 +4,7 @@ export type Status = "PASS" | "FAIL" | "NEEDS CLUSTER";
 
 /** The runbook's areas, in its order. */
 export const sections = [
+  { id: "deploy", title: "Deployable as synthesized" },
   { id: "mtls", title: "Zero-trust mesh (mTLS)" },
   { id: "policy", title: "Policy supply chain" },
   { id: "rollouts", title: "Blue/green rollouts gated by SLOs" },
@@ -31,6 +32,11 @@ export interface Check {
   localTimeoutMs?: number;
   /** The exact command that checks it on a cluster; with --cluster it runs, exit 0 = PASS. */
   cluster?: string;
+  /**
+   * What the cluster command needs that the local control plane (--local-cluster) does not have:
+   * a data plane (sidecars, live traffic) or a cloud account. Such a check stays NEEDS CLUSTER there.
+   */
+  needs?: string;
 }
 
 export interface CheckContext {
@@ -57,7 +63,8 @@ export interface Result {
 
 export interface GaReport {
   env: string;
-  cluster: boolean;
+  /** Where the cluster commands ran: nowhere (false), the kube context (true), or the local control plane. */
+  cluster: boolean | "local";
   /** FAIL when any check fails; else PASS (locally, cluster checks pending) or PASS (everything ran). */
   verdict: "PASS" | "FAIL";
   counts: Record<Status, number>;

@@ -4,14 +4,16 @@ const mark: Record<Result["status"], string> = { PASS: "PASS", FAIL: "FAIL", "NE
 
 /** The runbook as a checklist: a section per area, a line per check, the command for cluster checks, the verdict. */
 export function formatText(report: GaReport): string {
-  const lines = [`Maestro GA checklist: environment ${report.env}, ${report.cluster ? "local + cluster" : "local"} checks`, ""];
+  const where = report.cluster === "local" ? "local + local control plane" : report.cluster ? "local + cluster" : "local";
+  const lines = [`Maestro GA checklist: environment ${report.env}, ${where} checks`, ""];
   for (const section of sections) {
     const mine = report.results.filter((r) => r.section === section.id);
     if (!mine.length) continue;
     lines.push(section.title);
     for (const r of mine) {
       lines.push(`  [${mark[r.status]}] ${r.title}`);
-      if (r.status !== "NEEDS CLUSTER")
+      // On the local control plane, a check left to a real cluster says what it needs.
+      if (r.status !== "NEEDS CLUSTER" || report.cluster === "local")
         lines.push(`      ${r.detail}${r.durationMs >= 1000 ? ` (${(r.durationMs / 1000).toFixed(1)} s)` : ""}`);
       if (r.command && (r.status === "NEEDS CLUSTER" || r.status === "FAIL")) lines.push(`      $ ${r.command}`);
     }
@@ -22,9 +24,11 @@ export function formatText(report: GaReport): string {
   lines.push(
     report.verdict === "FAIL"
       ? `Verdict: FAIL: ${FAIL} failed, ${PASS} passed, ${pending} need a cluster. Not ready to tag.`
-      : pending
-        ? `Verdict: PASS locally: ${PASS} passed, ${pending} need a cluster (run \`npm run verify:ga -- --cluster\` against the ${report.env} context before promoting).`
-        : `Verdict: PASS: all ${PASS} checks passed. Tag the release and promote.`,
+      : pending && report.cluster === "local"
+        ? `Verdict: PASS on the local control plane: ${PASS} passed, ${pending} need a data plane or a cloud account (run \`npm run verify:ga -- --cluster\` against the staging context before promoting).`
+        : pending
+          ? `Verdict: PASS locally: ${PASS} passed, ${pending} need a cluster (run \`npm run verify:ga -- --cluster\` against the ${report.env} context before promoting).`
+          : `Verdict: PASS: all ${PASS} checks passed. Tag the release and promote.`,
   );
   return lines.join("\n") + "\n";
 }

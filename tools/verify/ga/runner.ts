@@ -4,10 +4,18 @@ import { join } from "node:path";
 import type { Check, CheckContext, GaReport, Outcome, Result, Status } from "./model";
 import { exec, tail } from "./run";
 
+/** A cluster the commands run against, set up by verify:ga itself (local-cluster.ts): the commands' environment. */
+export type ClusterSetup = (ctx: CheckContext) => Promise<{ env: Record<string, string> }>;
+
 export interface RunOptions {
   env: string;
   /** Also run the cluster commands against the current kube context. */
   cluster: boolean;
+  /**
+   * Run them against a cluster this run sets up instead (the local control plane): commands get
+   * its environment, and a check that `needs` what it lacks stays NEEDS CLUSTER, saying so.
+   */
+  clusterSetup?: ClusterSetup;
   /** Per-check time limit; a check that takes longer FAILs. @default 240000 */
   timeoutMs?: number;
   /** Called after each check (progress on stderr). */
@@ -70,24 +78,43 @@ export async function runChecklist(checks: Check[], options: RunOptions): Promis
       }
       if (check.cluster) {
         const id = check.local ? `${check.id}.cluster` : check.id;
-        if (!options.cluster) {
-          record({
-            ...base,
-            id,
-            status: "NEEDS CLUSTER",
-            detail: "runs against a cluster (--cluster)",
-            command: check.cluster,
-            durationMs: 0,
-          });
+        const pending = (detail: string) => record({ ...base, id, status: "NEEDS CLUSTER", detail, command: check.cluster, durationMs: 0 });
+        if (!options.cluster && !options.clusterSetup) {
+          pending("runs against a cluster (--cluster)");
+          continue;
+        }
+        if (options.clusterSetup && check.needs) {
+          pending(`needs ${check.needs}, which the local control plane does not have`);
           continue;
         }
         const started = Date.now();
-        const run = await exec("bash", ["-o", "pipefail", "-c", check.cluster], { timeoutMs: options.timeoutMs ?? 240_000 });
+        let env: Record<string, string> = {};
+        if (options.clusterSetup) {
+          try {
+            // Once per run: every cluster command shares the one set-up.
+            const setup = options.clusterSetup;
+            env = (await ctx.once("cluster-setup", () => setup(ctx))).env;
+          } catch (err) {
+            record({
+              ...base,
+              id,
+              status: "FAIL",
+              detail: `the local control plane did not come up: ${err instanceof Error ? err.message : String(err)}`,
+              command: check.cluster,
+              durationMs: Date.now() - started,
+            });
+            continue;
+          }
+        }
+        const run = await exec("bash", ["-o", "pipefail", "-c", check.cluster], { env, timeoutMs: options.timeoutMs ?? 240_000 });
         record({
           ...base,
           id,
           status: run.code === 0 ? "PASS" : "FAIL",
-          detail: run.code === 0 ? "exit 0" : `exit ${String(run.code)}: ${tail(run)}`,
+          detail:
+            run.code === 0
+              ? (run.stdout.trim().split("\n").pop() ?? "").slice(0, 300) || "exit 0"
+              : `exit ${String(run.code)}: ${tail(run)}`,
           command: check.cluster,
           durationMs: Date.now() - started,
         });
@@ -103,5 +130,11 @@ export async function runChecklist(checks: Check[], options: RunOptions): Promis
     }
     rmSync(scratch, { recursive: true, force: true });
   }
-  return { env: options.env, cluster: options.cluster, verdict: verdictOf(results), counts: countOf(results), results };
+  return {
+    env: options.env,
+    cluster: options.clusterSetup ? "local" : options.cluster,
+    verdict: verdictOf(results),
+    counts: countOf(results),
+    results,
+  };
 }

@@ -1,0 +1,126 @@
+// `verify:ga --local-cluster`: the cluster commands of the checklist run against the local control
+// plane (tools/cluster, docs/cluster.md) instead of a kube context. This sets it up once per run:
+// etcd, the API server, controllers, scheduler, one kwok node; the Istio and Argo Rollouts CRDs;
+// the real Argo Rollouts controller; the host-process kubelet for the project's own Jobs; then
+// every Kubernetes object of every stack of the `local` environment, as the provider sends it.
+// What the commands then get is the same kubectl, context and scripts a real cluster gets.
+//
+// The project's own Jobs (the SCIM sync; the analysis Job's SLO gate) are the host kubelet's: it
+// runs them from their synthesized spec inside the service image built from app/Dockerfile
+// (harness/service-image.ts), and routes the addresses they name to what this run started: the
+// compliance Service to the image's service on Postgres, the identity provider's SCIM endpoint to
+// a SCIM server with one user. Secrets a real deploy creates out of band (the SCIM tokens) are
+// created here. Every other pod is kwok's: Running and Ready, serving nothing (docs/cluster.md).
+import { join } from "node:path";
+import { environments, validateEnvironment } from "../../../config/load";
+import { synthAll } from "../../../harness/synth";
+import { prometheusBinary } from "../../../harness/prometheus";
+import type { TerraformJson } from "../../../policy-engine/input";
+import { stackIds } from "../../../stacks";
+import { appliedProblems, applyCrds, crdDir, sendObjects } from "../../cluster/apply";
+import { missingBinary, startControlPlane, toolsDir, type PodLabel } from "../../cluster/control-plane";
+import { HostKubelet } from "../../cluster/host-kubelet";
+import { missingRolloutsController, startRolloutsController } from "../../cluster/rollouts-controller";
+import { stackObjects } from "../../cluster/stack-objects";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { serviceUrl } from "../../../constructs/mesh/identity";
+import type { EnvironmentConfig } from "../../../config/schema";
+import { spawnInImage } from "../../../harness/dockerfile";
+import { startPostgres } from "../../../harness/postgres";
+import { startScimServer } from "../../../harness/scim-server";
+import { buildServiceImage, startServiceContainer } from "../../../harness/service-image";
+import { freePort } from "../../../lib/net";
+import { sloRig } from "./local";
+import type { CheckContext } from "./model";
+
+/** The environment the local control plane runs (config/local.ts): its context is the kubeconfig's. */
+export const localClusterEnv = "local";
+
+/** The pods the host kubelet runs (the analysis Job's SLO gate, the SCIM sync); kwok plays every other pod. */
+export const hostProcessPods: PodLabel = { name: "app.kubernetes.io/name", values: ["slo-gate", "scim-sync"] };
+
+/** Why the local control plane cannot run here, or undefined. */
+export function missingForLocalCluster(): string | undefined {
+  return (
+    missingBinary() ??
+    missingRolloutsController() ??
+    (existsSync(join(crdDir, ".version")) ? undefined : "the CRDs in .tools/share/crds (tools/install/tools.sh cluster)") ??
+    (prometheusBinary ? undefined : "prometheus (apt-get install prometheus)")
+  );
+}
+
+/** Sets up the local control plane for this run (the runner calls it once) and returns the environment of the cluster commands. */
+export async function localClusterSetup(ctx: CheckContext): Promise<{ env: Record<string, string> }> {
+  const missing = missingForLocalCluster();
+  if (missing) throw new Error(`missing ${missing}`);
+  const started = performance.now();
+  const base = validateEnvironment(localClusterEnv, environments[localClusterEnv]);
+  // The three slow parts at once (Prometheus registers its own clean-up).
+  const starting = startControlPlane({ dir: join(ctx.scratch, "cluster"), timeoutMs: 120_000, hostProcessLabel: hostProcessPods });
+  void starting.then(
+    (cluster) => ctx.onClose(() => cluster.stop()),
+    () => undefined,
+  );
+  const [rig, image, cluster] = await Promise.all([sloRig(ctx), buildServiceImage(join(ctx.scratch, "image")), starting]);
+  // What the SCIM Job talks to: the identity provider's SCIM API, and the service it pushes to.
+  const scimToken = randomBytes(24).toString("hex");
+  const syncToken = randomBytes(24).toString("hex");
+  const scim = await startScimServer(await freePort(), scimToken);
+  ctx.onClose(() => scim.close());
+  scim.addUser("u-ga", "ga-auditor");
+  scim.addGroup("g-auditors", Object.keys(base.gateway.groupRoles).find((g) => base.gateway.groupRoles[g] === "auditor") ?? "auditors", [
+    "u-ga",
+  ]);
+  const postgres = await startPostgres();
+  ctx.onClose(() => postgres.stop());
+  const service = await startServiceContainer(image, { databaseUrl: postgres.url, dataDir: join(ctx.scratch, "service-data"), syncToken });
+  ctx.onClose(() => service.stop());
+  await applyCrds(cluster);
+  await startRolloutsController(cluster);
+  const compliance = base.mesh.services.find((s) => s.name === "compliance");
+  if (!compliance) throw new Error("config local: mesh.services has no 'compliance' service");
+  const kubelet = HostKubelet.start(cluster, {
+    label: hostProcessPods,
+    workDir: join(ctx.scratch, "pods"),
+    images: {
+      [base.images.complianceService.repository]: { cmd: image.runtime.cmd, spawn: (command, o) => spawnInImage(image, command, o) },
+    },
+    addresses: { [serviceUrl(compliance)]: service.url, [new URL(base.gateway.scim.endpoint).origin]: new URL(scim.endpoint).origin },
+  });
+  ctx.onClose(() => kubelet.stop());
+  // The `local` environment as synthesized, with the one address that differs here: the Prometheus started above.
+  const config = validateEnvironment(localClusterEnv, { ...environments[localClusterEnv], prometheusUrl: rig.prometheusUrl });
+  const synth = await synthAll(config);
+  let sent = 0;
+  for (const id of stackIds) {
+    const { objects, templateErrors } = stackObjects(synth[id] as TerraformJson);
+    if (templateErrors.length) throw new Error(`${id}: ${templateErrors.map((e) => e.message).join("; ")}`);
+    // As Terraform's first apply: typed resources created, manifests server-side applied.
+    const problems = appliedProblems(objects, await sendObjects(cluster, objects));
+    if (problems.length) throw new Error(`${id}: ${problems.slice(0, 3).join("; ")}`);
+    sent += objects.length;
+    // After the platform stack (the namespaces): the Secret the gateway stack's SCIM CronJob reads.
+    if (id === "platform") await cluster.kubectl(["apply", "-f", "-"], JSON.stringify(scimSecret(base, scimToken, syncToken)));
+  }
+  process.stderr.write(
+    `verify:ga local control plane: ${sent} objects of ${stackIds.length} stacks applied in ${((performance.now() - started) / 1000).toFixed(1)} s (${cluster.state.dir})\n`,
+  );
+  return {
+    env: {
+      KUBECONFIG: cluster.kubeconfig,
+      PATH: `${join(toolsDir, "bin")}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+      PROMETHEUS_URL: rig.prometheusUrl,
+    },
+  };
+}
+
+/** The Secret a deploy creates beside the gateway stack (docs/identity.md): the IdP's SCIM token and the service's push token. */
+function scimSecret(config: EnvironmentConfig, token: string, syncToken: string) {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: config.gateway.scim.secretName, namespace: config.namespaces.gateway },
+    stringData: { token, "sync-token": syncToken },
+  };
+}
