@@ -46,7 +46,7 @@ export const suite: BenchSuite = {
         met: start <= 10_000,
       },
       {
-        name: "cluster suite (start, CRDs, every object of 6 stacks, Helm dry runs, 602 can-i cells)",
+        name: "cluster suite (start, CRDs, every object of 6 stacks, Helm dry runs, 602 duty-matrix cells, planted drift)",
         subject: "jest __tests__/tools/cluster/control-plane.test.ts",
         value: ms(suiteRun.medianMs),
         target: "≤ 5 min warm",

@@ -97,6 +97,13 @@ export class ControlPlane {
     return adminRequest(this.pki, this.state.server, path);
   }
 
+  /** Server-side apply of one object as the admin (field manager maestro-harness), at its path; rejects unless 2xx. */
+  async applyObject(path: string, object: unknown): Promise<void> {
+    const send = { method: "PATCH", body: JSON.stringify(object), contentType: "application/apply-patch+yaml" };
+    const res = await adminRequest(this.pki, this.state.server, `${path}?fieldManager=maestro-harness&force=true`, send);
+    if (res.status < 200 || res.status > 299) throw new Error(`apply ${path}: ${res.status} ${res.body.slice(0, 300)}`);
+  }
+
   /** The admin's client certificate, key and the cluster CA, for clients other than kubectl. */
   adminTls(): { ca: Buffer; cert: Buffer; key: Buffer } {
     const { cert, key } = this.pki.client(clientIdentities.admin);
@@ -175,12 +182,23 @@ function runKubectl(kubeconfig: string | undefined, args: string[], input?: stri
   });
 }
 
-function adminRequest(pki: Pki, server: string, path: string): Promise<{ status: number; body: string }> {
+function adminRequest(
+  pki: Pki,
+  server: string,
+  path: string,
+  send?: { method: string; body: string; contentType: string },
+): Promise<{ status: number; body: string }> {
   const { cert, key } = pki.client(clientIdentities.admin);
   return new Promise((resolvePromise, reject) => {
     const req = request(
       new URL(path, server),
-      { ca: readFileSync(pki.caCert), cert: readFileSync(cert), key: readFileSync(key), timeout: 2000 },
+      {
+        ca: readFileSync(pki.caCert),
+        cert: readFileSync(cert),
+        key: readFileSync(key),
+        timeout: 2000,
+        ...(send ? { method: send.method, headers: { "content-type": send.contentType } } : {}),
+      },
       (res) => {
         let body = "";
         res.setEncoding("utf8");
@@ -188,9 +206,9 @@ function adminRequest(pki: Pki, server: string, path: string): Promise<{ status:
         res.on("end", () => resolvePromise({ status: res.statusCode ?? 0, body }));
       },
     );
-    req.on("timeout", () => req.destroy(new Error(`GET ${path}: timed out`)));
+    req.on("timeout", () => req.destroy(new Error(`${send?.method ?? "GET"} ${path}: timed out`)));
     req.on("error", reject);
-    req.end();
+    req.end(send?.body);
   });
 }
 
@@ -284,8 +302,8 @@ interface KwokStage {
   };
 }
 
-/** Objects the harness itself creates: the fake node and the hostPath volume. */
-function harnessObjects(dir: string): string {
+/** Objects the harness itself creates, by API path: the fake node and the hostPath volume. */
+function harnessObjects(dir: string): Record<string, unknown> {
   const node = {
     apiVersion: "v1",
     kind: "Node",
@@ -307,8 +325,27 @@ function harnessObjects(dir: string): string {
       hostPath: { path: join(dir, "volumes", localVolume.name), type: "DirectoryOrCreate" },
     },
   };
-  return JSON.stringify({ apiVersion: "v1", kind: "List", items: [node, volume] });
+  return { [`/api/v1/nodes/${fakeNodeName}`]: node, [`/api/v1/persistentvolumes/${localVolume.name}`]: volume };
 }
+
+/**
+ * Controllers of kube-controller-manager left off: no quotas, autoscalers, DaemonSets or
+ * ReplicationControllers in any stack, no volumes to attach, expand or claim (the one volume is
+ * hostPath), no CSRs (the harness signs every certificate itself), no external Endpoints to mirror.
+ */
+export const unusedControllers = [
+  "resourcequota-controller",
+  "horizontal-pod-autoscaler-controller",
+  "daemonset-controller",
+  "replicationcontroller-controller",
+  "ephemeral-volume-controller",
+  "persistentvolume-attach-detach-controller",
+  "persistentvolume-expander-controller",
+  "resourceclaim-controller",
+  "certificatesigningrequest-approving-controller",
+  "certificatesigningrequest-cleaner-controller",
+  "endpointslice-mirroring-controller",
+];
 
 /** Starts the control plane and resolves once the API server, controllers, scheduler and node are ready. */
 export async function startControlPlane(options: StartOptions = {}): Promise<ControlPlane> {
@@ -371,7 +408,6 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
       async () => (await fetch(`${etcdUrl}/health`).then((r) => r.json() as Promise<{ health?: string }>)).health === "true",
       left(),
     );
-
     startProcess(
       dir,
       "kube-apiserver",
@@ -412,6 +448,9 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
         `--cert-dir=${join(dir, "pki")}`,
         "--leader-elect=false",
         "--use-service-account-credentials=true",
+        // Controllers for what this loopback cluster has: the rest cost start-up time (resource
+        // quotas alone discover and watch every resource) and would manage nothing here.
+        `--controllers=${["*", ...unusedControllers.map((c) => `-${c}`)].join(",")}`,
         `--service-account-private-key-file=${pki.serviceAccountKey}`,
         `--root-ca-file=${pki.caCert}`,
         "--profiling=false",
@@ -450,7 +489,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
     );
     saveState();
 
-    await cluster.kubectl(["apply", "--server-side", "--field-manager=maestro-harness", "-f", "-"], harnessObjects(dir));
+    for (const [path, object] of Object.entries(harnessObjects(dir))) await cluster.applyObject(path, object);
     await Promise.all([
       waitFor("kube-controller-manager /healthz", () => healthz(ports.controllerManager), left(), 200),
       waitFor("kube-scheduler /healthz", () => healthz(ports.scheduler), left(), 200),
