@@ -1,12 +1,20 @@
 // The host-process kubelet (tools/cluster/host-kubelet.ts) against a real API server: kwok leaves
 // the labelled pods alone, the kubelet runs their command on the host with env and volumes
 // resolved from real ConfigMaps and Secrets, and the Job controller reads the exit code it set.
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { kwokStageConfig, missingBinary, startControlPlane, type ControlPlane } from "../../../tools/cluster/control-plane";
-import { expandVars, hostPath, HostKubelet } from "../../../tools/cluster/host-kubelet";
+import { spawn } from "node:child_process";
+import {
+  expandVars,
+  hostPath,
+  HostKubelet,
+  imageRepository,
+  routeAddresses,
+  type ContainerImage,
+} from "../../../tools/cluster/host-kubelet";
 import { KubeApi } from "../../../tools/cluster/kube-api";
 import { waitFor } from "../../../lib/net";
 import { describeWithService } from "../../support/services";
@@ -34,6 +42,23 @@ describe("host kubelet: the pure parts", () => {
 
 const missing = missingBinary();
 
+describe("host kubelet: image references and addresses", () => {
+  test.each([
+    ["ghcr.io/maestro/compliance-service:1.0.0-rc.3", "ghcr.io/maestro/compliance-service"],
+    ["localhost:5000/tool@sha256:abc", "localhost:5000/tool"],
+    ["localhost:5000/tool:1@sha256:abc", "localhost:5000/tool"],
+    ["busybox", "busybox"],
+  ])("%s is of repository %s", (image, repository) => expect(imageRepository(image)).toBe(repository));
+
+  test("every occurrence of each address is routed, the longest first, the rest left alone", () => {
+    const addresses = { "http://a.ns.svc:80": "http://127.0.0.1:1", "http://a.ns.svc:8080": "http://127.0.0.1:2" };
+    expect(routeAddresses("http://a.ns.svc:8080/x http://a.ns.svc:80/y http://b.ns.svc:80", addresses)).toBe(
+      "http://127.0.0.1:2/x http://127.0.0.1:1/y http://b.ns.svc:80",
+    );
+    expect(routeAddresses("unchanged", undefined)).toBe("unchanged");
+  });
+});
+
 describeWithService("host kubelet: labelled pods run on the host, against the real API server", missing, () => {
   let cluster: ControlPlane;
   let kubelet: HostKubelet;
@@ -43,7 +68,12 @@ describeWithService("host kubelet: labelled pods run on the host, against the re
   beforeAll(async () => {
     cluster = await startControlPlane({ dir: join(work, "cluster"), timeoutMs: 120_000, hostProcessLabel: label });
     api = new KubeApi(cluster);
-    kubelet = HostKubelet.start(cluster, { label, workDir: join(work, "pods") });
+    kubelet = HostKubelet.start(cluster, {
+      label,
+      workDir: join(work, "pods"),
+      images: { "example.test/toolbox": toolbox },
+      addresses: { "http://api.hk.svc:80": "http://127.0.0.1:9" },
+    });
     await cluster.kubectl(["create", "namespace", "hk"]);
     await cluster.kubectl(["-n", "hk", "create", "configmap", "script", "--from-literal=run.js=" + script]);
     await cluster.kubectl(["-n", "hk", "create", "configmap", "settings", "--from-literal=greeting=hello"]);
@@ -54,6 +84,17 @@ describeWithService("host kubelet: labelled pods run on the host, against the re
     await kubelet?.stop();
     await cluster?.stop(true);
   });
+
+  // An image the kubelet runs containers in: here its "inside" is the host's node, and each spawn
+  // is recorded, so a test sees exactly what the kubelet asked of the image.
+  const spawned: Array<{ command: string[]; env: Record<string, string>; volumes: Record<string, string>; cwd?: string }> = [];
+  const toolbox: ContainerImage = {
+    cmd: [process.execPath, "-e", "console.log(JSON.stringify(process.argv.slice(1)))", "--"],
+    spawn: (command, o) => {
+      spawned.push({ command, ...o });
+      return spawn(command[0], command.slice(1), { env: o.env, stdio: ["ignore", "pipe", "pipe"] });
+    },
+  };
 
   // Prints what it was given and exits with the code in its first argument.
   const script = [
@@ -144,6 +185,52 @@ describeWithService("host kubelet: labelled pods run on the host, against the re
       url: `http://${pod.metadata.name}:1`,
       home: true,
     });
+  });
+
+  test("a container of a registered image runs through it: its CMD, volumes at their mountPaths, addresses routed", async () => {
+    await create({
+      apiVersion: "batch/v1",
+      kind: "Job",
+      metadata: { name: "image", namespace: "hk" },
+      spec: {
+        backoffLimit: 0,
+        template: {
+          metadata: { labels: { [label.name]: label.values[0] } },
+          spec: {
+            restartPolicy: "Never",
+            containers: [
+              {
+                name: "main",
+                image: "example.test/toolbox:1.2.3",
+                args: ["--push", "http://api.hk.svc:80/sync"],
+                env: [{ name: "UPSTREAM", value: "http://api.hk.svc:80" }],
+                volumeMounts: [
+                  { name: "script", mountPath: "/opt/script" },
+                  { name: "tmp", mountPath: "/tmp" },
+                ],
+              },
+            ],
+            volumes: [
+              { name: "script", configMap: { name: "script" } },
+              { name: "tmp", emptyDir: {} },
+            ],
+          },
+        },
+      },
+    });
+    await waitFor("Job image Complete", async () => (await jobCondition("image")) === "Complete", 30_000, 200);
+    const [pod] = (await podsOf("image")).items;
+    const [run] = kubelet.runsOf("hk", pod.metadata.name);
+    // The image's CMD, then the args; both addresses routed; paths left as the image sees them.
+    expect(run.argv).toEqual([...toolbox.cmd, "--push", "http://127.0.0.1:9/sync"]);
+    expect(JSON.parse(run.output.trim())).toEqual(["--push", "http://127.0.0.1:9/sync"]);
+    const seen = spawned.find((s) => s.env.UPSTREAM !== undefined)!;
+    expect(seen.env).toEqual({ UPSTREAM: "http://127.0.0.1:9" });
+    // The two mounts, and the service-account token the API server's admission projected into the pod.
+    expect(Object.keys(seen.volumes).sort()).toEqual(["/opt/script", "/tmp", "/var/run/secrets/kubernetes.io/serviceaccount"]);
+    expect(readFileSync(join(seen.volumes["/opt/script"], "run.js"), "utf8")).toBe(script);
+    expect(statSync(seen.volumes["/tmp"]).mode & 0o7777).toBe(0o1777);
+    expect(seen.cwd).toBeUndefined(); // the image's WORKDIR
   });
 
   test("exit 3 fails the pod with that exit code, and the Job controller fails the Job (backoffLimit 0)", async () => {
