@@ -5,7 +5,7 @@ import { loadEnvironment } from "../config/load";
 import type { EnvironmentConfig } from "../config/schema";
 import { loadManifestSchemas } from "../constructs/k8s/schemas";
 import { buildStacks, stackIds, type StackId } from "../stacks";
-import { sharedSynthDirVariable } from "./synth-share";
+import { sharedRunDirVariable } from "./run-share";
 
 /** Terraform JSON of one stack, as cdktf writes it to cdktf.out/stacks/<id>/cdk.tf.json. */
 export type StackJson = {
@@ -18,13 +18,13 @@ export type StackJson = {
 
 const cache = new Map<string, Record<StackId, StackJson>>();
 
-// A folder one jest run shares between its suites (harness/synth-share.ts): each suite has its own
+// A folder one jest run shares between its suites (harness/run-share.ts): each suite has its own
 // module registry, so without it every suite that asks for staging loaded the schema models and
 // built the six stacks again. The first suite to synthesize an environment writes `<env>.json`
 // there; later ones read it. Unset (bench, verify:ga): per process only.
 
 function readShared(key: string): Record<StackId, StackJson> | undefined {
-  const dir = process.env[sharedSynthDirVariable];
+  const dir = process.env[sharedRunDirVariable];
   if (!dir) return undefined;
   try {
     return JSON.parse(readFileSync(join(dir, `${key}.json`), "utf8")) as Record<StackId, StackJson>;
@@ -35,7 +35,7 @@ function readShared(key: string): Record<StackId, StackJson> | undefined {
 }
 
 function writeShared(key: string, result: Record<StackId, StackJson>): void {
-  const dir = process.env[sharedSynthDirVariable];
+  const dir = process.env[sharedRunDirVariable];
   if (!dir) return;
   const file = join(dir, `${key}.json`);
   writeFileSync(`${file}.${process.pid}`, JSON.stringify(result));

@@ -1,8 +1,8 @@
-// jest globalTeardown: removes the run's shared synth folder (global-setup.ts).
+// jest globalTeardown: removes the folder the run's suites shared (global-setup.ts).
 import { rmSync } from "node:fs";
-import { sharedSynthDirVariable } from "../../harness/synth-share";
+import { sharedRunDirVariable } from "../../harness/run-share";
 
 export default function globalTeardown(): void {
-  const dir = process.env[sharedSynthDirVariable];
+  const dir = process.env[sharedRunDirVariable];
   if (dir) rmSync(dir, { recursive: true, force: true });
 }
