@@ -33,7 +33,7 @@ if [ -z "$k" ] || [ ! -f "$cache/$k.blob" ]; then
   node "$root/tools/synth/build.js" "$cache" "$$"
   mv -f "$cache/inputs.$$" "$cache/inputs" 2>/dev/null || true
   k=$(key)
-  [ -n "$k" ] || { echo "synth: the snapshot's inputs list is missing after the build ($cache/inputs)" >&2; exit 1; }
+  [ -n "$k" ] || { echo "synth: cannot hash the snapshot's inputs after building it (a file named in $cache/inputs, or node_modules/.package-lock.json, is missing: run npm ci)" >&2; exit 1; }
   mv -f "$cache/synth.blob.$$" "$cache/$k.blob"
   # Older blobs go once no synth that started before this build can still be about to open one.
   find "$cache" -maxdepth 1 -name '*.blob' ! -name "$k.blob" -mmin +10 -delete
