@@ -4,8 +4,10 @@
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: "node",
-  // Fails the run under CI=true when jest is not on .nvmrc's Node major (warns locally).
-  globalSetup: "<rootDir>/__tests__/support/node-guard.ts",
+  // Fails the run under CI=true when jest is not on .nvmrc's Node major (warns locally), and makes
+  // the folder the run's suites share each environment's synth in (harness/synth.ts).
+  globalSetup: "<rootDir>/__tests__/support/global-setup.ts",
+  globalTeardown: "<rootDir>/__tests__/support/global-teardown.ts",
   roots: ["<rootDir>/__tests__"],
   testMatch: ["**/*.test.ts", "**/*.test.tsx"],
   transform: {

@@ -13,8 +13,8 @@
 const { enableCompileCache } = require("node:module");
 const { join } = require("node:path");
 
-// Node 22.1+. README's first command (`npm ci && npm run synth`) may run before `npm run setup` has
-// installed the pinned Node, on the machine's own older one: synth still works there, only slower.
+// Node 22.1+. A plain `npm ci && npm run synth` on a machine whose own Node is older runs synth on
+// that Node (README's `npm run bootstrap` installs the pin first): it still works there, only slower.
 if (typeof enableCompileCache === "function") enableCompileCache(join(__dirname, "..", "node_modules", ".cache", "node-compile"));
 
 const { createHash } = require("node:crypto");

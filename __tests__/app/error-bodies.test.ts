@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { mintDevToken } from "../../app/auth/dev-issuer";
 import { buildService, type BuiltService } from "../../app/server";
 import { readServiceSettings } from "../../app/settings";
+import { seedPglite } from "../../harness/pglite-template";
 
 // A real database failure under a real route: the client gets a generic body with a request id,
 // the log gets the database's words under that id.
@@ -15,6 +16,7 @@ describe("error bodies: generic to the client, detailed in the log", () => {
   const logged: Array<Record<string, unknown>> = [];
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "maestro-errors-"));
+    await seedPglite(dir);
     service = await buildService(readServiceSettings({ MAESTRO_DATA_DIR: dir, LOG_LEVEL: "info" }), {
       logger: true,
       logStream: { write: (line: string) => void logged.push(JSON.parse(line) as Record<string, unknown>) },

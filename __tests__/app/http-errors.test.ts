@@ -6,6 +6,7 @@ import { mintDevToken } from "../../app/auth/dev-issuer";
 import { maxReasonLength } from "../../app/auth/authorizer";
 import { buildService, type BuiltService } from "../../app/server";
 import { readServiceSettings } from "../../app/settings";
+import { seedPglite } from "../../harness/pglite-template";
 
 // Every 4xx/5xx of the compliance routes, the guards, the SCIM sync route and the server's own
 // handlers has the one body (app/http-errors.ts): { error: <snake_case kind>, message, requestId,
@@ -20,6 +21,7 @@ describe("one 4xx/5xx body: { error, message, requestId, ...details }", () => {
   let viewer: string;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "maestro-http-errors-"));
+    await seedPglite(dir);
     service = await buildService(readServiceSettings({ MAESTRO_DATA_DIR: dir, SCIM_SYNC_TOKEN: syncToken }), { logger: false });
     auditor = await mintDevToken(dir, { subject: "alice", groups: ["auditors"] });
     viewer = await mintDevToken(dir, { subject: "victor", groups: ["viewers"] });

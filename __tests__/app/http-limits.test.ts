@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { buildService, defaultBodyLimit, type BuiltService } from "../../app/server";
 import { readHttpSettings, readServiceSettings, SettingsError } from "../../app/settings";
 import { scimSnapshotMaxBytes } from "../../app/scim/routes";
+import { seedPglite } from "../../harness/pglite-template";
 
 // The service listening on a real loopback port, driven by raw sockets: a client that sends a
 // huge body without credentials, and clients that send their request one byte at a time.
@@ -73,6 +74,7 @@ describe("HTTP limits on a listening service", () => {
   let port: number;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "maestro-http-limits-"));
+    await seedPglite(dir);
     service = await buildService(
       readServiceSettings({
         MAESTRO_DATA_DIR: dir,

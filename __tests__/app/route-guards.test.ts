@@ -6,6 +6,7 @@ import type { GuardInfo } from "../../app/auth/guards";
 import { roles } from "../../contracts/roles";
 import { buildService, type BuiltService } from "../../app/server";
 import { readServiceSettings } from "../../app/settings";
+import { seedPglite } from "../../harness/pglite-template";
 
 // Every route the service registers, with the guards it must have. A route missing here, or
 // with other guards than listed, fails this suite: a new route cannot ship without a decision.
@@ -40,6 +41,7 @@ describe("route guards: every registered route against the table", () => {
   let auditor: string;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "maestro-guards-"));
+    await seedPglite(dir);
     service = await buildService(readServiceSettings({ MAESTRO_DATA_DIR: dir }), { logger: false });
     nobody = await mintDevToken(dir, { subject: "nobody", groups: [] });
     viewer = await mintDevToken(dir, { subject: "vera", groups: ["viewers"] });

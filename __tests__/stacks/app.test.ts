@@ -3,7 +3,7 @@
 // carries slo_gate.js, with the exact properties the runbook asks for.
 import { readFileSync } from "node:fs";
 import { loadEnvironment } from "../../config/load";
-import { validateManifest, type ManifestObject } from "../../constructs/k8s/schemas";
+import { loadManifestSchemas, validateManifest, type ManifestObject } from "../../constructs/k8s/schemas";
 import { sloGateScriptPath } from "../../constructs/rollout";
 import { fromTerraformLiteral } from "../../constructs/terraform/literal";
 import { bundleSignatureRequiredAnnotation } from "../../contracts/annotations";
@@ -61,6 +61,7 @@ describe.each(["staging", "production"] as const)("app stack (%s)", (env) => {
   let template: Obj;
   beforeAll(async () => {
     app = (await synthAll(env)).app;
+    await loadManifestSchemas(); // validateManifest below (synthAll may answer from the run's shared output)
     rollout = manifest(app, "Rollout");
     template = manifest(app, "AnalysisTemplate");
   });

@@ -78,13 +78,16 @@ async function withRetry<T>(
   }
 }
 
+/** The folder under MAESTRO_DATA_DIR that holds the embedded database's files. */
+export const pgliteFolder = "pglite";
+
 /** The embedded database's buffer pool (Postgres' shared_buffers). */
 export const embeddedSharedBuffers = "16MB";
 
 async function openPglite(dataDir: string): Promise<Db> {
   const { PGlite } = await import("@electric-sql/pglite");
   mkdirSync(dataDir, { recursive: true });
-  const pg = await PGlite.create(join(dataDir, "pglite"), {
+  const pg = await PGlite.create(join(dataDir, pgliteFolder), {
     // Postgres' default 128 MB buffer pool is set up at every start (~0.3 s of a cold start in
     // wasm); the embedded database is small and the OS page cache holds its files anyway.
     startParams: [...PGlite.defaultStartParams, "-c", `shared_buffers=${embeddedSharedBuffers}`],

@@ -24,15 +24,15 @@ interface Model {
 type ModelClass = new (data: unknown) => Model;
 
 /** apiVersion/kind → the module that holds its model. Every kind built with K8sManifest is here. */
-const modelModules: Readonly<Record<string, string>> = {
-  "security.istio.io/v1/PeerAuthentication": "@kubernetes-models/istio/security.istio.io/v1/PeerAuthentication",
-  "security.istio.io/v1/AuthorizationPolicy": "@kubernetes-models/istio/security.istio.io/v1/AuthorizationPolicy",
-  "security.istio.io/v1/RequestAuthentication": "@kubernetes-models/istio/security.istio.io/v1/RequestAuthentication",
-  "networking.istio.io/v1/DestinationRule": "@kubernetes-models/istio/networking.istio.io/v1/DestinationRule",
-  "networking.istio.io/v1/ServiceEntry": "@kubernetes-models/istio/networking.istio.io/v1/ServiceEntry",
-  "telemetry.istio.io/v1/Telemetry": "@kubernetes-models/istio/telemetry.istio.io/v1/Telemetry",
-  "argoproj.io/v1alpha1/Rollout": "@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/Rollout",
-  "argoproj.io/v1alpha1/AnalysisTemplate": "@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/AnalysisTemplate",
+const modelModules: Readonly<Record<string, () => Promise<Record<string, unknown>>>> = {
+  "security.istio.io/v1/PeerAuthentication": () => import("@kubernetes-models/istio/security.istio.io/v1/PeerAuthentication"),
+  "security.istio.io/v1/AuthorizationPolicy": () => import("@kubernetes-models/istio/security.istio.io/v1/AuthorizationPolicy"),
+  "security.istio.io/v1/RequestAuthentication": () => import("@kubernetes-models/istio/security.istio.io/v1/RequestAuthentication"),
+  "networking.istio.io/v1/DestinationRule": () => import("@kubernetes-models/istio/networking.istio.io/v1/DestinationRule"),
+  "networking.istio.io/v1/ServiceEntry": () => import("@kubernetes-models/istio/networking.istio.io/v1/ServiceEntry"),
+  "telemetry.istio.io/v1/Telemetry": () => import("@kubernetes-models/istio/telemetry.istio.io/v1/Telemetry"),
+  "argoproj.io/v1alpha1/Rollout": () => import("@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/Rollout"),
+  "argoproj.io/v1alpha1/AnalysisTemplate": () => import("@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/AnalysisTemplate"),
 };
 
 const models = new Map<string, ModelClass>();
@@ -51,11 +51,11 @@ export class ManifestValidationError extends MaestroError<"MANIFEST_INVALID"> {
 /** Loads every schema model once; call (and await) before building stacks. */
 export function loadManifestSchemas(): Promise<void> {
   loading ??= Promise.all(
-    Object.entries(modelModules).map(async ([key, specifier]) => {
-      const mod = (await import(specifier)) as Record<string, unknown>;
+    Object.entries(modelModules).map(async ([key, load]) => {
+      const mod = await load();
       const kind = key.slice(key.lastIndexOf("/") + 1);
       const model = mod[kind];
-      if (typeof model !== "function") throw new Error(`schema module ${specifier} has no export ${kind}`);
+      if (typeof model !== "function") throw new Error(`schema module of ${key} has no export ${kind}`);
       models.set(key, model as ModelClass);
     }),
   ).then(() => undefined);

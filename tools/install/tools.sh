@@ -4,6 +4,7 @@
 #   tools/install/tools.sh [TOOL...]   (default: what the suites need: node opa moto tofu checkov cluster conftest argo-rollouts istioctl cosign versitygw)
 # Groups: cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok, helm);
 # argo-rollouts: the Rollouts controller the rollout scenarios run (__tests__/tools/cluster/real-controller.test.ts);
+# node-binary: the pinned Node and its link without cdktf's node-pty (tools/install/npm-ci.sh, before npm ci);
 # `all` installs the same set.
 # WAL-G and MinIO are not installable here: the Go module proxy refuses both modules (403), so
 # the S3 servers with Object Lock in the tests are moto's (PyPI) and versitygw, and see docs/dr.md for WAL-G.
@@ -62,7 +63,6 @@ install_node() { # the Node of .nvmrc (the one pin), from the registry's node-li
   # link makes each script, the CLIs they start (#!/usr/bin/env node) and their children run on the pin.
   mkdir -p "$root/node_modules/.bin"
   ln -sfn ../../.tools/node/bin/node "$root/node_modules/.bin/node"
-  build_cdktf_pty
 }
 
 build_cdktf_pty() { # the CDKTF CLI's node-pty ships prebuilt addons only up to Node 22's ABI
@@ -201,7 +201,9 @@ want=("$@")
 [ "${want[*]}" != all ] || want=(node opa moto tofu checkov cluster conftest argo-rollouts istioctl cosign versitygw)
 for t in "${want[@]}"; do
   case "$t" in
-    node) install_node ;;
+    node) install_node && build_cdktf_pty ;;
+    # the Node and its link only, no node-pty build (no make or g++): tools/install/npm-ci.sh
+    node-binary) install_node ;;
     opa) install_go opa "github.com/open-policy-agent/opa@$OPA_VERSION" opa ;;
     # moto's S3 server (with Object Lock) and checkov (the second opinion on the synth output)
     moto) install_pip moto "moto[server]==$MOTO_VERSION" moto_server ;;
@@ -220,7 +222,7 @@ for t in "${want[@]}"; do
     # the second S3 server with Object Lock (it enforces what moto does not): the WORM and Object Lock suites
     versitygw) install_go versitygw "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" versitygw ;;
     *)
-      echo "unknown tool: $t (known: node opa moto tofu checkov cluster crds charts conftest argo-rollouts istioctl cosign versitygw all)" >&2
+      echo "unknown tool: $t (known: node node-binary opa moto tofu checkov cluster crds charts conftest argo-rollouts istioctl cosign versitygw all)" >&2
       exit 2
       ;;
   esac

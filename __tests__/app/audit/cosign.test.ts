@@ -10,6 +10,7 @@ import { buildService, type BuiltService } from "../../../app/server";
 import { readServiceSettings } from "../../../app/settings";
 import { describeWithService } from "../../support/services";
 import { findBinary } from "../../../harness/binaries";
+import { seedPglite } from "../../../harness/pglite-template";
 
 // The real cosign (v2.6.5, built from the Go proxy by tools/install/tools.sh cosign) checks the
 // service's pack signature in its own key-based blob format. cosign reaches for its TUF update
@@ -50,6 +51,7 @@ describeWithService("the real cosign verifies a pack signed by the service with 
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "maestro-cosign-"));
+    await seedPglite(dir);
     // The fleet key, as the app stack passes it from the Secret compliance-audit-signing.
     const fleetKey = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
     service = await buildService(readServiceSettings({ MAESTRO_DATA_DIR: dir, AUDIT_SIGNING_KEY_PEM: fleetKey }), { logger: false });

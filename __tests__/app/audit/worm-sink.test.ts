@@ -19,6 +19,7 @@ import { findBinary } from "../../../harness/binaries";
 import { createLockedBucket, s3Client, s3TestEnv, type RunningS3 } from "../../../harness/s3";
 import { objectLockServers, stopObjectLockServer } from "../../../harness/versitygw";
 import { waitFor } from "../../../lib/net";
+import { seedPglite } from "../../../harness/pglite-template";
 
 const bucket = "maestro-test-audit";
 
@@ -49,6 +50,7 @@ for (const server of objectLockServers)
       client = s3Client(s3.endpoint);
       await createLockedBucket(client, bucket);
       dir = mkdtempSync(join(tmpdir(), "maestro-worm-"));
+      await seedPglite(dir);
       const settings = readServiceSettings({
         MAESTRO_DATA_DIR: dir,
         AUDIT_WORM_ENABLED: "true",

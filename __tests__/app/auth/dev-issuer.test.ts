@@ -7,12 +7,14 @@ import { devIssuerKeyPath, mintDevToken } from "../../../app/auth/dev-issuer";
 import { createAuthorizer, createTokenVerifier } from "../../../app/auth/authorizer";
 import { readIdentitySettings } from "../../../app/auth/settings";
 import { roles, type Role } from "../../../contracts/roles";
+import { seedPglite } from "../../../harness/pglite-template";
 
 // One service (PGlite boot is the slow part) serves every block in this file.
 let dir: string;
 let service: BuiltService;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "maestro-devissuer-"));
+  await seedPglite(dir);
   service = await buildService(readServiceSettings({ MAESTRO_DATA_DIR: dir, RESTRICTED_LABELS: "audit-log,pii" }), { logger: false });
   const { authz } = service.context;
   // A resource that auditors and admins may read, once per label.

@@ -12,6 +12,7 @@ import { authorizerFromVerifier, createTokenVerifier } from "../../../app/auth/a
 import { readIdentitySettings } from "../../../app/auth/settings";
 import { freePort } from "../../../lib/net";
 import { audience, rsaKey, startProvider, type RunningProvider, type TestClient } from "../../../harness/oidc-provider";
+import { seedPglite } from "../../../harness/pglite-template";
 
 // Authentication against a real OpenID Provider: its discovery document and JWKS, its JWT access
 // tokens, and every kind of bad token answered 401 with a WWW-Authenticate challenge.
@@ -28,6 +29,7 @@ describe("bearer tokens from a real OpenID Provider (oidc-provider)", () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "maestro-oidc-"));
+    await seedPglite(dir);
     port = await freePort();
     firstKey = await rsaKey("key-1");
     provider = await startProvider(port, [firstKey], [auditorClient, viewerClient]);
@@ -168,6 +170,7 @@ describe("an issuer whose discovery fails is asked again only after a backoff", 
   let hits = 0;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "maestro-discovery-"));
+    await seedPglite(dir);
     idp = createServer((_req, res) => {
       hits++;
       res.writeHead(500, { "content-type": "text/plain" }).end("internal error");

@@ -6,6 +6,7 @@ import { mintDevToken } from "../../../app/auth/dev-issuer";
 import { forbiddenCharacter, headerText } from "../../../app/auth/text";
 import { buildService, type BuiltService } from "../../../app/server";
 import { readServiceSettings } from "../../../app/settings";
+import { seedPglite } from "../../../harness/pglite-template";
 
 // x-rfa as it comes off the wire: the service listens on a loopback port and the reason's bytes
 // are written as they are (Node's client, like curl, sends header bytes unchanged). C0 controls
@@ -19,6 +20,7 @@ describe("x-rfa on the wire: UTF-8 text, no controls, no bidi overrides", () => 
   let token: string;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "maestro-reason-"));
+    await seedPglite(dir);
     service = await buildService(readServiceSettings({ MAESTRO_DATA_DIR: dir }), { logger: false });
     await service.server.listen({ port: 0, host: "127.0.0.1" });
     port = (service.server.server.address() as { port: number }).port;

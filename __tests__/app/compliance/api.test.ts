@@ -7,6 +7,7 @@ import { buildService, type BuiltService } from "../../../app/server";
 import { readServiceSettings } from "../../../app/settings";
 import { findBinary } from "../../../harness/binaries";
 import { backupRecord, cleanVerdicts, drillRecord, hoursAgo, writeEvidence } from "../../../harness/evidence";
+import { seedPglite } from "../../../harness/pglite-template";
 
 const pdftoppm = findBinary("pdftoppm");
 
@@ -20,6 +21,7 @@ describe("compliance API behind the identity guards (dev issuer tokens, fastify 
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "maestro-compliance-api-"));
+    await seedPglite(dir);
     writeEvidence(dir, {
       verdicts: {
         ...cleanVerdicts(),

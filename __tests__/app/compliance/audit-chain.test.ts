@@ -7,6 +7,7 @@ import { migrate, openDb, type Db } from "../../../app/db";
 import { createAuditChainProbe } from "../../../app/compliance/probes/audit-chain";
 import { readComplianceSettings } from "../../../app/compliance/settings";
 import type { EvidenceProbe } from "../../../app/compliance/probes/types";
+import { seedPglite } from "../../../harness/pglite-template";
 
 // The audit-chain probe on a real (embedded) database: a full pass first and every fullEveryMs,
 // in between only the appended entries plus a re-check of the last verified one.
@@ -30,6 +31,7 @@ const asOwner = async (sql: string) => {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "maestro-audit-chain-"));
+  await seedPglite(dir);
   db = await openDb({ dataDir: dir });
   await migrate(db);
 }, 120_000);

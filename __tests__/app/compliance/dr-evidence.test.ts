@@ -26,6 +26,7 @@ import {
 } from "../../../harness/postgres";
 import { motoBinary, s3Client, s3TestEnv, startS3, stopS3, type RunningS3 } from "../../../harness/s3";
 import { describeWithService } from "../../support/services";
+import { seedPglite } from "../../../harness/pglite-template";
 
 const run = promisify(execFile);
 const pitr = resolve(__dirname, "..", "..", "..", "tools", "db", "pitr.sh");
@@ -87,6 +88,7 @@ describeWithService("DR records reach the compliance service: real backup and dr
     makeLocalArchive(archive);
     dataDir = join(work, "service");
     writeEvidence(dataDir, { verdicts: cleanVerdicts() });
+    await seedPglite(dataDir);
     token = await mintDevToken(dataDir, { subject: "ada", groups: ["auditors"] });
     source = await startPostgres({ settings: localArchiveSettings(archive) });
     await source.query("create table orders (id int primary key)");

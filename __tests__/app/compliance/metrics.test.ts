@@ -9,6 +9,7 @@ import { freePort, waitFor } from "../../../lib/net";
 import { prometheusBinary, startPrometheus, type RunningPrometheus } from "../../../harness/prometheus";
 import { describeWithService } from "../../support/services";
 import { findBinary } from "../../../harness/binaries";
+import { seedPglite } from "../../../harness/pglite-template";
 
 const promtool = findBinary("promtool");
 const sloGate = join(__dirname, "..", "..", "..", "tools", "ci", "slo_gate.js");
@@ -25,6 +26,7 @@ describeWithService(
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), "maestro-compliance-metrics-"));
+      await seedPglite(dir);
       service = await buildService(readServiceSettings({ MAESTRO_DATA_DIR: dir, SERVICE_NAME: "compliance", POD_NAMESPACE: "maestro" }), {
         logger: false,
       });

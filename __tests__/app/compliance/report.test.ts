@@ -10,6 +10,7 @@ import type { ControlResult, Evidence } from "../../../app/compliance/types";
 import { SettingsError } from "../../../app/settings";
 import { recordsFolder } from "../../../contracts/records";
 import { backupRecord, cleanVerdicts, drillRecord, hoursAgo, writeEvidence } from "../../../harness/evidence";
+import { seedPglite } from "../../../harness/pglite-template";
 
 describe("control status is derived from evidence", () => {
   let dir: string;
@@ -23,6 +24,7 @@ describe("control status is derived from evidence", () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "maestro-compliance-"));
+    await seedPglite(dir);
     db = await openDb({ dataDir: dir });
     await migrate(db);
   }, 120_000);

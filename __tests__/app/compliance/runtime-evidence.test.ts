@@ -12,6 +12,7 @@ import { signBundle } from "../../../policy-engine/sign";
 import { buildComplianceReport } from "../../../app/compliance/report";
 import { buildService, type BuiltService } from "../../../app/server";
 import { readServiceSettings } from "../../../app/settings";
+import { seedPglite } from "../../../harness/pglite-template";
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 let dir: string;
@@ -19,6 +20,7 @@ let service: BuiltService;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "maestro-runtime-evidence-"));
+  await seedPglite(dir);
   service = await buildService(readServiceSettings({ MAESTRO_DATA_DIR: dir }), { logger: false });
 }, 120_000);
 afterAll(async () => {

@@ -12,6 +12,7 @@ import { buildSignedPack, type SignedPack } from "../../../app/export/pack";
 import { signerFromKey } from "../../../app/export/signing";
 import { verifySignedPack } from "../../../app/export/verify";
 import { findBinary } from "../../../harness/binaries";
+import { seedPglite } from "../../../harness/pglite-template";
 
 const openssl = findBinary("openssl");
 const jq = findBinary("jq");
@@ -32,6 +33,7 @@ describe("signed compliance export (service on PGlite, dev-issuer tokens)", () =
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "maestro-signed-export-"));
+    await seedPglite(dir);
     service = await buildService(readServiceSettings({ MAESTRO_DATA_DIR: dir }), { logger: false });
     for (let i = 0; i < 20; i++)
       await service.context.audit.append({

@@ -17,6 +17,7 @@ import { loadEnvironment } from "../../../config/load";
 import { mintDevToken } from "../../../app/auth/dev-issuer";
 import { waitFor } from "../../../lib/net";
 import { startServiceProcess } from "../../../harness/service-process";
+import { seedPglite } from "../../../harness/pglite-template";
 
 const keys = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
 const shipped = readFileSync(shippedBundlePath);
@@ -116,6 +117,7 @@ describe("the compliance service loads its bundle at start", () => {
   let service: BuiltService;
   beforeAll(async () => {
     copyFileSync(shippedBundlePath, join(dir, "unsigned.tar.gz"));
+    await seedPglite(join(dir, "data"));
     const env = {
       MAESTRO_DATA_DIR: join(dir, "data"),
       POLICY_BUNDLE_PATH: join(dir, "unsigned.tar.gz"),
@@ -142,6 +144,7 @@ describe("the compliance service loads its bundle at start", () => {
 describe("the running service re-reads its bundle on SIGHUP", () => {
   test("refused at start, loaded after the signed bundle is put in place and the process gets SIGHUP", async () => {
     const data = join(dir, "sighup-data");
+    await seedPglite(data);
     const bundle = join(dir, "sighup.tar.gz");
     copyFileSync(shippedBundlePath, bundle);
     const service = await startServiceProcess({

@@ -12,6 +12,7 @@ import { applySnapshot, runScimSync } from "../../../app/scim/sync";
 import { defaultGroupRoles } from "../../../app/auth/settings";
 import { freePort } from "../../../lib/net";
 import { startScimServer, type RunningScimServer } from "../../../harness/scim-server";
+import { seedPglite } from "../../../harness/pglite-template";
 
 // Group → role sync against a real SCIM 2.0 service provider (scimmy): grants, revocations and
 // renames after one run, pagination, server-side filters, ETags, and failed runs that change nothing.
@@ -28,6 +29,7 @@ const options = { groupRoles: defaultGroupRoles };
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "maestro-scim-"));
+  await seedPglite(dir);
   scim = await startScimServer(await freePort(), scimToken);
   scim.addUser("u-alice", "alice");
   scim.addUser("u-bob", "bob");

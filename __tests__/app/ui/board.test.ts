@@ -11,6 +11,7 @@ import { backupRecord, cleanVerdicts, drillRecord, hoursAgo, writeEvidence } fro
 import { freePort } from "../../../lib/net";
 import { describeWithService } from "../../support/services";
 import { findBinary } from "../../../harness/binaries";
+import { seedPglite } from "../../../harness/pglite-template";
 
 const chromiumPath = findBinary("chromium");
 const pdftoppm = findBinary("pdftoppm");
@@ -36,6 +37,7 @@ describeWithService(
         stdio: "pipe",
       });
       dir = mkdtempSync(join(tmpdir(), "maestro-ui-"));
+      await seedPglite(dir);
       writeEvidence(dir, {
         verdicts: {
           ...cleanVerdicts(hoursAgo(2)),

@@ -57,8 +57,8 @@ describeWithService(
   },
 );
 
-// README's first command, `npm ci && npm run synth`, runs before `npm run setup` has installed the
-// pinned Node: on a machine that has only an older Node, the transpile hook and synth must still run.
+// A plain `npm ci && npm run synth` (without README's `npm run bootstrap`) runs synth on the machine's
+// own Node: on a machine that has only an older Node, the transpile hook and synth must still run.
 const machineNode = ["/usr/bin/node", "/usr/local/bin/node"].find((p) => existsSync(p) && !realpathSync(p).startsWith(root));
 (machineNode ? test : test.skip)("the transpile hook loads on the machine's own Node, before setup (README's quick start)", () => {
   const out = execFileSync(machineNode!, ["-r", "./tools/register.js", "-e", "console.log(process.version)"], {
