@@ -26,8 +26,8 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { serviceUrl } from "../../../constructs/mesh/identity";
 import type { EnvironmentConfig } from "../../../config/schema";
-import { spawnInImage } from "../../../harness/dockerfile";
-import { startPostgres } from "../../../harness/postgres";
+import { bwrapPath, setprivPath, spawnInImage } from "../../../harness/dockerfile";
+import { postgresMissing, startPostgres } from "../../../harness/postgres";
 import { startScimServer } from "../../../harness/scim-server";
 import { buildServiceImage, startServiceContainer } from "../../../harness/service-image";
 import { freePort } from "../../../lib/net";
@@ -46,7 +46,9 @@ export function missingForLocalCluster(): string | undefined {
     missingBinary() ??
     missingRolloutsController() ??
     (existsSync(join(crdDir, ".version")) ? undefined : "the CRDs in .tools/share/crds (tools/install/tools.sh cluster)") ??
-    (prometheusBinary ? undefined : "prometheus (apt-get install prometheus)")
+    (prometheusBinary ? undefined : "prometheus (apt-get install prometheus)") ??
+    (bwrapPath && setprivPath ? undefined : "bubblewrap and setpriv, to build and run the service image (npm run setup)") ??
+    postgresMissing
   );
 }
 
