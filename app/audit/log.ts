@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { advisoryLocks, type Db, type Queryable } from "../db";
-import { sortDeep } from "./canonical";
+import { canonicalJson, sortDeep } from "./canonical";
+import { leafHash } from "./merkle";
 import type { AuditEntry, AuditEventInput, AuditLog } from "./types";
 
 /** The hash of the (empty) chain before the first entry. */
@@ -13,6 +14,51 @@ export function canonicalEntry(e: Omit<AuditEntry, "hash">): string {
 
 export function entryHash(e: Omit<AuditEntry, "hash">): string {
   return createHash("sha256").update(canonicalEntry(e)).digest("hex");
+}
+
+/** The entry's RFC 6962 Merkle leaf, SHA-256(0x00 ‖ utf8(canonicalEntry)) (canonicalEntry reads only the hashed fields). */
+export const leafOf = (entry: AuditEntry): Buffer => leafHash(canonicalEntry(entry));
+
+/** The entry as a signed pack holds it: canonicalJson (keys in order, so sortDeep copies nothing but details). */
+export function packEntryJson(e: AuditEntry): string {
+  return canonicalJson({
+    actor: e.actor,
+    at: e.at,
+    details: e.details,
+    hash: e.hash,
+    id: e.id,
+    prevHash: e.prevHash,
+    ...(e.reason !== undefined ? { reason: e.reason } : {}),
+    ...(e.resource !== undefined ? { resource: e.resource } : {}),
+    type: e.type,
+  });
+}
+
+/** An entry as an export reads it: its id, leaf and pack bytes (stored at append, migration 014). */
+export interface PackRow {
+  id: number;
+  leaf: Buffer;
+  json: string;
+}
+
+/**
+ * The leaf and pack bytes of an entry as it will be read back from the database (NULL resource
+ * and reason dropped, details through JSON as jsonb returns them), so what is stored at append
+ * is what an export would compute from the row.
+ */
+export function packRowOf(e: AuditEntry): PackRow {
+  const stored = fromRow({
+    id: e.id,
+    at: e.at,
+    type: e.type,
+    actor: e.actor,
+    resource: e.resource ?? null,
+    reason: e.reason ?? null,
+    details: JSON.parse(JSON.stringify(e.details ?? {})) as Record<string, unknown>,
+    prev_hash: e.prevHash,
+    hash: e.hash,
+  });
+  return { id: e.id, leaf: leafOf(stored), json: packEntryJson(stored) };
 }
 
 interface Row {
@@ -49,6 +95,99 @@ export async function listEntries(q: Queryable, range: { fromId?: number; toId?:
     range.limit ?? 10000,
   ]);
   return rows.map(fromRow);
+}
+
+/**
+ * Entries with id in [fromId, toId], in order, as an export writes them: the leaf and pack bytes
+ * stored at append; for rows older than migration 014 (NULL there) computed from the row.
+ */
+export async function listPackRows(q: Queryable, range: { fromId: number; toId: number; limit: number }): Promise<PackRow[]> {
+  const { rows } = await q.query<{ id: string | number; leaf_hash: Uint8Array | null; pack_json: string | null }>(
+    "select id, leaf_hash, pack_json from audit_log where id >= $1 and id <= $2 order by id limit $3",
+    [range.fromId, range.toId, range.limit],
+  );
+  const out: PackRow[] = new Array(rows.length);
+  let missing: number[] | undefined;
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    if (r.leaf_hash === null || r.pack_json === null) (missing ??= []).push(i);
+    else {
+      out[i] = { id: Number(r.id), leaf: asBuffer(r.leaf_hash), json: r.pack_json }; // pg gives a Buffer, PGlite a Uint8Array
+    }
+  }
+  if (missing) {
+    const ids = missing.map((i) => Number(rows[i].id));
+    const full = new Map((await listEntries(q, { fromId: ids[0], toId: ids[ids.length - 1], limit: rows.length })).map((e) => [e.id, e]));
+    for (const i of missing) {
+      const entry = full.get(Number(rows[i].id));
+      if (!entry) throw new Error(`audit entry ${rows[i].id} vanished while it was exported`);
+      out[i] = { id: entry.id, leaf: leafOf(entry), json: packEntryJson(entry) };
+    }
+  }
+  return out;
+}
+
+/** Entries fromId..toId as one page of a signed pack: their pack bytes joined by ",", their leaves end to end. */
+export interface PackPage {
+  fromId: number;
+  toId: number;
+  /** The entries' pack bytes (packEntryJson), in id order, joined by ","; not read for a page of leaves only. */
+  json?: string;
+  /** Their Merkle leaves, 32 bytes each, in id order. */
+  leaves: Buffer;
+}
+
+const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+/**
+ * Entries fromId..toId (all of them: ids have no gaps) as pages of `pageSize`, each joined by the
+ * database into one row: so the service parses two values per page, not one row per entry, and
+ * each page's text stays small enough to die young (a string over ~128 KB would be allocated
+ * in the old generation and stay until a full collection). Pages with rows older than
+ * migration 014 (no stored bytes) are computed from the rows. Fails naming the ids when the log
+ * does not hold every entry of the range.
+ */
+export async function readPackPages(
+  q: Queryable,
+  range: { fromId: number; toId: number; pageSize: number; leavesOnly?: boolean },
+): Promise<PackPage[]> {
+  const { fromId, toId, pageSize } = range;
+  const leavesOnly = range.leavesOnly === true;
+  const json = leavesOnly ? "null" : "string_agg(pack_json, ',' order by id)";
+  const { rows } = await q.query<{
+    lo: string | number;
+    hi: string | number;
+    n: string | number;
+    stored: string | number;
+    json: string | null;
+    leaves: Uint8Array | null;
+  }>(
+    `select min(id) as lo, max(id) as hi, count(*) as n, count(leaf_hash) as stored, ${json} as json, string_agg(leaf_hash, ''::bytea order by id) as leaves ` +
+      "from audit_log where id >= $1 and id <= $2 group by (id - $1) / $3 order by 1",
+    [fromId, toId, pageSize],
+  );
+  const pages: PackPage[] = [];
+  let next = fromId;
+  for (const r of rows) {
+    const lo = Number(r.lo);
+    const hi = Number(r.hi);
+    if (lo !== next || Number(r.n) !== hi - lo + 1)
+      throw new Error(`the audit log does not hold every entry of ${next}-${Math.min(next + pageSize - 1, toId)}`);
+    next = hi + 1;
+    if (Number(r.stored) === Number(r.n)) {
+      pages.push({ fromId: lo, toId: hi, json: leavesOnly ? undefined : (r.json ?? ""), leaves: asBuffer(r.leaves ?? new Uint8Array()) });
+      continue;
+    }
+    const old = await listPackRows(q, { fromId: lo, toId: hi, limit: hi - lo + 1 });
+    pages.push({
+      fromId: lo,
+      toId: hi,
+      json: leavesOnly ? undefined : old.map((o) => o.json).join(","),
+      leaves: Buffer.concat(old.map((o) => o.leaf)),
+    });
+  }
+  if (next !== toId + 1) throw new Error(`the audit log ends at entry ${next - 1}, before ${toId}`);
+  return pages;
 }
 
 /** The id of the newest entry, 0 for an empty log. */
@@ -131,6 +270,7 @@ async function appendBatch(tx: Queryable, kind: Db["kind"], batch: Pending[], ma
     const params: unknown[] = [];
     const rows = fresh.map(({ entry: e, eventId }) => {
       const at = params.length;
+      const stored = packRowOf(e);
       params.push(
         e.id,
         e.at,
@@ -142,11 +282,13 @@ async function appendBatch(tx: Queryable, kind: Db["kind"], batch: Pending[], ma
         e.prevHash,
         e.hash,
         eventId,
+        stored.leaf,
+        stored.json,
       );
-      return `(${Array.from({ length: 10 }, (_, i) => `$${at + i + 1}`).join(",")})`;
+      return `(${Array.from({ length: 12 }, (_, i) => `$${at + i + 1}`).join(",")})`;
     });
     await tx.query(
-      `insert into audit_log (id, at, type, actor, resource, reason, details, prev_hash, hash, event_id) values ${rows.join(",")}`,
+      `insert into audit_log (id, at, type, actor, resource, reason, details, prev_hash, hash, event_id, leaf_hash, pack_json) values ${rows.join(",")}`,
       params,
     );
   }

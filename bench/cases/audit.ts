@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { mintDevToken } from "../../app/auth/dev-issuer";
 import { migrate, openDb } from "../../app/db";
-import { createAuditLog, entryHash, genesisHash } from "../../app/audit/log";
+import { createAuditLog, entryHash, genesisHash, packRowOf } from "../../app/audit/log";
 import { MerkleTree, leafHash, verifyInclusion } from "../../app/audit/merkle";
 import { canonicalJson } from "../../app/audit/canonical";
 import type { AuditEntry } from "../../app/audit/types";
@@ -88,9 +88,11 @@ async function streamedExportRows(bigExport = 1_000_000): Promise<BenchRow[]> {
       const batch = syntheticEntries(from, Math.min(from + 19_999, bigExport), prev);
       prev = batch[batch.length - 1].hash;
       const col = <K extends keyof AuditEntry>(k: K) => batch.map((e) => e[k] ?? null);
+      // with the leaf and pack bytes append stores (migration 014), computed the same way
+      const stored = batch.map(packRowOf);
       await owner.query(
-        "insert into audit_log (id, at, type, actor, resource, reason, details, prev_hash, hash) " +
-          "select * from unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::text[], $9::text[])",
+        "insert into audit_log (id, at, type, actor, resource, reason, details, prev_hash, hash, leaf_hash, pack_json) " +
+          "select * from unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::text[], $9::text[], $10::bytea[], $11::text[])",
         [
           col("id"),
           col("at"),
@@ -101,6 +103,8 @@ async function streamedExportRows(bigExport = 1_000_000): Promise<BenchRow[]> {
           batch.map((e) => JSON.stringify(e.details)),
           col("prevHash"),
           col("hash"),
+          stored.map((r) => r.leaf),
+          stored.map((r) => r.json),
         ],
       );
     }
