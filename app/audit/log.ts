@@ -61,6 +61,9 @@ export function packRowOf(e: AuditEntry): PackRow {
   return { id: e.id, leaf: leafOf(stored), json: packEntryJson(stored) };
 }
 
+/** The columns an entry is read from (not `*`: the stored leaf and pack bytes are the export's alone). */
+const entryColumns = "id, at, type, actor, resource, reason, details, prev_hash, hash";
+
 interface Row {
   id: string | number;
   at: string | Date;
@@ -89,7 +92,7 @@ function fromRow(r: Row): AuditEntry {
 
 /** Entries with id in [fromId, toId], in order, read through q (the database, or an open transaction). */
 export async function listEntries(q: Queryable, range: { fromId?: number; toId?: number; limit?: number } = {}): Promise<AuditEntry[]> {
-  const { rows } = await q.query<Row>("select * from audit_log where id >= $1 and id <= $2 order by id limit $3", [
+  const { rows } = await q.query<Row>(`select ${entryColumns} from audit_log where id >= $1 and id <= $2 order by id limit $3`, [
     range.fromId ?? 1,
     range.toId ?? Number.MAX_SAFE_INTEGER,
     range.limit ?? 10000,
@@ -237,7 +240,9 @@ async function appendBatch(tx: Queryable, kind: Db["kind"], batch: Pending[], ma
   // Fresh random keys cannot be in the log on a first attempt; the unique index backs that up.
   if (mayExist) {
     const ids = [...new Set(batch.map((p) => p.eventId))];
-    for (const r of (await tx.query<Row & { event_id: string }>("select * from audit_log where event_id = any($1)", [ids])).rows)
+    for (const r of (
+      await tx.query<Row & { event_id: string }>(`select ${entryColumns}, event_id from audit_log where event_id = any($1)`, [ids])
+    ).rows)
       stored.set(r.event_id, fromRow(r));
   }
   const head = (
