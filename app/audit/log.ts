@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { advisoryLocks, type Db, type Queryable } from "../db";
 import { canonicalJson, sortDeep } from "./canonical";
-import { leafHash } from "./merkle";
+import { leafHash, merkleRoot } from "./merkle";
 import type { AuditEntry, AuditEventInput, AuditLog } from "./types";
 
 /** The hash of the (empty) chain before the first entry. */
@@ -130,31 +130,34 @@ export async function listPackRows(q: Queryable, range: { fromId: number; toId: 
   return out;
 }
 
-/** Entries fromId..toId as one page of a signed pack: their pack bytes joined by ",", their leaves end to end. */
+/**
+ * Entries fromId..toId as one page of a signed pack: their pack bytes joined by ",", and their
+ * leaves end to end or, for a whole stored block (migration 015), the block's root.
+ */
 export interface PackPage {
   fromId: number;
   toId: number;
   /** The entries' pack bytes (packEntryJson), in id order, joined by ","; not read for a page of leaves only. */
   json?: string;
-  /** Their Merkle leaves, 32 bytes each, in id order. */
-  leaves: Buffer;
+  /** Their Merkle leaves, 32 bytes each, in id order (absent for a block page before a range). */
+  leaves?: Buffer;
+  /** The stored root of the block these entries are, when they are a whole block and it is stored. */
+  block?: Buffer;
 }
 
 const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 /**
- * Entries fromId..toId (all of them: ids have no gaps) as pages of `pageSize`, each joined by the
- * database into one row: so the service parses two values per page, not one row per entry, and
- * each page's text stays small enough to die young (a string over ~128 KB would be allocated
- * in the old generation and stay until a full collection). Pages with rows older than
- * migration 014 (no stored bytes) are computed from the rows. Fails naming the ids when the log
- * does not hold every entry of the range.
+ * Entries fromId..toId (all of them: ids have no gaps) as pages, one per Merkle block (the
+ * entries of one block of 256 that are in the range), each joined by the database into one row
+ * with the block's stored root: so the service parses a few values per page, not one row per
+ * entry, and each page's text (~80 KB) stays small enough to die young (a string over ~128 KB
+ * would be allocated in the old generation and stay until a full collection). Pages with rows
+ * older than migration 014 (no stored bytes) are computed from the rows. Fails naming the ids
+ * when the log does not hold every entry of the range.
  */
-export async function readPackPages(
-  q: Queryable,
-  range: { fromId: number; toId: number; pageSize: number; leavesOnly?: boolean },
-): Promise<PackPage[]> {
-  const { fromId, toId, pageSize } = range;
+export async function readPackPages(q: Queryable, range: { fromId: number; toId: number; leavesOnly?: boolean }): Promise<PackPage[]> {
+  const { fromId, toId } = range;
   const leavesOnly = range.leavesOnly === true;
   const json = leavesOnly ? "null" : "string_agg(pack_json, ',' order by id)";
   const { rows } = await q.query<{
@@ -164,10 +167,13 @@ export async function readPackPages(
     stored: string | number;
     json: string | null;
     leaves: Uint8Array | null;
+    block: Uint8Array | null;
   }>(
-    `select min(id) as lo, max(id) as hi, count(*) as n, count(leaf_hash) as stored, ${json} as json, string_agg(leaf_hash, ''::bytea order by id) as leaves ` +
-      "from audit_log where id >= $1 and id <= $2 group by (id - $1) / $3 order by 1",
-    [fromId, toId, pageSize],
+    "select p.lo, p.hi, p.n, p.stored, p.json, p.leaves, b.hash as block from (" +
+      `select (id - 1) / ${merkleBlockSize} as k, min(id) as lo, max(id) as hi, count(*) as n, count(leaf_hash) as stored, ${json} as json, ` +
+      "string_agg(leaf_hash, ''::bytea order by id) as leaves from audit_log where id >= $1 and id <= $2 group by 1" +
+      ") p left join audit_merkle_blocks b on b.block = p.k order by p.k",
+    [fromId, toId],
   );
   const pages: PackPage[] = [];
   let next = fromId;
@@ -175,10 +181,17 @@ export async function readPackPages(
     const lo = Number(r.lo);
     const hi = Number(r.hi);
     if (lo !== next || Number(r.n) !== hi - lo + 1)
-      throw new Error(`the audit log does not hold every entry of ${next}-${Math.min(next + pageSize - 1, toId)}`);
+      throw new Error(`the audit log does not hold every entry of ${next}-${Math.min(next + merkleBlockSize - 1, toId)}`);
     next = hi + 1;
+    const block = r.block === null ? undefined : asBuffer(r.block);
     if (Number(r.stored) === Number(r.n)) {
-      pages.push({ fromId: lo, toId: hi, json: leavesOnly ? undefined : (r.json ?? ""), leaves: asBuffer(r.leaves ?? new Uint8Array()) });
+      pages.push({
+        fromId: lo,
+        toId: hi,
+        json: leavesOnly ? undefined : (r.json ?? ""),
+        leaves: asBuffer(r.leaves ?? new Uint8Array()),
+        block,
+      });
       continue;
     }
     const old = await listPackRows(q, { fromId: lo, toId: hi, limit: hi - lo + 1 });
@@ -190,6 +203,46 @@ export async function readPackPages(
     });
   }
   if (next !== toId + 1) throw new Error(`the audit log ends at entry ${next - 1}, before ${toId}`);
+  return pages;
+}
+
+/**
+ * The tree's part for entries fromId..toId before a range: the stored root of each whole block
+ * that `usable` accepts (no proof node or snapshot inside it), read from audit_merkle_blocks
+ * without touching the entries; the leaves of the rest (partial blocks at the ends, blocks not
+ * stored, blocks a proof looks inside), read from the log.
+ */
+export async function readLeafPages(
+  q: Queryable,
+  range: { fromId: number; toId: number },
+  usable: (fromId: number) => boolean,
+): Promise<PackPage[]> {
+  const { fromId, toId } = range;
+  const firstBlock = Math.ceil((fromId - 1) / merkleBlockSize);
+  const lastBlock = Math.floor(toId / merkleBlockSize) - 1;
+  const stored = new Map<number, Buffer>();
+  if (lastBlock >= firstBlock)
+    for (const r of (
+      await q.query<{ block: string | number; hash: Uint8Array }>(
+        "select block, hash from audit_merkle_blocks where block >= $1 and block <= $2",
+        [firstBlock, lastBlock],
+      )
+    ).rows)
+      stored.set(Number(r.block), asBuffer(r.hash));
+  const pages: PackPage[] = [];
+  let leavesFrom = fromId; // the first id not yet covered
+  const leavesUpTo = async (end: number) => {
+    if (end >= leavesFrom) pages.push(...(await readPackPages(q, { fromId: leavesFrom, toId: end, leavesOnly: true })));
+  };
+  for (let k = firstBlock; k <= lastBlock; k++) {
+    const start = k * merkleBlockSize + 1;
+    const hash = stored.get(k);
+    if (hash === undefined || !usable(start)) continue;
+    await leavesUpTo(start - 1);
+    pages.push({ fromId: start, toId: start + merkleBlockSize - 1, block: hash });
+    leavesFrom = start + merkleBlockSize;
+  }
+  await leavesUpTo(toId);
   return pages;
 }
 
@@ -273,9 +326,10 @@ async function appendBatch(tx: Queryable, kind: Db["kind"], batch: Pending[], ma
   }
   if (fresh.length > 0) {
     const params: unknown[] = [];
-    const rows = fresh.map(({ entry: e, eventId }) => {
+    const packRows = fresh.map(({ entry }) => packRowOf(entry));
+    const rows = fresh.map(({ entry: e, eventId }, i) => {
       const at = params.length;
-      const stored = packRowOf(e);
+      const stored = packRows[i];
       params.push(
         e.id,
         e.at,
@@ -296,8 +350,48 @@ async function appendBatch(tx: Queryable, kind: Db["kind"], batch: Pending[], ma
       `insert into audit_log (id, at, type, actor, resource, reason, details, prev_hash, hash, event_id, leaf_hash, pack_json) values ${rows.join(",")}`,
       params,
     );
+    await storeBlocks(tx, packRows);
   }
   return batch.map((p) => stored.get(p.eventId)!);
+}
+
+/** Entries per stored Merkle block (migration 015): a complete subtree, 2^8 leaves. */
+export const merkleBlockSize = 256;
+
+/**
+ * The blocks the entries just written complete (an entry whose id is a multiple of the block
+ * size): the root of the block's leaves, its earlier leaves read back from the log. A block with
+ * a leaf from before migration 014 is not stored. Called under the chain lock, in the append's
+ * transaction; a re-run after a lost commit finds its block already there.
+ */
+async function storeBlocks(tx: Queryable, written: readonly PackRow[]): Promise<void> {
+  const ends = written.filter((r) => r.id % merkleBlockSize === 0).map((r) => r.id);
+  if (ends.length === 0) return;
+  const first = written[0].id;
+  const blockStart = ends[0] - merkleBlockSize + 1;
+  const leaves = new Map<number, Buffer | null>(written.map((r) => [r.id, r.leaf]));
+  if (blockStart < first) {
+    const { rows } = await tx.query<{ id: string | number; leaf_hash: Uint8Array | null }>(
+      "select id, leaf_hash from audit_log where id >= $1 and id < $2",
+      [blockStart, first],
+    );
+    for (const r of rows) leaves.set(Number(r.id), r.leaf_hash === null ? null : asBuffer(r.leaf_hash));
+  }
+  const blocks: { block: number; hash: Buffer }[] = [];
+  for (const end of ends) {
+    const block: Buffer[] = [];
+    for (let id = end - merkleBlockSize + 1; id <= end; id++) {
+      const leaf = leaves.get(id);
+      if (!leaf) break;
+      block.push(leaf);
+    }
+    if (block.length === merkleBlockSize) blocks.push({ block: end / merkleBlockSize - 1, hash: merkleRoot(block) });
+  }
+  if (blocks.length === 0) return;
+  await tx.query(
+    `insert into audit_merkle_blocks (block, hash) values ${blocks.map((_, i) => `($${2 * i + 1}, $${2 * i + 2})`).join(",")} on conflict (block) do nothing`,
+    blocks.flatMap((b) => [b.block, b.hash]),
+  );
 }
 
 /**

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { MaestroError } from "../../lib/errors";
-import { leafOf, packEntryJson, readPackPages, type PackPage } from "../audit/log";
+import { leafOf, merkleBlockSize, packEntryJson, readLeafPages, readPackPages, type PackPage } from "../audit/log";
 import type { Queryable } from "../db";
 import { canonicalJson } from "../audit/canonical";
 import { MerkleStream, consistencyPath, inclusionPath, planSubtrees } from "../audit/merkle";
@@ -97,15 +97,14 @@ export interface PackRequest {
   now?: Date;
 }
 
-// The log is read 5,000 entries at a time (one query, asked for before the pages of the one
-// before are written, so the database reads while the service hashes and sends), in pages of 200
-// joined by the database (~60 KB of text each); entries before a range's first need only their
-// leaves, 20,000 a read in pages of 1,000 (64 KB of hex). So an export's memory is two reads, the
-// Merkle frontier and the planned proof nodes, whatever the size of the log.
-const readSize = 5000;
-const pageSize = 200;
-const leafReadSize = 20_000;
-const leafPageSize = 1000;
+// The log is read 5,120 entries at a time (one query, asked for before the pages of the one
+// before are written, so the database reads while the service hashes and sends), in pages of one
+// Merkle block (256 entries, ~80 KB of text) joined by the database; a whole block goes into the
+// tree as its stored root. Entries before a range's first need only the tree: the stored roots of
+// their blocks, 51,200 entries a read. So an export's memory is two reads, the Merkle frontier and
+// the planned proof nodes, whatever the size of the log.
+const readSize = 20 * merkleBlockSize;
+const leafReadSize = 200 * merkleBlockSize;
 
 // The signed blob is canonicalJson(pack), whose first key is "audit" and whose "audit" starts
 // with "entries": so the entries can be written first, one by one, and everything computed from
@@ -178,12 +177,16 @@ export class PackWriter {
     const count = page.toId - page.fromId + 1;
     if (page.fromId !== this.next)
       throw new Error(`audit entries must come as ids 1..${this.toId} in order (got ${page.fromId}, expected ${this.next})`);
-    if (page.toId > this.toId) throw new Error(`the pack ends at entry ${this.toId} (got ${page.toId})`);
-    if (count < 1 || page.leaves.length !== 32 * count)
-      throw new Error(`a page of entries ${page.fromId}-${page.toId} needs ${count} leaves`);
+    if (page.toId > this.toId || count < 1) throw new Error(`the pack ends at entry ${this.toId} (got ${page.fromId}-${page.toId})`);
     if (page.fromId < this.fromId && page.toId >= this.fromId)
       throw new Error(`a page must not straddle the pack's first entry ${this.fromId} (got ${page.fromId}-${page.toId})`);
-    for (let i = 0; i < count; i++) this.tree.push(page.leaves.subarray(32 * i, 32 * i + 32));
+    if (page.block !== undefined && this.blockUsable(page)) this.tree.pushSubtree(page.block, merkleBlockSize);
+    else {
+      const { leaves } = page;
+      if (leaves === undefined || leaves.length !== 32 * count)
+        throw new Error(`a page of entries ${page.fromId}-${page.toId} needs ${count} leaves or a usable block root`);
+      for (let i = 0; i < count; i++) this.tree.push(leaves.subarray(32 * i, 32 * i + 32));
+    }
     this.next = page.toId + 1;
     if (page.toId < this.fromId) return "";
     if (page.json === undefined) throw new Error(`entries ${page.fromId}-${page.toId} are in the pack: their page needs their bytes`);
@@ -192,6 +195,15 @@ export class PackWriter {
     this.flush();
     this.sign(text);
     return text;
+  }
+
+  /** Whether a page is a whole Merkle block whose root can stand for its leaves (no proof node or snapshot inside it). */
+  private blockUsable(page: PackPage): boolean {
+    return (
+      page.toId - page.fromId + 1 === merkleBlockSize &&
+      (page.fromId - 1) % merkleBlockSize === 0 &&
+      this.tree.canPushSubtree(page.fromId - 1, merkleBlockSize)
+    );
   }
 
   private take(id: number, leaf: Buffer): void {
@@ -207,15 +219,22 @@ export class PackWriter {
    * and readPackPages checks that it holds every id of it.
    */
   async *readLog(db: Queryable): AsyncGenerator<string> {
+    // Before the range: the tree only, from the stored block roots where a proof does not look inside.
+    for (let fromId = 1; fromId < this.fromId;) {
+      const toId = Math.min(fromId + leafReadSize - 1, this.fromId - 1);
+      const usable = (start: number) => this.tree.canPushSubtree(start - 1, merkleBlockSize);
+      for (const page of await readLeafPages(db, { fromId, toId }, usable)) this.pushPage(page);
+      fromId = toId + 1;
+    }
     const read = (fromId: number) => {
       if (fromId > this.toId) return undefined;
-      const leavesOnly = fromId < this.fromId;
-      const toId = leavesOnly ? Math.min(fromId + leafReadSize - 1, this.fromId - 1) : Math.min(fromId + readSize - 1, this.toId);
-      const pages = readPackPages(db, { fromId, toId, pageSize: leavesOnly ? leafPageSize : pageSize, leavesOnly });
+      // reads end on a block boundary, so that every whole block is one page
+      const toId = Math.min(Math.ceil((fromId - 1 + readSize) / merkleBlockSize) * merkleBlockSize, this.toId);
+      const pages = readPackPages(db, { fromId, toId });
       pages.catch(() => undefined); // read ahead: it may fail while the pages before are written, and is handled when awaited
       return { toId, pages };
     };
-    for (let next = read(1); next !== undefined;) {
+    for (let next = read(Math.max(this.fromId, 1)); next !== undefined;) {
       const pages = await next.pages;
       next = read(next.toId + 1);
       for (const page of pages) {
