@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { advisoryLocks, type Db, type Queryable } from "../db";
 import { canonicalJson, sortDeep } from "./canonical";
-import { leafHash, merkleRoot } from "./merkle";
+import { leafHash } from "./merkle";
 import type { AuditEntry, AuditEventInput, AuditLog } from "./types";
 
 /** The hash of the (empty) chain before the first entry. */
@@ -44,21 +44,22 @@ export interface PackRow {
 /**
  * The leaf and pack bytes of an entry as it will be read back from the database (NULL resource
  * and reason dropped, details through JSON as jsonb returns them), so what is stored at append
- * is what an export would compute from the row.
+ * is what an export would compute from the row (tested for awkward content). `canonical`: the
+ * entry's canonicalEntry, when the caller has it (append: the string its hash covers).
  */
-export function packRowOf(e: AuditEntry): PackRow {
-  const stored = fromRow({
-    id: e.id,
-    at: e.at,
-    type: e.type,
+export function packRowOf(e: AuditEntry, canonical: string = canonicalEntry(e)): PackRow {
+  const json = canonicalJson({
     actor: e.actor,
-    resource: e.resource ?? null,
-    reason: e.reason ?? null,
-    details: JSON.parse(JSON.stringify(e.details ?? {})) as Record<string, unknown>,
-    prev_hash: e.prevHash,
+    at: e.at,
+    details: JSON.parse(JSON.stringify(e.details ?? {})) as unknown,
     hash: e.hash,
+    id: e.id,
+    prevHash: e.prevHash,
+    ...(e.reason !== undefined && e.reason !== null ? { reason: e.reason } : {}),
+    ...(e.resource !== undefined && e.resource !== null ? { resource: e.resource } : {}),
+    type: e.type,
   });
-  return { id: e.id, leaf: leafOf(stored), json: packEntryJson(stored) };
+  return { id: e.id, leaf: leafHash(canonical), json };
 }
 
 /** The columns an entry is read from (not `*`: the stored leaf and pack bytes are the export's alone). */
@@ -306,7 +307,7 @@ async function appendBatch(tx: Queryable, kind: Db["kind"], batch: Pending[], ma
   let id = head.id === null ? 0 : Number(head.id);
   let prevHash = head.hash ?? genesisHash;
   const at = new Date(head.now).toISOString();
-  const fresh: { entry: AuditEntry; eventId: string }[] = [];
+  const fresh: { entry: AuditEntry; eventId: string; canonical: string }[] = [];
   for (const p of batch) {
     if (stored.has(p.eventId)) continue;
     const draft: Omit<AuditEntry, "hash"> = {
@@ -319,14 +320,15 @@ async function appendBatch(tx: Queryable, kind: Db["kind"], batch: Pending[], ma
       details: p.event.details ?? {},
       prevHash,
     };
-    const entry: AuditEntry = { ...draft, hash: entryHash(draft) };
+    const canonical = canonicalEntry(draft);
+    const entry: AuditEntry = { ...draft, hash: createHash("sha256").update(canonical).digest("hex") }; // entryHash(draft)
     prevHash = entry.hash;
     stored.set(p.eventId, entry);
-    fresh.push({ entry, eventId: p.eventId });
+    fresh.push({ entry, eventId: p.eventId, canonical });
   }
   if (fresh.length > 0) {
     const params: unknown[] = [];
-    const packRows = fresh.map(({ entry }) => packRowOf(entry));
+    const packRows = fresh.map(({ entry, canonical }) => packRowOf(entry, canonical));
     const rows = fresh.map(({ entry: e, eventId }, i) => {
       const at = params.length;
       const stored = packRows[i];
@@ -360,38 +362,19 @@ export const merkleBlockSize = 256;
 
 /**
  * The blocks the entries just written complete (an entry whose id is a multiple of the block
- * size): the root of the block's leaves, its earlier leaves read back from the log. A block with
- * a leaf from before migration 014 is not stored. Called under the chain lock, in the append's
- * transaction; a re-run after a lost commit finds its block already there.
+ * size): their root, computed by the database from the leaves in the log (audit_block_root,
+ * migration 015), one statement per block, none for the other appends. A block with a leaf from
+ * before migration 014 is not stored. Called under the chain lock, in the append's transaction;
+ * a re-run after a lost commit finds its block already there.
  */
 async function storeBlocks(tx: Queryable, written: readonly PackRow[]): Promise<void> {
-  const ends = written.filter((r) => r.id % merkleBlockSize === 0).map((r) => r.id);
-  if (ends.length === 0) return;
-  const first = written[0].id;
-  const blockStart = ends[0] - merkleBlockSize + 1;
-  const leaves = new Map<number, Buffer | null>(written.map((r) => [r.id, r.leaf]));
-  if (blockStart < first) {
-    const { rows } = await tx.query<{ id: string | number; leaf_hash: Uint8Array | null }>(
-      "select id, leaf_hash from audit_log where id >= $1 and id < $2",
-      [blockStart, first],
-    );
-    for (const r of rows) leaves.set(Number(r.id), r.leaf_hash === null ? null : asBuffer(r.leaf_hash));
-  }
-  const blocks: { block: number; hash: Buffer }[] = [];
-  for (const end of ends) {
-    const block: Buffer[] = [];
-    for (let id = end - merkleBlockSize + 1; id <= end; id++) {
-      const leaf = leaves.get(id);
-      if (!leaf) break;
-      block.push(leaf);
-    }
-    if (block.length === merkleBlockSize) blocks.push({ block: end / merkleBlockSize - 1, hash: merkleRoot(block) });
-  }
-  if (blocks.length === 0) return;
-  await tx.query(
-    `insert into audit_merkle_blocks (block, hash) values ${blocks.map((_, i) => `($${2 * i + 1}, $${2 * i + 2})`).join(",")} on conflict (block) do nothing`,
-    blocks.flatMap((b) => [b.block, b.hash]),
-  );
+  for (const r of written)
+    if (r.id % merkleBlockSize === 0)
+      await tx.query(
+        "insert into audit_merkle_blocks (block, hash) select $1, audit_block_root(array_agg(leaf_hash order by id)) " +
+          "from audit_log where id > $2 and id <= $3 having count(leaf_hash) = $4 on conflict (block) do nothing",
+        [r.id / merkleBlockSize - 1, r.id - merkleBlockSize, r.id, merkleBlockSize],
+      );
 }
 
 /**
