@@ -93,7 +93,7 @@ async function streamedExportRows(bigExport = 1_000_000): Promise<BenchRow[]> {
       prev = batch[batch.length - 1].hash;
       const col = <K extends keyof AuditEntry>(k: K) => batch.map((e) => e[k] ?? null);
       // with the leaf and pack bytes append stores (migration 014), computed the same way
-      const stored = batch.map(packRowOf);
+      const stored = batch.map((e) => packRowOf(e));
       await owner.query(
         "insert into audit_log (id, at, type, actor, resource, reason, details, prev_hash, hash, leaf_hash, pack_json) " +
           "select * from unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::text[], $9::text[], $10::bytea[], $11::text[])",
