@@ -96,6 +96,22 @@ describeWithService("audit chain anchored in the Object Lock bucket; the service
     await expect(asServiceRole("update audit_log set actor = 'x' where id = 1")).rejects.toThrow(/permission denied for table audit_log/);
   });
 
+  test("the stored Merkle blocks (migration 015) have the same rules: maestro_service may only SELECT and INSERT, nobody may change one", async () => {
+    const grants = await fleet.pg.query<{ privilege_type: string }>(
+      "select privilege_type from information_schema.role_table_grants where grantee = 'maestro_service' and table_name = 'audit_merkle_blocks' order by 1",
+    );
+    expect(grants.map((g) => g.privilege_type)).toEqual(["INSERT", "SELECT"]);
+    // a block far beyond the log's end, which no export reads
+    await asServiceRole(`insert into audit_merkle_blocks (block, hash) values (1000000000000, '\\x${"ab".repeat(32)}')`);
+    await expect(asServiceRole("delete from audit_merkle_blocks where block = 1000000000000")).rejects.toThrow(
+      /permission denied for table audit_merkle_blocks/,
+    );
+    await expect(fleet.pg.query("update audit_merkle_blocks set hash = hash where block = 1000000000000")).rejects.toThrow(
+      /append-only: UPDATE refused/,
+    );
+    await expect(fleet.pg.query("truncate audit_merkle_blocks")).rejects.toThrow(/append-only: TRUNCATE refused/);
+  });
+
   test("before tampering the control passes the chain check, anchored at the last shipped batch", async () => {
     const evidence = chainEvidence(await control(0));
     expect(evidence.status).toBe("pass");

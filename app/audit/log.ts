@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { advisoryLocks, type Db, type Queryable } from "../db";
-import { sortDeep } from "./canonical";
+import { canonicalJson, sortDeep } from "./canonical";
+import { leafHash } from "./merkle";
 import type { AuditEntry, AuditEventInput, AuditLog } from "./types";
 
 /** The hash of the (empty) chain before the first entry. */
@@ -14,6 +15,55 @@ export function canonicalEntry(e: Omit<AuditEntry, "hash">): string {
 export function entryHash(e: Omit<AuditEntry, "hash">): string {
   return createHash("sha256").update(canonicalEntry(e)).digest("hex");
 }
+
+/** The entry's RFC 6962 Merkle leaf, SHA-256(0x00 ‖ utf8(canonicalEntry)) (canonicalEntry reads only the hashed fields). */
+export const leafOf = (entry: AuditEntry): Buffer => leafHash(canonicalEntry(entry));
+
+/** The entry as a signed pack holds it: canonicalJson (keys in order, so sortDeep copies nothing but details). */
+export function packEntryJson(e: AuditEntry): string {
+  return canonicalJson({
+    actor: e.actor,
+    at: e.at,
+    details: e.details,
+    hash: e.hash,
+    id: e.id,
+    prevHash: e.prevHash,
+    ...(e.reason !== undefined ? { reason: e.reason } : {}),
+    ...(e.resource !== undefined ? { resource: e.resource } : {}),
+    type: e.type,
+  });
+}
+
+/** An entry as an export reads it: its id, leaf and pack bytes (stored at append, migration 014). */
+export interface PackRow {
+  id: number;
+  leaf: Buffer;
+  json: string;
+}
+
+/**
+ * The leaf and pack bytes of an entry as it will be read back from the database (NULL resource
+ * and reason dropped, details through JSON as jsonb returns them), so what is stored at append
+ * is what an export would compute from the row (tested for awkward content). `canonical`: the
+ * entry's canonicalEntry, when the caller has it (append: the string its hash covers).
+ */
+export function packRowOf(e: AuditEntry, canonical: string = canonicalEntry(e)): PackRow {
+  const json = canonicalJson({
+    actor: e.actor,
+    at: e.at,
+    details: JSON.parse(JSON.stringify(e.details ?? {})) as unknown,
+    hash: e.hash,
+    id: e.id,
+    prevHash: e.prevHash,
+    ...(e.reason !== undefined && e.reason !== null ? { reason: e.reason } : {}),
+    ...(e.resource !== undefined && e.resource !== null ? { resource: e.resource } : {}),
+    type: e.type,
+  });
+  return { id: e.id, leaf: leafHash(canonical), json };
+}
+
+/** The columns an entry is read from (not `*`: the stored leaf and pack bytes are the export's alone). */
+const entryColumns = "id, at, type, actor, resource, reason, details, prev_hash, hash";
 
 interface Row {
   id: string | number;
@@ -43,12 +93,158 @@ function fromRow(r: Row): AuditEntry {
 
 /** Entries with id in [fromId, toId], in order, read through q (the database, or an open transaction). */
 export async function listEntries(q: Queryable, range: { fromId?: number; toId?: number; limit?: number } = {}): Promise<AuditEntry[]> {
-  const { rows } = await q.query<Row>("select * from audit_log where id >= $1 and id <= $2 order by id limit $3", [
+  const { rows } = await q.query<Row>(`select ${entryColumns} from audit_log where id >= $1 and id <= $2 order by id limit $3`, [
     range.fromId ?? 1,
     range.toId ?? Number.MAX_SAFE_INTEGER,
     range.limit ?? 10000,
   ]);
   return rows.map(fromRow);
+}
+
+/**
+ * Entries with id in [fromId, toId], in order, as an export writes them: the leaf and pack bytes
+ * stored at append; for rows older than migration 014 (NULL there) computed from the row.
+ */
+export async function listPackRows(q: Queryable, range: { fromId: number; toId: number; limit: number }): Promise<PackRow[]> {
+  const { rows } = await q.query<{ id: string | number; leaf_hash: Uint8Array | null; pack_json: string | null }>(
+    "select id, leaf_hash, pack_json from audit_log where id >= $1 and id <= $2 order by id limit $3",
+    [range.fromId, range.toId, range.limit],
+  );
+  const out: PackRow[] = new Array(rows.length);
+  let missing: number[] | undefined;
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    if (r.leaf_hash === null || r.pack_json === null) (missing ??= []).push(i);
+    else {
+      out[i] = { id: Number(r.id), leaf: asBuffer(r.leaf_hash), json: r.pack_json }; // pg gives a Buffer, PGlite a Uint8Array
+    }
+  }
+  if (missing) {
+    const ids = missing.map((i) => Number(rows[i].id));
+    const full = new Map((await listEntries(q, { fromId: ids[0], toId: ids[ids.length - 1], limit: rows.length })).map((e) => [e.id, e]));
+    for (const i of missing) {
+      const entry = full.get(Number(rows[i].id));
+      if (!entry) throw new Error(`audit entry ${rows[i].id} vanished while it was exported`);
+      out[i] = { id: entry.id, leaf: leafOf(entry), json: packEntryJson(entry) };
+    }
+  }
+  return out;
+}
+
+/**
+ * Entries fromId..toId as one page of a signed pack: their pack bytes joined by ",", and their
+ * leaves end to end or, for a whole stored block (migration 015), the block's root.
+ */
+export interface PackPage {
+  fromId: number;
+  toId: number;
+  /** The entries' pack bytes (packEntryJson), in id order, joined by ","; not read for a page of leaves only. */
+  json?: string;
+  /** Their Merkle leaves, 32 bytes each, in id order (absent for a block page before a range). */
+  leaves?: Buffer;
+  /** The stored root of the block these entries are, when they are a whole block and it is stored. */
+  block?: Buffer;
+}
+
+const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+/**
+ * Entries fromId..toId (all of them: ids have no gaps) as pages, one per Merkle block (the
+ * entries of one block of 256 that are in the range), each joined by the database into one row
+ * with the block's stored root: so the service parses a few values per page, not one row per
+ * entry, and each page's text (~80 KB) stays small enough to die young (a string over ~128 KB
+ * would be allocated in the old generation and stay until a full collection). Pages with rows
+ * older than migration 014 (no stored bytes) are computed from the rows. Fails naming the ids
+ * when the log does not hold every entry of the range.
+ */
+export async function readPackPages(q: Queryable, range: { fromId: number; toId: number; leavesOnly?: boolean }): Promise<PackPage[]> {
+  const { fromId, toId } = range;
+  const leavesOnly = range.leavesOnly === true;
+  const json = leavesOnly ? "null" : "string_agg(pack_json, ',' order by id)";
+  const { rows } = await q.query<{
+    lo: string | number;
+    hi: string | number;
+    n: string | number;
+    stored: string | number;
+    json: string | null;
+    leaves: Uint8Array | null;
+    block: Uint8Array | null;
+  }>(
+    "select p.lo, p.hi, p.n, p.stored, p.json, p.leaves, b.hash as block from (" +
+      `select (id - 1) / ${merkleBlockSize} as k, min(id) as lo, max(id) as hi, count(*) as n, count(leaf_hash) as stored, ${json} as json, ` +
+      "string_agg(leaf_hash, ''::bytea order by id) as leaves from audit_log where id >= $1 and id <= $2 group by 1" +
+      ") p left join audit_merkle_blocks b on b.block = p.k order by p.k",
+    [fromId, toId],
+  );
+  const pages: PackPage[] = [];
+  let next = fromId;
+  for (const r of rows) {
+    const lo = Number(r.lo);
+    const hi = Number(r.hi);
+    if (lo !== next || Number(r.n) !== hi - lo + 1)
+      throw new Error(`the audit log does not hold every entry of ${next}-${Math.min(next + merkleBlockSize - 1, toId)}`);
+    next = hi + 1;
+    const block = r.block === null ? undefined : asBuffer(r.block);
+    if (Number(r.stored) === Number(r.n)) {
+      pages.push({
+        fromId: lo,
+        toId: hi,
+        json: leavesOnly ? undefined : (r.json ?? ""),
+        leaves: asBuffer(r.leaves ?? new Uint8Array()),
+        block,
+      });
+      continue;
+    }
+    const old = await listPackRows(q, { fromId: lo, toId: hi, limit: hi - lo + 1 });
+    pages.push({
+      fromId: lo,
+      toId: hi,
+      json: leavesOnly ? undefined : old.map((o) => o.json).join(","),
+      leaves: Buffer.concat(old.map((o) => o.leaf)),
+    });
+  }
+  if (next !== toId + 1) throw new Error(`the audit log ends at entry ${next - 1}, before ${toId}`);
+  return pages;
+}
+
+/**
+ * The tree's part for entries fromId..toId before a range: the stored root of each whole block
+ * that `usable` accepts (no proof node or snapshot inside it), read from audit_merkle_blocks
+ * without touching the entries; the leaves of the rest (partial blocks at the ends, blocks not
+ * stored, blocks a proof looks inside), read from the log.
+ */
+export async function readLeafPages(
+  q: Queryable,
+  range: { fromId: number; toId: number },
+  usable: (fromId: number) => boolean,
+): Promise<PackPage[]> {
+  const { fromId, toId } = range;
+  const firstBlock = Math.ceil((fromId - 1) / merkleBlockSize);
+  const lastBlock = Math.floor(toId / merkleBlockSize) - 1;
+  const stored = new Map<number, Buffer>();
+  if (lastBlock >= firstBlock)
+    for (const r of (
+      await q.query<{ block: string | number; hash: Uint8Array }>(
+        "select block, hash from audit_merkle_blocks where block >= $1 and block <= $2",
+        [firstBlock, lastBlock],
+      )
+    ).rows)
+      stored.set(Number(r.block), asBuffer(r.hash));
+  const pages: PackPage[] = [];
+  let leavesFrom = fromId; // the first id not yet covered
+  const leavesUpTo = async (end: number) => {
+    if (end >= leavesFrom) pages.push(...(await readPackPages(q, { fromId: leavesFrom, toId: end, leavesOnly: true })));
+  };
+  for (let k = firstBlock; k <= lastBlock; k++) {
+    const start = k * merkleBlockSize + 1;
+    const hash = stored.get(k);
+    if (hash === undefined || !usable(start)) continue;
+    await leavesUpTo(start - 1);
+    pages.push({ fromId: start, toId: start + merkleBlockSize - 1, block: hash });
+    leavesFrom = start + merkleBlockSize;
+  }
+  await leavesUpTo(toId);
+  return pages;
 }
 
 /** The id of the newest entry, 0 for an empty log. */
@@ -98,7 +294,9 @@ async function appendBatch(tx: Queryable, kind: Db["kind"], batch: Pending[], ma
   // Fresh random keys cannot be in the log on a first attempt; the unique index backs that up.
   if (mayExist) {
     const ids = [...new Set(batch.map((p) => p.eventId))];
-    for (const r of (await tx.query<Row & { event_id: string }>("select * from audit_log where event_id = any($1)", [ids])).rows)
+    for (const r of (
+      await tx.query<Row & { event_id: string }>(`select ${entryColumns}, event_id from audit_log where event_id = any($1)`, [ids])
+    ).rows)
       stored.set(r.event_id, fromRow(r));
   }
   const head = (
@@ -109,7 +307,7 @@ async function appendBatch(tx: Queryable, kind: Db["kind"], batch: Pending[], ma
   let id = head.id === null ? 0 : Number(head.id);
   let prevHash = head.hash ?? genesisHash;
   const at = new Date(head.now).toISOString();
-  const fresh: { entry: AuditEntry; eventId: string }[] = [];
+  const fresh: { entry: AuditEntry; eventId: string; canonical: string }[] = [];
   for (const p of batch) {
     if (stored.has(p.eventId)) continue;
     const draft: Omit<AuditEntry, "hash"> = {
@@ -122,15 +320,18 @@ async function appendBatch(tx: Queryable, kind: Db["kind"], batch: Pending[], ma
       details: p.event.details ?? {},
       prevHash,
     };
-    const entry: AuditEntry = { ...draft, hash: entryHash(draft) };
+    const canonical = canonicalEntry(draft);
+    const entry: AuditEntry = { ...draft, hash: createHash("sha256").update(canonical).digest("hex") }; // entryHash(draft)
     prevHash = entry.hash;
     stored.set(p.eventId, entry);
-    fresh.push({ entry, eventId: p.eventId });
+    fresh.push({ entry, eventId: p.eventId, canonical });
   }
   if (fresh.length > 0) {
     const params: unknown[] = [];
-    const rows = fresh.map(({ entry: e, eventId }) => {
+    const packRows = fresh.map(({ entry, canonical }) => packRowOf(entry, canonical));
+    const rows = fresh.map(({ entry: e, eventId }, i) => {
       const at = params.length;
+      const stored = packRows[i];
       params.push(
         e.id,
         e.at,
@@ -142,15 +343,38 @@ async function appendBatch(tx: Queryable, kind: Db["kind"], batch: Pending[], ma
         e.prevHash,
         e.hash,
         eventId,
+        stored.leaf,
+        stored.json,
       );
-      return `(${Array.from({ length: 10 }, (_, i) => `$${at + i + 1}`).join(",")})`;
+      return `(${Array.from({ length: 12 }, (_, i) => `$${at + i + 1}`).join(",")})`;
     });
     await tx.query(
-      `insert into audit_log (id, at, type, actor, resource, reason, details, prev_hash, hash, event_id) values ${rows.join(",")}`,
+      `insert into audit_log (id, at, type, actor, resource, reason, details, prev_hash, hash, event_id, leaf_hash, pack_json) values ${rows.join(",")}`,
       params,
     );
+    await storeBlocks(tx, packRows);
   }
   return batch.map((p) => stored.get(p.eventId)!);
+}
+
+/** Entries per stored Merkle block (migration 015): a complete subtree, 2^8 leaves. */
+export const merkleBlockSize = 256;
+
+/**
+ * The blocks the entries just written complete (an entry whose id is a multiple of the block
+ * size): their root, computed by the database from the leaves in the log (audit_block_root,
+ * migration 015), one statement per block, none for the other appends. A block with a leaf from
+ * before migration 014 is not stored. Called under the chain lock, in the append's transaction;
+ * a re-run after a lost commit finds its block already there.
+ */
+async function storeBlocks(tx: Queryable, written: readonly PackRow[]): Promise<void> {
+  for (const r of written)
+    if (r.id % merkleBlockSize === 0)
+      await tx.query(
+        "insert into audit_merkle_blocks (block, hash) select $1, audit_block_root(array_agg(leaf_hash order by id)) " +
+          "from audit_log where id > $2 and id <= $3 having count(leaf_hash) = $4 on conflict (block) do nothing",
+        [r.id / merkleBlockSize - 1, r.id - merkleBlockSize, r.id, merkleBlockSize],
+      );
 }
 
 /**

@@ -223,6 +223,35 @@ export class MerkleStream {
     this.snapshot();
   }
 
+  /**
+   * Whether the complete subtree of `size` leaves from leaf `lo` can go in as its root alone
+   * (pushSubtree): no planned subtree smaller than it and no snapshot falls inside it.
+   */
+  canPushSubtree(lo: number, size: number): boolean {
+    for (const [s, bySize] of this.kept) if (s < size) for (const l of bySize.keys()) if (l >= lo && l < lo + size) return false;
+    for (const m of this.roots.keys()) if (m > lo && m < lo + size) return false;
+    for (const m of this.frontiers.keys()) if (m > lo && m < lo + size) return false;
+    return true;
+  }
+
+  /** The root of the next `size` leaves (a power of two, the size so far a multiple of it), instead of the leaves. */
+  pushSubtree(hash: Buffer, size: number): void {
+    if (!Number.isInteger(size) || size < 1 || (size & (size - 1)) !== 0 || this.count % size !== 0)
+      throw new RangeError(`a subtree of ${size} leaves cannot follow ${this.count} leaves (a power of two, aligned)`);
+    if (!this.canPushSubtree(this.count, size))
+      throw new RangeError(`subtree [${this.count}, ${this.count + size}) holds a planned node or snapshot`);
+    let top = { lo: this.count, size, hash };
+    this.keep(top);
+    this.count += size;
+    while (this.stack.length > 0 && this.stack[this.stack.length - 1].size === top.size) {
+      const left = this.stack.pop()!;
+      top = { lo: left.lo, size: left.size * 2, hash: nodeHash(left.hash, top.hash) };
+      this.keep(top);
+    }
+    this.stack.push(top);
+    this.snapshot();
+  }
+
   /** MTH of the leaves so far. */
   get root(): Buffer {
     return this.fold(0);

@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import { MaestroError } from "../../lib/errors";
-import { canonicalEntry } from "../audit/log";
+import { leafOf, merkleBlockSize, packEntryJson, readLeafPages, readPackPages, type PackPage } from "../audit/log";
+import type { Queryable } from "../db";
 import { canonicalJson } from "../audit/canonical";
-import { MerkleStream, consistencyPath, inclusionPath, leafHash, planSubtrees } from "../audit/merkle";
+import { MerkleStream, consistencyPath, inclusionPath, planSubtrees } from "../audit/merkle";
 import type { AuditEntry } from "../audit/types";
 import type { BlobSigning, PackSigner } from "./signing";
 
@@ -70,22 +71,7 @@ export interface SignedPack {
   signature: PackSignature;
 }
 
-/** The entry's Merkle leaf (canonicalEntry reads only the hashed fields, so the entry goes in as it is). */
-export const leafOf = (entry: AuditEntry): Buffer => leafHash(canonicalEntry(entry));
-
-function sortedEntry(e: AuditEntry): AuditEntry {
-  return {
-    actor: e.actor,
-    at: e.at,
-    details: e.details,
-    hash: e.hash,
-    id: e.id,
-    prevHash: e.prevHash,
-    ...(e.reason !== undefined ? { reason: e.reason } : {}),
-    ...(e.resource !== undefined ? { resource: e.resource } : {}),
-    type: e.type,
-  };
-}
+export { leafOf };
 
 export class PackRequestError extends MaestroError<"PACK_REQUEST_INVALID"> {
   constructor(
@@ -111,6 +97,15 @@ export interface PackRequest {
   now?: Date;
 }
 
+// The log is read 5,120 entries at a time (one query, asked for before the pages of the one
+// before are written, so the database reads while the service hashes and sends), in pages of one
+// Merkle block (256 entries, ~80 KB of text) joined by the database; a whole block goes into the
+// tree as its stored root. Entries before a range's first need only the tree: the stored roots of
+// their blocks, 51,200 entries a read. So an export's memory is two reads, the Merkle frontier and
+// the planned proof nodes, whatever the size of the log.
+const readSize = 20 * merkleBlockSize;
+const leafReadSize = 200 * merkleBlockSize;
+
 // The signed blob is canonicalJson(pack), whose first key is "audit" and whose "audit" starts
 // with "entries": so the entries can be written first, one by one, and everything computed from
 // them (root, proofs) after. finish() checks that the pack still serialises that way.
@@ -133,6 +128,7 @@ export class PackWriter {
   private next = 1;
   private written = 0;
   private unsigned = "";
+  private scratch = Buffer.alloc(0);
 
   constructor(
     private readonly request: PackRequest,
@@ -166,13 +162,86 @@ export class PackWriter {
 
   /** Entry `id` of the log (ids 1..toId, in order); returns the text to write for it ("" before fromId). */
   push(entry: AuditEntry): string {
-    if (entry.id !== this.next)
-      throw new Error(`audit entries must come as ids 1..${this.toId} in order (got ${entry.id}, expected ${this.next})`);
-    if (entry.id > this.toId) throw new Error(`the pack ends at entry ${this.toId} (got ${entry.id})`);
-    this.next++;
-    this.tree.push(leafOf(entry));
+    this.take(entry.id, leafOf(entry));
     if (entry.id < this.fromId) return "";
-    return this.blob(`${this.written++ > 0 ? "," : ""}${canonicalJson(sortedEntry(entry))}`);
+    return this.blob(`${this.written++ > 0 ? "," : ""}${packEntryJson(entry)}`);
+  }
+
+  /**
+   * The next entries of the log as one page (readPackPage: pack bytes joined, leaves end to end);
+   * returns the bytes to write for them, already fed to the signature and the digest. The page
+   * starts at the next id, holds 32 bytes of leaf per entry, and lies wholly before fromId (its
+   * leaves are enough) or wholly in the pack.
+   */
+  pushPage(page: PackPage): string {
+    const count = page.toId - page.fromId + 1;
+    if (page.fromId !== this.next)
+      throw new Error(`audit entries must come as ids 1..${this.toId} in order (got ${page.fromId}, expected ${this.next})`);
+    if (page.toId > this.toId || count < 1) throw new Error(`the pack ends at entry ${this.toId} (got ${page.fromId}-${page.toId})`);
+    if (page.fromId < this.fromId && page.toId >= this.fromId)
+      throw new Error(`a page must not straddle the pack's first entry ${this.fromId} (got ${page.fromId}-${page.toId})`);
+    if (page.block !== undefined && this.blockUsable(page)) this.tree.pushSubtree(page.block, merkleBlockSize);
+    else {
+      const { leaves } = page;
+      if (leaves === undefined || leaves.length !== 32 * count)
+        throw new Error(`a page of entries ${page.fromId}-${page.toId} needs ${count} leaves or a usable block root`);
+      for (let i = 0; i < count; i++) this.tree.push(leaves.subarray(32 * i, 32 * i + 32));
+    }
+    this.next = page.toId + 1;
+    if (page.toId < this.fromId) return "";
+    if (page.json === undefined) throw new Error(`entries ${page.fromId}-${page.toId} are in the pack: their page needs their bytes`);
+    const text = this.written > 0 ? `,${page.json}` : page.json;
+    this.written += count;
+    this.flush();
+    this.sign(text);
+    return text;
+  }
+
+  /** Whether a page is a whole Merkle block whose root can stand for its leaves (no proof node or snapshot inside it). */
+  private blockUsable(page: PackPage): boolean {
+    return (
+      page.toId - page.fromId + 1 === merkleBlockSize &&
+      (page.fromId - 1) % merkleBlockSize === 0 &&
+      this.tree.canPushSubtree(page.fromId - 1, merkleBlockSize)
+    );
+  }
+
+  private take(id: number, leaf: Buffer): void {
+    if (id !== this.next) throw new Error(`audit entries must come as ids 1..${this.toId} in order (got ${id}, expected ${this.next})`);
+    if (id > this.toId) throw new Error(`the pack ends at entry ${this.toId} (got ${id})`);
+    this.next++;
+    this.tree.push(leaf);
+  }
+
+  /**
+   * The text of entries 1..toId read from the log (after start(), before finish()). Ids are
+   * 1..tail with no gaps (appends take them under the chain lock), so each read is an id range,
+   * and readPackPages checks that it holds every id of it.
+   */
+  async *readLog(db: Queryable): AsyncGenerator<string> {
+    // Before the range: the tree only, from the stored block roots where a proof does not look inside.
+    for (let fromId = 1; fromId < this.fromId;) {
+      const toId = Math.min(fromId + leafReadSize - 1, this.fromId - 1);
+      const usable = (start: number) => this.tree.canPushSubtree(start - 1, merkleBlockSize);
+      for (const page of await readLeafPages(db, { fromId, toId }, usable)) this.pushPage(page);
+      fromId = toId + 1;
+    }
+    const read = (fromId: number) => {
+      if (fromId > this.toId) return undefined;
+      // reads end on a block boundary, so that every whole block is one page
+      const toId = Math.min(Math.ceil((fromId - 1 + readSize) / merkleBlockSize) * merkleBlockSize, this.toId);
+      const pages = readPackPages(db, { fromId, toId });
+      pages.catch(() => undefined); // read ahead: it may fail while the pages before are written, and is handled when awaited
+      return { toId, pages };
+    };
+    for (let next = read(Math.max(this.fromId, 1)); next !== undefined;) {
+      const pages = await next.pages;
+      next = read(next.toId + 1);
+      for (const page of pages) {
+        const text = this.pushPage(page);
+        if (text) yield text;
+      }
+    }
   }
 
   /** The text after the last entry: the rest of the pack (root, proofs) and the signature. */
@@ -230,9 +299,22 @@ export class PackWriter {
   }
 
   private flush(): void {
-    this.signing.update(this.unsigned);
-    this.digest.update(this.unsigned, "utf8");
+    if (this.unsigned === "") return;
+    this.sign(this.unsigned);
     this.unsigned = "";
+  }
+
+  /**
+   * Text into the signature and the digest, encoded once into a buffer the writer keeps: a new
+   * Buffer per page would be memory outside the JS heap that the garbage collector lets pile up
+   * (tens of MB) before it collects; the text itself goes to the socket.
+   */
+  private sign(text: string): void {
+    const most = 3 * text.length;
+    if (most > this.scratch.length) this.scratch = Buffer.allocUnsafe(Math.max(most, 2 * this.scratch.length));
+    const bytes = this.scratch.subarray(0, this.scratch.write(text, "utf8"));
+    this.signing.update(bytes);
+    this.digest.update(bytes);
   }
 }
 

@@ -17,7 +17,8 @@ export interface PackSigner {
 }
 
 export interface BlobSigning {
-  update(chunk: string): void;
+  /** A piece of the blob: text (as UTF-8) or its bytes. */
+  update(chunk: string | Buffer): void;
   /** base64 DER ECDSA signature over SHA-256 of every chunk given, in order. */
   finish(): string;
 }
@@ -44,7 +45,7 @@ export function signerFromKey(privateKey: KeyObject): PackSigner {
     begin: () => {
       const signing = createSign("sha256");
       return {
-        update: (chunk) => void signing.update(chunk, "utf8"),
+        update: (chunk) => void (typeof chunk === "string" ? signing.update(chunk, "utf8") : signing.update(chunk)),
         finish: () => signing.sign({ key: privateKey, dsaEncoding: "der" }, "base64"),
       };
     },

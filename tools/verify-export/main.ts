@@ -1,8 +1,11 @@
 // `npm run -s verify:export -- <pack.json> --key <public.pem> [--previous <earlier-pack.json>] [--json]`
 // Verifies a signed compliance pack offline: signature, Merkle root, inclusion and consistency
 // proofs, the hash chain. Exit 0 valid, 1 invalid (each failure printed), 2 bad usage or unreadable input.
+// The pack is read in two passes, one entry at a time (app/export/pack-file.ts): its memory does
+// not grow with the number of entries.
 import { readFileSync } from "node:fs";
-import { parsePublicKey, verifySignedPack } from "../../app/export/verify";
+import { parsePublicKey, verifyPackSource, type PackSource } from "../../app/export/verify";
+import { PackFileError, readPackFile } from "../../app/export/pack-file";
 import { parseCli, runCli, UsageError } from "../../lib/cli";
 
 const usage = `usage: npm run -s verify:export -- <pack.json> --key <public.pem> [--previous <earlier-pack.json>] [--json]
@@ -32,18 +35,27 @@ function parseOptions(argv: string[]): { pack: string; key: string; previous?: s
   return { pack, key: values.key, previous: values.previous, json: values.json ?? false };
 }
 
-function readJson(path: string, what: string): unknown {
-  let text: string;
+/** A pack file, read in bounded memory: the document without its entries now, the entries as verification goes through them. */
+function readPack(path: string, what: string): PackSource {
+  const notJson = (err: unknown) => new UsageError(`${what} ${path} is not JSON: ${(err as Error).message}`);
+  let file: ReturnType<typeof readPackFile>;
   try {
-    text = readFileSync(path, "utf8");
+    file = readPackFile(path);
   } catch (err) {
+    if (err instanceof PackFileError) throw notJson(err);
     throw new UsageError(`cannot read ${what} ${path}: ${(err as Error).message}`);
   }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new UsageError(`${what} ${path} is not JSON: ${(err as Error).message}`);
-  }
+  return {
+    doc: file.doc,
+    forEachEntry(visit) {
+      try {
+        file.forEachEntry(visit);
+      } catch (err) {
+        if (err instanceof PackFileError) throw notJson(err);
+        throw err;
+      }
+    },
+  };
 }
 
 function main(argv: string[]): number {
@@ -55,9 +67,9 @@ function main(argv: string[]): number {
   } catch (err) {
     throw new UsageError(`cannot use key ${args.key}: ${(err as Error).message}`);
   }
-  const doc = readJson(args.pack, "pack");
-  const previous = args.previous ? readJson(args.previous, "previous pack") : undefined;
-  const result = verifySignedPack(doc, pem, { previous });
+  const pack = readPack(args.pack, "pack");
+  const previous = args.previous ? readPack(args.previous, "previous pack") : undefined;
+  const result = verifyPackSource(pack, pem, { previous });
   if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else if (result.ok) {
     const c = result.checked;
