@@ -113,6 +113,18 @@ function runIn(stage: BuiltStage, command: string, log: (line: string) => void):
 const args = (i: Instruction) => i.getArguments().map((a) => a.getValue());
 const jsonArgs = (i: Instruction): string[] => JSON.parse(i.getArgumentsContent() ?? "[]") as string[];
 
+/** The ENV of a Dockerfile's last stage (what its containers start with), without building it. */
+export function runtimeEnv(dockerfile: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const i of DockerfileParser.parse(readFileSync(dockerfile, "utf8")).getInstructions()) {
+    if (i.getKeyword() === "FROM") for (const k of Object.keys(env)) delete env[k];
+    if (i.getKeyword() === "ENV")
+      for (const p of (i as unknown as { getProperties(): Array<{ getName(): string; getValue(): string }> }).getProperties())
+        env[p.getName()] = p.getValue();
+  }
+  return env;
+}
+
 /** Builds every stage in order; the last one is the runtime. */
 export async function buildImage(options: ImageBuildOptions): Promise<BuiltImage> {
   if (!bwrapPath) throw new Error("bubblewrap (bwrap) is not installed: npm run setup installs it");

@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { cpSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, waitFor } from "../lib/net";
 
@@ -17,6 +18,22 @@ export interface ServiceProcess {
   stderr(): string;
   /** SIGTERM, then waits for the exit. */
   stop(): Promise<void>;
+}
+
+/**
+ * app/ compiled by app/tsconfig.build.json into `dir` (inside the checkout, so node_modules
+ * resolves), with its migrations, as the Dockerfile's build stage does: the entry the image runs.
+ * Returns its args for `startServiceProcess({ args, cwd: dir })`.
+ */
+export function buildCompiledEntry(dir: string): string[] {
+  const tsc = spawnSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", "app/tsconfig.build.json", "--outDir", dir], {
+    cwd: repo,
+    encoding: "utf8",
+  });
+  // Type errors elsewhere still emit; only a missing entry stops it.
+  if (!existsSync(join(dir, "app", "main.js"))) throw new Error(`tsc -p app/tsconfig.build.json failed:\n${tsc.stdout}${tsc.stderr}`);
+  cpSync(join(repo, "app", "db", "migrations"), join(dir, "app", "db", "migrations"), { recursive: true });
+  return ["app/main.js"];
 }
 
 /**

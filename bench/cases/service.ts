@@ -1,11 +1,11 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mintDevToken } from "../../app/auth/dev-issuer";
 import { findBinary } from "../../harness/binaries";
 import { startPostgres } from "../../harness/postgres";
-import { startServiceProcess } from "../../harness/service-process";
+import { buildCompiledEntry, startServiceProcess } from "../../harness/service-process";
 import { backupRecord, cleanVerdicts, drillRecord, hoursAgo, writeEvidence } from "../../harness/evidence";
 import { measureAsync, measureCommand, median, ms, ratio, type BenchSuite } from "../harness";
 
@@ -41,18 +41,6 @@ function wrkAt(url: string, options: { rps: number; connections: number; seconds
   return JSON.parse(line) as WrkResult;
 }
 
-/** app/ compiled by app/tsconfig.build.json into dir, as the Dockerfile does; returns the entry's args. */
-function buildImageEntry(dir: string): string[] {
-  const tsc = spawnSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", "app/tsconfig.build.json", "--outDir", dir], {
-    cwd: root,
-    encoding: "utf8",
-  });
-  // Type errors elsewhere still emit; only a missing entry stops the row.
-  if (!existsSync(join(dir, "app", "main.js"))) throw new Error(`tsc -p app/tsconfig.build.json failed:\n${tsc.stdout}${tsc.stderr}`);
-  cpSync(join(root, "app", "db", "migrations"), join(dir, "app", "db", "migrations"), { recursive: true });
-  return ["app/main.js"];
-}
-
 export const suite: BenchSuite = {
   title: "Compliance service",
   async run() {
@@ -74,7 +62,7 @@ export const suite: BenchSuite = {
         devStarts.push(s.startMs);
         await s.stop();
       }
-      const image = buildImageEntry(imageDir);
+      const image = buildCompiledEntry(imageDir);
       const embeddedStarts: number[] = [];
       const postgresStarts: number[] = [];
       const production = { DATABASE_URL: postgres.url };
