@@ -211,9 +211,14 @@ export class MerkleStream {
   }
 
   push(leaf: Buffer): void {
-    let top = { lo: this.count, size: 1, hash: leaf };
+    this.add(leaf, 1);
+  }
+
+  /** Appends a complete subtree of `size` leaves by its root, merging equal-sized subtrees on the stack. */
+  private add(hash: Buffer, size: number): void {
+    let top = { lo: this.count, size, hash };
     this.keep(top);
-    this.count++;
+    this.count += size;
     while (this.stack.length > 0 && this.stack[this.stack.length - 1].size === top.size) {
       const left = this.stack.pop()!;
       top = { lo: left.lo, size: left.size * 2, hash: nodeHash(left.hash, top.hash) };
@@ -240,16 +245,7 @@ export class MerkleStream {
       throw new RangeError(`a subtree of ${size} leaves cannot follow ${this.count} leaves (a power of two, aligned)`);
     if (!this.canPushSubtree(this.count, size))
       throw new RangeError(`subtree [${this.count}, ${this.count + size}) holds a planned node or snapshot`);
-    let top = { lo: this.count, size, hash };
-    this.keep(top);
-    this.count += size;
-    while (this.stack.length > 0 && this.stack[this.stack.length - 1].size === top.size) {
-      const left = this.stack.pop()!;
-      top = { lo: left.lo, size: left.size * 2, hash: nodeHash(left.hash, top.hash) };
-      this.keep(top);
-    }
-    this.stack.push(top);
-    this.snapshot();
+    this.add(hash, size);
   }
 
   /** MTH of the leaves so far. */
