@@ -24,7 +24,7 @@ export function checklist(config: EnvironmentConfig): Check[] {
       title:
         "The API server accepts every Kubernetes object of every stack as the provider sends it (server-side dry run), nothing pruned or defaulted away",
       cluster:
-        `out=$(mktemp -d) && CDKTF_OUTDIR=$out npm run -s synth -- --env ${config.name} > /dev/null && ` +
+        `out=$(mktemp -d) && trap 'rm -rf "$out"' EXIT && CDKTF_OUTDIR=$out npm run -s synth -- --env ${config.name} > /dev/null && ` +
         `npm run -s cluster:apply -- --dry-run --context ${ctx} "$out"`,
     },
 
