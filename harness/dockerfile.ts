@@ -112,15 +112,18 @@ function runIn(stage: BuiltStage, command: string, log: (line: string) => void):
 
 const args = (i: Instruction) => i.getArguments().map((a) => a.getValue());
 const jsonArgs = (i: Instruction): string[] => JSON.parse(i.getArgumentsContent() ?? "[]") as string[];
+/** The `NAME=value` pairs of an ENV instruction. */
+const envPairs = (i: Instruction) =>
+  (i as unknown as { getProperties(): Array<{ getName(): string; getValue(): string }> })
+    .getProperties()
+    .map((p) => [p.getName(), p.getValue()] as const);
 
 /** The ENV of a Dockerfile's last stage (what its containers start with), without building it. */
 export function runtimeEnv(dockerfile: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const i of DockerfileParser.parse(readFileSync(dockerfile, "utf8")).getInstructions()) {
     if (i.getKeyword() === "FROM") for (const k of Object.keys(env)) delete env[k];
-    if (i.getKeyword() === "ENV")
-      for (const p of (i as unknown as { getProperties(): Array<{ getName(): string; getValue(): string }> }).getProperties())
-        env[p.getName()] = p.getValue();
+    if (i.getKeyword() === "ENV") for (const [name, value] of envPairs(i)) env[name] = value;
   }
   return env;
 }
@@ -175,8 +178,7 @@ export async function buildImage(options: ImageBuildOptions): Promise<BuiltImage
         mkdirSync(hostPathOf(stage, stage.workdir), { recursive: true });
         break;
       case "ENV":
-        for (const p of (i as unknown as { getProperties(): Array<{ getName(): string; getValue(): string }> }).getProperties())
-          stage.env[p.getName()] = p.getValue();
+        for (const [name, value] of envPairs(i)) stage.env[name] = value;
         break;
       case "COPY": {
         const flags = (i as unknown as { getFlags(): Array<{ getName(): string; getValue(): string | null }> }).getFlags();

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { scimSyncCommand } from "../../constructs/gateway/scim-sync";
-import { bwrapPath, setprivPath, type BuiltImage, type RunningContainer } from "../../harness/dockerfile";
+import { bwrapPath, runtimeEnv, setprivPath, type BuiltImage, type RunningContainer } from "../../harness/dockerfile";
 import { buildServiceImage, startServiceContainer, type ServiceContainer } from "../../harness/service-image";
 import { postgresMissing, startPostgres, type RunningPostgres } from "../../harness/postgres";
 import { describeWithService } from "../support/services";
@@ -46,6 +46,12 @@ describeWithService(
       await scim?.close();
       await postgres?.stop();
       if (work) rmSync(work, { recursive: true, force: true });
+    });
+
+    test("runtimeEnv (what the export bench starts the service with) reads the same ENV the build gives the runtime", () => {
+      const env = runtimeEnv(join(__dirname, "..", "..", "app", "Dockerfile"));
+      expect(env.NODE_OPTIONS).toBe("--max-semi-space-size=16");
+      expect(image.runtime.env).toEqual({ ...image.runtime.env, ...env });
     });
 
     test("the runtime stage holds production packages only: no cdktf, no build tools", () => {
