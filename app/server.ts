@@ -15,6 +15,7 @@ import { registerScimSyncRoute } from "./scim/routes";
 import { scimSyncProbe } from "./scim/evidence";
 import { bundleSignatureProbe } from "./policy/evidence";
 import { startPolicyRuntime } from "./policy/runtime";
+import { registerPolicyHealth } from "./policy/health";
 import { registerAuditExportRoutes } from "./export/routes";
 import { registerWormSink } from "./audit/worm";
 import { routeGuards, type RouteGuards } from "./auth/guards";
@@ -135,6 +136,7 @@ export async function buildService(
   await registerUi(server);
   registerAuditExportRoutes(server, context);
   registerWormSink(server, context);
+  registerPolicyHealth(server, context.policy, settings.policy);
   server.get("/healthz", async () => ({ status: "ok" }));
   server.get("/readyz", async (request, reply) => {
     try {

@@ -19,6 +19,7 @@ const table: Record<string, GuardInfo[]> = {
   "GET /healthz": [],
   "GET /readyz": [],
   "GET /healthz/audit-worm": [],
+  "GET /healthz/policy": [],
   // The mesh admits only Prometheus' identity to /metrics (docs/mesh.md).
   "GET /metrics": [],
   "GET /api/compliance/controls": [authn, anyRole],

@@ -1,6 +1,6 @@
 // The service's policy runtime: "with ALLOW_UNSIGNED_POLICY=false an unsigned or tampered bundle is
 // refused, the refusal is logged and audited, and the last good bundle stays in force".
-import { generateKeyPairSync } from "node:crypto";
+import { createHash, generateKeyPairSync } from "node:crypto";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -131,8 +131,25 @@ describe("the compliance service loads its bundle at start", () => {
 
   test("an unsigned bundle is refused into the hash-chained audit log; a signed one then loads on reload", async () => {
     expect(service.context.policy.current()).toBeUndefined();
+    // GET /healthz/policy: 503 while no bundle is in force, then the signed bundle's revision and digest.
+    const refused = await service.server.inject({ method: "GET", url: "/healthz/policy" });
+    expect([refused.statusCode, refused.json()]).toEqual([
+      503,
+      { loaded: false, signed: false, allowUnsigned: false, revision: null, sha256: null, keyId: null, loadedAt: null },
+    ]);
     writeFileSync(join(dir, "unsigned.tar.gz"), signed);
     expect(await service.context.policy.reload()).toMatchObject({ loaded: { signed: true } });
+    const loaded = await service.server.inject({ method: "GET", url: "/healthz/policy" });
+    expect(loaded.statusCode).toBe(200);
+    expect(loaded.json()).toEqual({
+      loaded: true,
+      signed: true,
+      allowUnsigned: false,
+      revision: service.context.policy.info()!.revision,
+      sha256: createHash("sha256").update(signed).digest("hex"),
+      keyId: "default",
+      loadedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
     const entries = (await service.context.audit.list()).filter((e) => e.type.startsWith("policy.bundle."));
     expect(entries.map((e) => [e.type, e.actor, e.details?.code])).toEqual([
       ["policy.bundle.refused", "system", "BUNDLE_UNSIGNED"],
