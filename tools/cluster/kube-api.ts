@@ -45,7 +45,12 @@ export class KubeApi {
           method,
           ...this.tls,
           timeout: 10_000,
-          headers: { accept: "application/json", ...(payload ? { "content-type": contentType } : {}) },
+          // An explicit length: Node frames no body of a DELETE (chunked is off for it), so the
+          // API server would read the body as the connection's next request.
+          headers: {
+            accept: "application/json",
+            ...(payload ? { "content-type": contentType, "content-length": Buffer.byteLength(payload) } : {}),
+          },
         },
         (res) => {
           let text = "";
