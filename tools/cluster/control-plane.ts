@@ -281,8 +281,9 @@ export function kwokStageConfig(dir: string, hostLabel?: PodLabel): string {
   if (files.length === 0) throw new Error(`cluster: no kwok stages in ${stagesDir} (run tools/install/tools.sh cluster)`);
   const stages = files.map((f) => {
     const stage = parseDocument(readFileSync(join(stagesDir, f), "utf8")).toJS() as KwokStage;
-    // pod-delete stays: kwok still completes the deletion of every pod, as a kubelet would.
-    if (hostLabel && stage.spec.resourceRef.kind === "Pod" && !stage.spec.next.delete) {
+    // Every pod stage, pod-delete too: the host kubelet stops a deleted pod's processes (preStop,
+    // SIGTERM, its grace period) before it removes the pod, as a kubelet does.
+    if (hostLabel && stage.spec.resourceRef.kind === "Pod") {
       // A missing label matches NotIn in kwok's selectors: every other pod stays kwok's.
       const key = `.metadata.labels.${JSON.stringify(hostLabel.name)}`;
       stage.spec.selector.matchExpressions.push({ key, operator: "NotIn", values: [...hostLabel.values] });
@@ -298,7 +299,6 @@ interface KwokStage {
   spec: {
     resourceRef: { kind: string };
     selector: { matchExpressions: Array<{ key: string; operator: string; values?: string[] }> };
-    next: { delete?: boolean };
   };
 }
 

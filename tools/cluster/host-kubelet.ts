@@ -1,18 +1,30 @@
 // The host-process kubelet: kwok's pods run nothing, so for the pods whose outcome matters (the
-// analysis Job's SLO gate, the project's own Jobs in verify:ga --local-cluster) this plays the
-// kubelet on the host. It watches the local API server for pods with one label (the control plane
-// started with the same `hostProcessLabel`, so kwok's pod stages skip them), runs each container's
-// command and args with its environment (valueFrom ConfigMaps, Secrets and fields resolved;
-// ConfigMap, Secret and emptyDir volumes written to a folder per pod), and sets the pod's status
-// from the result: phase, and each container's state with its exit code. See docs/cluster.md.
+// analysis Job's SLO gate, the project's own Jobs and the compliance Rollout's pods in verify:ga
+// --local-cluster) this plays the kubelet on the host. It watches the local API server for pods
+// with one label (the control plane started with the same `hostProcessLabel`, so kwok's pod stages
+// skip them), runs each container's command and args with its environment (valueFrom ConfigMaps,
+// Secrets and fields resolved; ConfigMap, Secret, projected and emptyDir volumes written to a
+// folder per pod), and sets the pod's status from the result: phase, conditions, and each
+// container's state, readiness, restart count and exit code. See docs/cluster.md.
 //
 // A container of one of the project's own images (`images`) runs inside that image as built by
 // harness/dockerfile.ts (its files, ENV, WORKDIR and USER, read-only root, volumes bound at their
 // mountPaths). Any other container runs with the host's programs (`node` is this Node), and a path
 // under a volume's mountPath in its command, args or workingDir is rewritten to that volume's
 // folder on the host. Addresses the pod names (Service DNS, external hosts) are routed to where
-// they are on this host (`addresses`). What it is not: no pulls, no probes, no restarts.
+// they are on this host (`addresses`).
+//
+// The pod's network: each pod gets its own loopback address (127.R.x.y, R random per kubelet) as
+// its podIP, and an environment value of exactly 0.0.0.0 (the image's or the pod's: "listen on
+// every address of the pod") becomes that address, so two replicas listening on the same port do
+// not collide. Readiness probes (httpGet, tcpSocket) run against it and set the pod's Ready
+// condition; restartPolicy Always and OnFailure restart an exited container (backoff 1 s doubling
+// to 10 s; the kubelet's is 10 s to 5 min); a deleted pod gets its preStop sleep, SIGTERM, SIGKILL
+// after its grace period, and is then removed, as the kubelet does. What it is not: no image
+// pulls, no liveness probes, no exec probes or hooks, no resource limits.
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomInt } from "node:crypto";
+import { connect } from "node:net";
 import { chmodSync, createWriteStream, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { podLabelSelector, type ControlPlane, type PodLabel } from "./control-plane";
@@ -43,7 +55,22 @@ interface Container {
     secretRef?: { name: string; optional?: boolean };
   }>;
   volumeMounts?: Array<{ name: string; mountPath: string; subPath?: string; readOnly?: boolean }>;
-  readinessProbe?: unknown;
+  ports?: Array<{ name?: string; containerPort: number }>;
+  readinessProbe?: Probe;
+  lifecycle?: { preStop?: { sleep?: { seconds: number }; exec?: unknown; httpGet?: unknown } };
+}
+
+/** A probe as the pod spec writes it (the kubelet's defaults apply to what is left out). */
+interface Probe {
+  httpGet?: { path?: string; port: number | string; host?: string; scheme?: string; httpHeaders?: Array<{ name: string; value: string }> };
+  tcpSocket?: { port: number | string; host?: string };
+  exec?: unknown;
+  grpc?: unknown;
+  initialDelaySeconds?: number;
+  periodSeconds?: number;
+  timeoutSeconds?: number;
+  successThreshold?: number;
+  failureThreshold?: number;
 }
 
 interface Volume {
@@ -77,6 +104,7 @@ export interface Pod {
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
     deletionTimestamp?: string;
+    deletionGracePeriodSeconds?: number;
   };
   spec: {
     nodeName?: string;
@@ -85,6 +113,7 @@ export interface Pod {
     initContainers?: Container[];
     containers: Container[];
     volumes?: Volume[];
+    terminationGracePeriodSeconds?: number;
   };
   status?: { phase?: string; podIP?: string; hostIP?: string };
 }
@@ -140,6 +169,8 @@ export interface HostKubeletOptions {
 export interface ContainerImage {
   /** The image's CMD: the command of a container that sets none. */
   cmd: string[];
+  /** The image's ENV (a value of 0.0.0.0 in it becomes the pod's address). @default {} */
+  env?: Record<string, string>;
   /** Spawns a command in the image with this environment (added to the image's ENV) and these host folders bound at image paths. */
   spawn(command: string[], options: { env: Record<string, string>; volumes: Record<string, string>; cwd?: string }): ChildProcess;
 }
@@ -169,7 +200,32 @@ interface PreparedContainer {
   image?: ContainerImage;
   /** For an image: mountPath → the volume's host folder. */
   volumes?: Record<string, string>;
+  /** The readiness probe, resolved: what to connect to, and how often. */
+  readiness?: ResolvedProbe;
 }
+
+interface ResolvedProbe {
+  /** http://<pod IP>:<port><path>, or a TCP port */
+  url?: string;
+  headers?: Record<string, string>;
+  tcp?: { host: string; port: number };
+  initialDelayMs: number;
+  periodMs: number;
+  timeoutMs: number;
+  successThreshold: number;
+  failureThreshold: number;
+}
+
+/** What the kubelet reports of one container while its pod lives. */
+interface ContainerState {
+  ready: boolean;
+  restartCount: number;
+  state: Record<string, unknown>;
+  lastState?: Record<string, unknown>;
+}
+
+/** The wildcard address: in a pod's own network it is every address of the pod, here its one. */
+export const wildcardAddress = "0.0.0.0";
 
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
 const podKey = (pod: Pod) => `${pod.metadata.namespace}/${pod.metadata.name}`;
@@ -190,7 +246,7 @@ export function hostPath(path: string, mounts: ReadonlyArray<{ mountPath: string
 }
 
 /** A field of the pod as `fieldRef.fieldPath` names it (the kubelet's downward API). */
-function podField(pod: Pod, fieldPath: string): string {
+function podField(pod: Pod, fieldPath: string, podIP: string): string {
   const labelOrAnnotation = /^metadata\.(labels|annotations)\['([^']+)'\]$/.exec(fieldPath);
   if (labelOrAnnotation) return pod.metadata[labelOrAnnotation[1] as "labels" | "annotations"]?.[labelOrAnnotation[2]] ?? "";
   const fields: Record<string, string | undefined> = {
@@ -200,16 +256,81 @@ function podField(pod: Pod, fieldPath: string): string {
     "spec.nodeName": pod.spec.nodeName,
     "spec.serviceAccountName": pod.spec.serviceAccountName,
     "status.hostIP": "127.0.0.1",
-    "status.podIP": "127.0.0.1",
+    "status.podIP": podIP,
   };
   if (!(fieldPath in fields)) throw new PodConfigError(`fieldRef ${fieldPath} is not supported by the host kubelet`);
   return fields[fieldPath] ?? "";
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+  });
+
+/** A probe with the kubelet's defaults, its port resolved against the container's ports (a name or a number). */
+export function resolveProbe(container: Pick<Container, "name" | "ports">, probe: Probe, podIP: string): ResolvedProbe {
+  const where = `container ${container.name}: readinessProbe`;
+  const port = (p: number | string) => {
+    if (typeof p === "number" || /^\d+$/.test(p)) return Number(p);
+    const named = container.ports?.find((q) => q.name === p);
+    if (!named) throw new PodConfigError(`${where}: port "${p}" is not a named port of the container`);
+    return named.containerPort;
+  };
+  const timing = {
+    initialDelayMs: 1000 * (probe.initialDelaySeconds ?? 0),
+    periodMs: 1000 * (probe.periodSeconds ?? 10),
+    timeoutMs: 1000 * (probe.timeoutSeconds ?? 1),
+    successThreshold: probe.successThreshold ?? 1,
+    failureThreshold: probe.failureThreshold ?? 3,
+  };
+  if (probe.httpGet) {
+    const h = probe.httpGet;
+    if ((h.scheme ?? "HTTP") !== "HTTP")
+      throw new PodConfigError(`${where}: scheme ${h.scheme} is not supported by the host kubelet (HTTP only)`);
+    const path = h.path ?? "/";
+    const headers = Object.fromEntries((h.httpHeaders ?? []).map((x) => [x.name, x.value]));
+    return { ...timing, url: `http://${h.host ?? podIP}:${port(h.port)}${path.startsWith("/") ? path : `/${path}`}`, headers };
+  }
+  if (probe.tcpSocket) return { ...timing, tcp: { host: probe.tcpSocket.host ?? podIP, port: port(probe.tcpSocket.port) } };
+  throw new PodConfigError(`${where}: only httpGet and tcpSocket probes are supported by the host kubelet`);
+}
+
+/** One probe: an HTTP status 200-399, or a TCP connection, within the timeout. */
+async function probeOnce(probe: ResolvedProbe): Promise<boolean> {
+  if (probe.url) {
+    try {
+      const res = await fetch(probe.url, { headers: probe.headers, signal: AbortSignal.timeout(probe.timeoutMs), redirect: "manual" });
+      await res.body?.cancel();
+      return res.status >= 200 && res.status < 400;
+    } catch {
+      return false;
+    }
+  }
+  const { host, port } = probe.tcp!;
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: probe.timeoutMs });
+    const end = (ok: boolean) => (socket.destroy(), resolve(ok));
+    socket.once("connect", () => end(true));
+    socket.once("timeout", () => end(false));
+    socket.once("error", () => end(false));
+  });
 }
 
 export class HostKubelet {
   private readonly api: KubeApi;
   private readonly started = new Set<string>();
   private readonly processes = new Map<string, ChildProcess[]>();
+  /** Pods being deleted (uid), so each is terminated once. */
+  private readonly deleting = new Set<string>();
+  /** Wakes a pod's waits (backoff, probe period) when it is deleted or the kubelet stops. */
+  private readonly wake = new Map<string, AbortController>();
+  private readonly addresses = new Map<string, string>();
+  /** 127.<net>.x.y: one /16 of the loopback network per kubelet. */
+  private readonly net = 1 + randomInt(254);
+  private nextAddress = 2;
+  private stopping = false;
   private stopWatch?: () => void;
   private readonly pending = new Set<Promise<void>>();
   /** Every container run so far, in start order. */
@@ -249,13 +370,29 @@ export class HostKubelet {
 
   /** Stops watching and kills what still runs (SIGTERM, then SIGKILL after 2 s). */
   async stop(): Promise<void> {
+    this.stopping = true;
     this.stopWatch?.();
+    for (const w of this.wake.values()) w.abort();
     for (const list of this.processes.values()) for (const p of list) p.kill("SIGTERM");
     const deadline = Date.now() + 2000;
-    while ([...this.processes.values()].some((l) => l.some((p) => p.exitCode === null && p.signalCode === null)) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 50));
+    while (this.anyRunning([...this.processes.values()].flat()) && Date.now() < deadline) await sleep(50);
     for (const list of this.processes.values()) for (const p of list) if (p.exitCode === null) p.kill("SIGKILL");
     await Promise.allSettled([...this.pending]);
+  }
+
+  private anyRunning(children: ChildProcess[]): boolean {
+    return children.some((p) => p.exitCode === null && p.signalCode === null);
+  }
+
+  /** The pod's own loopback address, the same for every event of the pod. */
+  private podIP(pod: Pod): string {
+    let ip = this.addresses.get(pod.metadata.uid);
+    if (!ip) {
+      const n = this.nextAddress++;
+      ip = `127.${this.net}.${Math.floor(n / 254) % 256}.${1 + (n % 254)}`;
+      this.addresses.set(pod.metadata.uid, ip);
+    }
+    return ip;
   }
 
   private track(work: Promise<void>): void {
@@ -265,8 +402,16 @@ export class HostKubelet {
 
   private async handle(type: string, pod: Pod): Promise<void> {
     const uid = pod.metadata.uid;
-    if (type === "DELETED" || pod.metadata.deletionTimestamp) {
-      for (const p of this.processes.get(uid) ?? []) if (p.exitCode === null) p.kill("SIGTERM");
+    if (type === "DELETED") {
+      // Gone (force-deleted, or removed by us after its containers stopped): nothing may keep running.
+      this.wake.get(uid)?.abort();
+      for (const p of this.processes.get(uid) ?? []) if (p.exitCode === null) p.kill("SIGKILL");
+      return;
+    }
+    if (pod.metadata.deletionTimestamp) {
+      if (this.deleting.has(uid)) return;
+      this.deleting.add(uid);
+      await this.terminate(pod);
       return;
     }
     const phase = pod.status?.phase ?? "Pending";
@@ -275,8 +420,39 @@ export class HostKubelet {
     await this.run(pod);
   }
 
+  /**
+   * As the kubelet stops a deleted pod: each container's preStop sleep, then SIGTERM, SIGKILL once
+   * the grace period is over; then the pod is removed (a zero-grace delete).
+   */
+  private async terminate(pod: Pod): Promise<void> {
+    const uid = pod.metadata.uid;
+    const graceMs = 1000 * (pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30);
+    const deadline = Date.now() + graceMs;
+    const children = this.processes.get(uid) ?? [];
+    this.wake.get(uid)?.abort();
+    if (this.anyRunning(children)) {
+      const preStop = Math.max(0, ...pod.spec.containers.map((c) => c.lifecycle?.preStop?.sleep?.seconds ?? 0));
+      if (preStop) await sleep(Math.min(preStop * 1000, graceMs));
+      for (const p of children) if (p.exitCode === null) p.kill("SIGTERM");
+      while (this.anyRunning(children) && Date.now() < deadline && !this.stopping) await sleep(50);
+      for (const p of children) if (p.exitCode === null) p.kill("SIGKILL");
+    }
+    if (this.stopping) return;
+    try {
+      await this.api.send("DELETE", `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`, {
+        apiVersion: "v1",
+        kind: "DeleteOptions",
+        gracePeriodSeconds: 0,
+        preconditions: { uid },
+      });
+    } catch (err) {
+      if (!(err instanceof KubeApiError && (err.status === 404 || err.status === 409))) throw err;
+    }
+  }
+
   private async run(pod: Pod): Promise<void> {
-    const dir = join(this.options.workDir, `${pod.metadata.namespace}_${pod.metadata.name}_${pod.metadata.uid.slice(0, 8)}`);
+    const uid = pod.metadata.uid;
+    const dir = join(this.options.workDir, `${pod.metadata.namespace}_${pod.metadata.name}_${uid.slice(0, 8)}`);
     mkdirSync(dir, { recursive: true });
     let prepared: PreparedContainer[];
     let init: typeof prepared;
@@ -303,42 +479,142 @@ export class HostKubelet {
       });
       return;
     }
+    const wake = new AbortController();
+    this.wake.set(uid, wake);
     const startTime = now();
+    const ip = this.podIP(pod);
     for (const step of init) {
       const run = await this.exec(pod, step, dir);
       if (run.exitCode !== 0) {
-        await this.finish(pod, startTime, [], `init container ${step.container.name} exited ${run.exitCode}`);
+        await this.finish(pod, [], `init container ${step.container.name} exited ${run.exitCode}`);
         return;
       }
     }
-    const runs = prepared.map((step) => ({ step, done: this.exec(pod, step, dir) }));
-    const running = runs.map(({ step }) => ({
-      name: step.container.name,
-      image: step.container.image,
-      imageID: "",
-      ready: !step.container.readinessProbe,
-      started: true,
-      restartCount: 0,
-      state: { running: { startedAt: startTime } },
-    }));
-    const ready = running.every((c) => c.ready) ? "True" : "False";
-    await this.patchStatus(pod, {
-      phase: "Running",
-      startTime,
-      hostIP: "127.0.0.1",
-      hostIPs: [{ ip: "127.0.0.1" }],
-      conditions: [
-        { type: "Initialized", status: "True", lastTransitionTime: startTime },
-        { type: "ContainersReady", status: ready, lastTransitionTime: startTime },
-        { type: "Ready", status: ready, lastTransitionTime: startTime },
-      ],
-      containerStatuses: running,
-    });
-    const finished = await Promise.all(runs.map((r) => r.done));
-    await this.finish(pod, startTime, finished);
+    const states = new Map<string, ContainerState>(
+      prepared.map((step) => [
+        step.container.name,
+        { ready: !step.readiness, restartCount: 0, state: { running: { startedAt: startTime } } },
+      ]),
+    );
+    let readySince = startTime;
+    let wasReady: boolean | undefined;
+    // The pod's status from the containers' states: Ready when every container is.
+    const report = async (extra: Record<string, unknown> = {}) => {
+      if (this.deleting.has(uid) || this.stopping) return;
+      const ready = [...states.values()].every((c) => c.ready);
+      if (ready !== wasReady) readySince = now();
+      wasReady = ready;
+      const status = ready ? "True" : "False";
+      await this.patchStatus(pod, {
+        phase: "Running",
+        startTime,
+        hostIP: "127.0.0.1",
+        hostIPs: [{ ip: "127.0.0.1" }],
+        podIP: ip,
+        podIPs: [{ ip }],
+        conditions: [
+          { type: "Initialized", status: "True", lastTransitionTime: startTime },
+          { type: "ContainersReady", status, lastTransitionTime: readySince },
+          { type: "Ready", status, lastTransitionTime: readySince },
+        ],
+        containerStatuses: prepared.map((step) => {
+          const c = states.get(step.container.name)!;
+          return {
+            name: step.container.name,
+            image: step.container.image,
+            imageID: "",
+            ready: c.ready,
+            started: "running" in c.state,
+            restartCount: c.restartCount,
+            state: c.state,
+            ...(c.lastState ? { lastState: c.lastState } : {}),
+          };
+        }),
+        ...extra,
+      });
+    };
+    await report();
+    const policy = pod.spec.restartPolicy ?? "Always";
+    const finished = await Promise.all(
+      prepared.map((step) => this.supervise(pod, step, dir, policy, states.get(step.container.name)!, report, wake.signal)),
+    );
+    this.wake.delete(uid);
+    // A deleted pod is removed by terminate(); one that ran to its end reports how it ended.
+    if (!this.deleting.has(uid) && !this.stopping) await this.finish(pod, finished, undefined, states);
   }
 
-  private async finish(pod: Pod, startTime: string, finished: ContainerRun[], initFailure?: string): Promise<void> {
+  /** Runs one container until it ends for good: restarted as restartPolicy says, probed while it runs. */
+  private async supervise(
+    pod: Pod,
+    step: PreparedContainer,
+    dir: string,
+    policy: string,
+    state: ContainerState,
+    report: () => Promise<void>,
+    wake: AbortSignal,
+  ): Promise<ContainerRun> {
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 0) {
+        state.state = { running: { startedAt: now() } };
+        await report();
+      }
+      const done = this.exec(pod, step, dir);
+      const probing = step.readiness ? this.probe(step.readiness, state, report, done) : Promise.resolve();
+      const run = await done;
+      await probing;
+      state.ready = false;
+      const terminated = {
+        exitCode: run.exitCode,
+        reason: run.exitCode === 0 ? "Completed" : "Error",
+        startedAt: run.startedAt,
+        finishedAt: run.finishedAt,
+      };
+      const again = policy === "Always" || (policy === "OnFailure" && run.exitCode !== 0);
+      if (!again || wake.aborted) return run;
+      // Restarted after a backoff, as the kubelet does (CrashLoopBackOff while it waits).
+      state.restartCount++;
+      state.lastState = { terminated };
+      state.state = { waiting: { reason: "CrashLoopBackOff", message: `back-off restarting ${step.container.name}` } };
+      await report();
+      await sleep(Math.min(1000 * 2 ** attempt, 10_000), wake);
+      if (wake.aborted) return run;
+    }
+  }
+
+  /** The readiness probe of one run of a container, until it exits: sets `state.ready` on each threshold crossed. */
+  private async probe(
+    probe: ResolvedProbe,
+    state: ContainerState,
+    report: () => Promise<void>,
+    done: Promise<ContainerRun>,
+  ): Promise<void> {
+    let exited = false;
+    void done.then(() => (exited = true));
+    const ended = done.then(() => undefined);
+    let successes = 0;
+    let failures = 0;
+    await Promise.race([sleep(probe.initialDelayMs), ended]);
+    while (!exited && !this.stopping) {
+      const ok = await probeOnce(probe);
+      if (exited) return;
+      if (ok) {
+        failures = 0;
+        if (++successes >= probe.successThreshold && !state.ready) {
+          state.ready = true;
+          await report();
+        }
+      } else {
+        successes = 0;
+        if (++failures >= probe.failureThreshold && state.ready) {
+          state.ready = false;
+          await report();
+        }
+      }
+      await Promise.race([sleep(probe.periodMs), ended]);
+    }
+  }
+
+  private async finish(pod: Pod, finished: ContainerRun[], initFailure?: string, states?: Map<string, ContainerState>): Promise<void> {
     const succeeded = !initFailure && finished.every((r) => r.exitCode === 0);
     const end = now();
     await this.patchStatus(pod, {
@@ -354,14 +630,14 @@ export class HostKubelet {
         imageID: "",
         ready: false,
         started: false,
-        restartCount: 0,
+        restartCount: states?.get(r.container)?.restartCount ?? 0,
         state: {
           terminated: {
             exitCode: r.exitCode,
             reason: r.exitCode === 0 ? "Completed" : "Error",
             // terminationMessagePolicy FallbackToLogsOnError: the log's tail on a failure.
             ...(r.exitCode === 0 ? {} : { message: r.output.slice(-2048) }),
-            startedAt: startTime,
+            startedAt: r.startedAt,
             finishedAt: r.finishedAt,
           },
         },
@@ -443,7 +719,7 @@ export class HostKubelet {
           } else if (source.downwardAPI) {
             for (const item of source.downwardAPI.items) {
               if (!item.fieldRef) throw new PodConfigError(`volume ${volume.name}: only fieldRef items of downwardAPI are supported`);
-              write(target, item.path, podField(pod, item.fieldRef.fieldPath), mode);
+              write(target, item.path, podField(pod, item.fieldRef.fieldPath, this.podIP(pod)), mode);
             }
           } else if (source.serviceAccountToken) {
             // As the kubelet does: a TokenRequest for the pod's service account, bound to the pod.
@@ -506,7 +782,7 @@ export class HostKubelet {
         const { name, key, optional } = from.secretKeyRef;
         const v = await ref("secrets", name, key, optional);
         if (v) env[e.name] = v[key];
-      } else if (from.fieldRef) env[e.name] = podField(pod, from.fieldRef.fieldPath);
+      } else if (from.fieldRef) env[e.name] = podField(pod, from.fieldRef.fieldPath, this.podIP(pod));
       else throw new PodConfigError(`${where}: env ${e.name}: only value, configMapKeyRef, secretKeyRef and fieldRef are supported`);
     }
     const mounts = (container.volumeMounts ?? []).map((m) => {
@@ -518,11 +794,15 @@ export class HostKubelet {
     const route = (text: string) => routeAddresses(text, this.options.addresses);
     for (const [k, v] of Object.entries(env)) env[k] = route(v);
     const image = this.options.images?.[imageRepository(container.image)];
+    // "Every address of the pod" is its one address here (the image's ENV too, unless the pod sets the name).
+    const ip = this.podIP(pod);
+    for (const [k, v] of Object.entries({ ...image?.env, ...env })) if (v === wildcardAddress) env[k] = ip;
+    const readiness = container.readinessProbe ? resolveProbe(container, container.readinessProbe, ip) : undefined;
     if (image) {
       // Inside the project's image: its paths are real, the volumes are bound where they are mounted.
       const words = [...(container.command ?? image.cmd), ...(container.args ?? [])].map((w) => route(expandVars(w, env)));
       const volumeDirs = Object.fromEntries(mounts.map((m) => [m.mountPath, m.hostDir]));
-      return { container, argv: words, env, cwd: container.workingDir, image, volumes: volumeDirs };
+      return { container, argv: words, env, cwd: container.workingDir, image, volumes: volumeDirs, readiness };
     }
     const command = container.command ?? this.options.entrypoints?.[container.image];
     if (!command || command.length === 0)
@@ -535,7 +815,7 @@ export class HostKubelet {
     const cwd = container.workingDir ? hostPath(container.workingDir, mounts) : dir;
     if (container.workingDir && cwd === container.workingDir)
       throw new PodConfigError(`${where}: workingDir ${cwd} is inside the image, which the host kubelet does not have`);
-    return { container, argv: [program, ...words.slice(1)], env, cwd };
+    return { container, argv: [program, ...words.slice(1)], env, cwd, readiness };
   }
 
   private exec(pod: Pod, step: PreparedContainer, dir: string) {

@@ -1,6 +1,8 @@
 // The host-process kubelet (tools/cluster/host-kubelet.ts) against a real API server: kwok leaves
 // the labelled pods alone, the kubelet runs their command on the host with env and volumes
-// resolved from real ConfigMaps and Secrets, and the Job controller reads the exit code it set.
+// resolved from real ConfigMaps and Secrets, and the Job controller reads the exit code it set;
+// long-running replicas get their own address, readiness from their probe, restarts and a
+// graceful termination, and the Deployment controller counts them.
 import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +14,8 @@ import {
   hostPath,
   HostKubelet,
   imageRepository,
+  PodConfigError,
+  resolveProbe,
   routeAddresses,
   type ContainerImage,
 } from "../../../tools/cluster/host-kubelet";
@@ -41,6 +45,32 @@ describe("host kubelet: the pure parts", () => {
 });
 
 const missing = missingBinary();
+
+describe("host kubelet: readiness probes as the kubelet reads them", () => {
+  const container = { name: "web", ports: [{ name: "http", containerPort: 8080 }] };
+  test("httpGet on a named port at the pod's address, with the kubelet's defaults", () => {
+    expect(resolveProbe(container, { httpGet: { path: "/readyz", port: "http" } }, "127.9.0.3")).toEqual({
+      url: "http://127.9.0.3:8080/readyz",
+      headers: {},
+      initialDelayMs: 0,
+      periodMs: 10_000,
+      timeoutMs: 1000,
+      successThreshold: 1,
+      failureThreshold: 3,
+    });
+    expect(resolveProbe(container, { tcpSocket: { port: 5432 }, periodSeconds: 2 }, "127.9.0.3")).toMatchObject({
+      tcp: { host: "127.9.0.3", port: 5432 },
+      periodMs: 2000,
+    });
+  });
+  test("what it cannot run is refused with the reason, as a container config error", () => {
+    expect(() => resolveProbe(container, { httpGet: { port: "metrics" } }, "127.9.0.3")).toThrow(
+      new PodConfigError('container web: readinessProbe: port "metrics" is not a named port of the container'),
+    );
+    expect(() => resolveProbe(container, { exec: { command: ["true"] } }, "127.9.0.3")).toThrow(/only httpGet and tcpSocket probes/);
+    expect(() => resolveProbe(container, { httpGet: { port: 8443, scheme: "HTTPS" } }, "127.9.0.3")).toThrow(/HTTP only/);
+  });
+});
 
 describe("host kubelet: image references and addresses", () => {
   test.each([
@@ -156,7 +186,7 @@ describeWithService("host kubelet: labelled pods run on the host, against the re
   };
   const create = (o: unknown) => cluster.kubectl(["create", "-f", "-"], JSON.stringify(o));
 
-  test("kwok's pod stages skip exactly the labelled pods (a NotIn on the label in each Running/Succeeded stage)", () => {
+  test("kwok's pod stages skip exactly the labelled pods (a NotIn on the label in each stage: Running, Succeeded, deletion)", () => {
     const stages = parseAllDocuments(readFileSync(kwokStageConfig(work, label), "utf8")).map(
       (d) => d.toJS() as { metadata: { name: string }; spec: { selector: { matchExpressions: Array<{ key: string; operator: string }> } } },
     );
@@ -165,7 +195,7 @@ describeWithService("host kubelet: labelled pods run on the host, against the re
         s.spec.selector.matchExpressions.some((e) => e.key === '.metadata.labels."maestro.io/host-process"' && e.operator === "NotIn"),
       )
       .map((s) => s.metadata.name);
-    expect(excluded.sort()).toEqual(["pod-complete", "pod-ready"]);
+    expect(excluded.sort()).toEqual(["pod-complete", "pod-delete", "pod-ready"]);
   });
 
   test("a Job pod with the label runs on the host: env from ConfigMap, Secret and fieldRef, $(VAR) args, the mounted script; exit 0 completes the Job", async () => {
@@ -246,6 +276,142 @@ describeWithService("host kubelet: labelled pods run on the host, against the re
     await waitFor("Job kwok Complete", async () => (await jobCondition("kwok")) === "Complete", 30_000, 200);
     const [pod] = (await podsOf("kwok")).items;
     expect(kubelet.runsOf("hk", pod.metadata.name)).toEqual([]);
+  });
+
+  // Two replicas of one server, both on port 8080 of "every address": each pod's own address.
+  // /ready answers 503 until /unready is undone; /exit ends the process with 1; SIGTERM is logged.
+  const server = [
+    "const http = require('node:http');",
+    "let ready = true;",
+    "const s = http.createServer((req, res) => {",
+    "  if (req.url === '/ready') { res.statusCode = ready ? 200 : 503; return res.end(); }",
+    "  if (req.url === '/unready') { ready = false; return res.end('ok'); }",
+    "  if (req.url === '/exit') { res.end('bye'); return setTimeout(() => process.exit(1), 10); }",
+    "  res.end(JSON.stringify({ pod: process.env.POD_NAME, ip: process.env.POD_IP }));",
+    "});",
+    "process.on('SIGTERM', () => { console.log('SIGTERM at ' + Date.now()); s.close(); process.exit(0); });",
+    "s.listen(Number(process.env.PORT), process.env.HOST, () => console.log('listening at ' + Date.now()));",
+  ].join("\n");
+
+  interface ServedPod {
+    metadata: { name: string; uid: string; deletionTimestamp?: string };
+    status: {
+      podIP?: string;
+      conditions?: Array<{ type: string; status: string }>;
+      containerStatuses?: Array<{ ready: boolean; restartCount: number; lastState?: { terminated?: { exitCode: number } } }>;
+    };
+  }
+  const served = async () =>
+    (await api.get<{ items: ServedPod[] }>(`/api/v1/namespaces/hk/pods?labelSelector=app%3Dweb`)).items.filter(
+      (p) => !p.metadata.deletionTimestamp,
+    );
+  const isReady = (p: ServedPod) => p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+
+  test("replicas of a Deployment serve on the same port at their own address, Ready only once their readiness probe passes", async () => {
+    await cluster.kubectl(["-n", "hk", "create", "configmap", "web", "--from-literal=server.js=" + server]);
+    await create({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web", namespace: "hk" },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: "web" } },
+        template: {
+          metadata: { labels: { app: "web", [label.name]: label.values[0] } },
+          spec: {
+            terminationGracePeriodSeconds: 5,
+            containers: [
+              {
+                name: "web",
+                image: "example.test/web:1",
+                command: ["node", "/srv/server.js"],
+                env: [
+                  { name: "HOST", value: "0.0.0.0" },
+                  { name: "PORT", value: "8080" },
+                  { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+                  { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+                ],
+                ports: [{ name: "http", containerPort: 8080 }],
+                readinessProbe: { httpGet: { path: "/ready", port: "http" }, periodSeconds: 1, failureThreshold: 1 },
+                lifecycle: { preStop: { sleep: { seconds: 1 } } },
+                volumeMounts: [{ name: "srv", mountPath: "/srv" }],
+              },
+            ],
+            volumes: [{ name: "srv", configMap: { name: "web" } }],
+          },
+        },
+      },
+    });
+    await waitFor("2 web pods Ready", async () => (await served()).filter(isReady).length === 2, 30_000, 200);
+    const pods = await served();
+    const ips = pods.map((p) => p.status.podIP!);
+    expect(new Set(ips).size).toBe(2);
+    for (const ip of ips) expect(ip).toMatch(/^127\.\d+\.\d+\.\d+$/);
+    // Each answers at its own address on the port both listen on, and knows its address (fieldRef status.podIP).
+    for (const p of pods)
+      expect(await (await fetch(`http://${p.status.podIP}:8080/`)).json()).toEqual({ pod: p.metadata.name, ip: p.status.podIP });
+    // The Deployment controller counts them available.
+    await waitFor(
+      "Deployment web available",
+      async () =>
+        (await api.get<{ status: { availableReplicas?: number } }>("/apis/apps/v1/namespaces/hk/deployments/web")).status
+          .availableReplicas === 2,
+      10_000,
+      200,
+    );
+  });
+
+  test("a failing readiness probe takes the pod out of Ready; an exited container is restarted (restartCount, lastState)", async () => {
+    const [pod] = await served();
+    const ip = pod.status.podIP!;
+    await fetch(`http://${ip}:8080/unready`);
+    const named = async () => (await served()).find((p) => p.metadata.name === pod.metadata.name)!;
+    await waitFor("pod NotReady", async () => !isReady(await named()), 10_000, 100);
+    // The process exits 1: restarted after the backoff, Ready again, on the same address.
+    await fetch(`http://${ip}:8080/exit`);
+    await waitFor(
+      "restarted and Ready",
+      async () => {
+        const p = await named();
+        return p.status.containerStatuses?.[0].restartCount === 1 && isReady(p);
+      },
+      20_000,
+      100,
+    );
+    const p = await named();
+    expect(p.status.containerStatuses?.[0].lastState?.terminated?.exitCode).toBe(1);
+    expect(p.status.podIP).toBe(ip);
+    expect(kubelet.runsOf("hk", pod.metadata.name).map((r) => r.exitCode)).toEqual([1, undefined]);
+    expect(await (await fetch(`http://${ip}:8080/`)).json()).toEqual({ pod: pod.metadata.name, ip });
+  });
+
+  test("a deleted pod gets its preStop sleep, then SIGTERM, and is removed; the Deployment replaces it", async () => {
+    const [pod] = await served();
+    const deletedAt = Date.now();
+    await cluster.kubectl(["-n", "hk", "delete", "pod", pod.metadata.name, "--wait=false"]);
+    await waitFor(
+      "the pod removed",
+      async () => (await api.find(`/api/v1/namespaces/hk/pods/${pod.metadata.name}`)) === undefined,
+      15_000,
+      100,
+    );
+    const runs = kubelet.runsOf("hk", pod.metadata.name);
+    const sigterm = /SIGTERM at (\d+)/.exec(runs[runs.length - 1].output);
+    expect(sigterm).not.toBeNull();
+    // The preStop sleep (1 s) came first.
+    expect(Number(sigterm![1]) - deletedAt).toBeGreaterThanOrEqual(900);
+    expect(runs[runs.length - 1].exitCode).toBe(0);
+    await waitFor("2 web pods Ready again", async () => (await served()).filter(isReady).length === 2, 30_000, 200);
+    await cluster.kubectl(["-n", "hk", "delete", "deployment", "web", "--wait=false"]);
+  });
+
+  test("KubeApi: a DELETE with a body (DeleteOptions) leaves its connection usable for the next request", async () => {
+    await cluster.kubectl(["-n", "hk", "create", "configmap", "doomed", "--from-literal=a=b"]);
+    const path = "/api/v1/namespaces/hk/configmaps/doomed";
+    await api.send("DELETE", path, { apiVersion: "v1", kind: "DeleteOptions", gracePeriodSeconds: 0 });
+    // Node frames no DELETE body by itself: unframed, the API server read it as the next request (400).
+    expect(await api.find(path)).toBeUndefined();
+    expect(await api.find("/api/v1/namespaces/hk/configmaps/settings")).toMatchObject({ data: { greeting: "hello" } });
   });
 
   test("a missing Secret key keeps the pod Pending with CreateContainerConfigError naming it, as the kubelet does", async () => {
