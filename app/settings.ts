@@ -1,3 +1,4 @@
+import { serviceEnvironments, type ServiceEnvironment } from "../contracts/environments";
 import { resolve } from "node:path";
 import { readInteger, SettingsError } from "./env";
 import { readIdentitySettings, type IdentitySettings } from "./auth/settings";
@@ -16,7 +17,7 @@ export interface ServiceSettings {
   /** A real Postgres; PGlite under dataDir when absent. */
   databaseUrl?: string;
   /** production refuses development-only conveniences (local issuer, dev tokens). */
-  environment: "development" | "staging" | "production";
+  environment: ServiceEnvironment;
   logLevel: string;
   /** OIDC verifier, group → role mapping, restricted labels (app/auth/settings.ts). */
   identity: IdentitySettings;
@@ -58,9 +59,12 @@ export function readHttpSettings(env: NodeJS.ProcessEnv): HttpSettings {
 }
 
 export function readServiceSettings(env: NodeJS.ProcessEnv = process.env): ServiceSettings {
-  const environment = env.MAESTRO_ENVIRONMENT ?? "development";
-  if (environment !== "development" && environment !== "staging" && environment !== "production") {
-    throw new SettingsError("MAESTRO_ENVIRONMENT", `must be development, staging or production (got '${environment}')`);
+  const environment = (env.MAESTRO_ENVIRONMENT ?? "development") as ServiceEnvironment;
+  if (!serviceEnvironments.includes(environment)) {
+    throw new SettingsError(
+      "MAESTRO_ENVIRONMENT",
+      `must be ${serviceEnvironments.join(", ").replace(/, (?=[^,]*$)/, " or ")} (got '${environment}')`,
+    );
   }
   const databaseUrl = env.DATABASE_URL || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new SettingsError("DATABASE_URL", "must be a postgres:// URL");

@@ -2,7 +2,8 @@ import type { EnvironmentInput } from "./schema";
 import { staging } from "./staging";
 
 /**
- * The local control plane (`npm run cluster:up`, docs/cluster.md): staging's objects with the
+ * The local control plane (`npm run cluster:up`, docs/cluster.md): staging's objects (its pods run
+ * as MAESTRO_ENVIRONMENT=staging, `serviceEnvironment`) with the
  * rollout's timing cut to what a test can wait for, and Prometheus on loopback (Debian's
  * default port), which is where the host-process kubelet runs the SLO gate from. The rollout
  * scenarios (__tests__/rollouts) use this environment, with only prometheusUrl set to the

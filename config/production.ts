@@ -4,6 +4,7 @@ import { common } from "./common";
 export const production: EnvironmentInput = {
   ...common,
   name: "production",
+  serviceEnvironment: "production",
   region: "eu-central-1",
   accountId: "222222222222",
   cluster: {

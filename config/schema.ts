@@ -1,3 +1,4 @@
+import { deployedServiceEnvironments } from "../contracts/environments";
 import { z } from "zod";
 import {
   dnsLabelPattern,
@@ -98,6 +99,8 @@ export const meshAllowSchema = z.object({
 
 export const environmentSchema = z.object({
   name: z.enum(["staging", "production", "local"]),
+  /** The compliance service's MAESTRO_ENVIRONMENT in this environment (contracts/environments.ts). */
+  serviceEnvironment: z.enum(deployedServiceEnvironments),
   region: awsRegion,
   accountId: z.string().regex(/^\d{12}$/, "must be a 12-digit AWS account id"),
   cluster: z.object({

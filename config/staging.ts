@@ -4,6 +4,7 @@ import { common } from "./common";
 export const staging: EnvironmentInput = {
   ...common,
   name: "staging",
+  serviceEnvironment: "staging",
   region: "eu-west-1",
   accountId: "111111111111",
   cluster: {

@@ -50,7 +50,7 @@ export class AppStack extends MaestroStack {
       port,
       env: [
         { name: "PORT", value: String(port) },
-        { name: "MAESTRO_ENVIRONMENT", value: this.config.name },
+        { name: "MAESTRO_ENVIRONMENT", value: this.config.serviceEnvironment },
         { name: "ALLOW_UNSIGNED_POLICY", value: "false" },
         { name: "AUDIT_WORM_ENABLED", value: "true" },
         { name: "AUDIT_WORM_BUCKET", value: audit.bucketName },

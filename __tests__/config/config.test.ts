@@ -32,11 +32,23 @@ describe("environment selection", () => {
 
 describe("every environment is valid", () => {
   test.each(["staging", "production", "local"])("%s", (name) => expect(loadEnvironment(name).name).toBe(name));
+  // The service knows development, staging and production only: `local` deploys staging's pods.
+  test.each([
+    ["staging", "staging"],
+    ["production", "production"],
+    ["local", "staging"],
+  ])("%s runs the service as MAESTRO_ENVIRONMENT=%s", (name, kind) => expect(loadEnvironment(name).serviceEnvironment).toBe(kind));
 });
 
 describe("bad values are refused with the key and what is allowed", () => {
   test.each<[string, (c: EnvironmentInput) => void, RegExp]>([
     ["retention of 0", (c) => (c.audit.retentionDays = 0), /^audit\.retentionDays: must be at least 1 day \(got 0\)$/],
+    // A deployed service never runs as development (the dev issuer and its tokens).
+    [
+      "a service environment of development",
+      (c) => ((c as { serviceEnvironment: string }).serviceEnvironment = "development"),
+      /^serviceEnvironment: /,
+    ],
     ["issuer that is not https", (c) => (c.gateway.oidc.issuer = "http://sso.example"), /^gateway\.oidc\.issuer: must use https:\/\//],
     [
       "cron that does not parse",
