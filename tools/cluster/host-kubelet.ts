@@ -262,6 +262,9 @@ function podField(pod: Pod, fieldPath: string, podIP: string): string {
   return fields[fieldPath] ?? "";
 }
 
+/** How long a pod whose configuration cannot be met (a missing Secret) waits before it is tried again. */
+const configRetryMs = 2000;
+
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     if (signal?.aborted) return resolve();
@@ -454,33 +457,39 @@ export class HostKubelet {
     const uid = pod.metadata.uid;
     const dir = join(this.options.workDir, `${pod.metadata.namespace}_${pod.metadata.name}_${uid.slice(0, 8)}`);
     mkdirSync(dir, { recursive: true });
-    let prepared: PreparedContainer[];
-    let init: typeof prepared;
-    try {
-      const volumes = await this.writeVolumes(pod, dir);
-      const prepare = async (c: Container) => this.prepare(pod, c, volumes, dir);
-      init = [];
-      for (const c of pod.spec.initContainers ?? []) init.push(await prepare(c));
-      prepared = [];
-      for (const c of pod.spec.containers) prepared.push(await prepare(c));
-    } catch (err) {
-      if (!(err instanceof PodConfigError)) throw err;
-      // As the kubelet does: the pod stays Pending, its containers waiting with the reason.
-      this.problems.push(`${podKey(pod)}: ${err.message}`);
-      await this.patchStatus(pod, {
-        containerStatuses: pod.spec.containers.map((c) => ({
-          name: c.name,
-          image: c.image,
-          imageID: "",
-          ready: false,
-          restartCount: 0,
-          state: { waiting: { reason: "CreateContainerConfigError", message: err.message } },
-        })),
-      });
-      return;
-    }
     const wake = new AbortController();
     this.wake.set(uid, wake);
+    let prepared: PreparedContainer[];
+    let init: typeof prepared;
+    for (;;) {
+      try {
+        const volumes = await this.writeVolumes(pod, dir);
+        const prepare = async (c: Container) => this.prepare(pod, c, volumes, dir);
+        init = [];
+        for (const c of pod.spec.initContainers ?? []) init.push(await prepare(c));
+        prepared = [];
+        for (const c of pod.spec.containers) prepared.push(await prepare(c));
+        break;
+      } catch (err) {
+        if (!(err instanceof PodConfigError)) throw err;
+        // As the kubelet does: the pod stays Pending, its containers waiting with the reason, and
+        // it tries again (a Secret created after the pod is picked up).
+        const problem = `${podKey(pod)}: ${err.message}`;
+        if (this.problems[this.problems.length - 1] !== problem) this.problems.push(problem);
+        await this.patchStatus(pod, {
+          containerStatuses: pod.spec.containers.map((c) => ({
+            name: c.name,
+            image: c.image,
+            imageID: "",
+            ready: false,
+            restartCount: 0,
+            state: { waiting: { reason: "CreateContainerConfigError", message: err.message } },
+          })),
+        });
+        await sleep(configRetryMs, wake.signal);
+        if (wake.signal.aborted || this.stopping) return;
+      }
+    }
     const startTime = now();
     const ip = this.podIP(pod);
     for (const step of init) {
