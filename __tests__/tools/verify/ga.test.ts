@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { loadEnvironment } from "../../../config/load";
-import { checklist } from "../../../tools/verify/ga/checks";
+import { checklist, podsRunSignedBundle } from "../../../tools/verify/ga/checks";
 import { parseOptions, selectChecks } from "../../../tools/verify/ga/main";
 import { sections, type Check, type GaReport } from "../../../tools/verify/ga/model";
 import { formatJunit, formatText } from "../../../tools/verify/ga/report";
@@ -64,6 +64,31 @@ describe("the GA checklist", () => {
       expect(spawnSync("bash", ["-n", "-c", c.cluster!]).status).toBe(0); // valid shell
     }
   });
+});
+
+describe("policy.runtime-signed: the verdict over what the pods answer (real jq)", () => {
+  const health = (o: Record<string, unknown> = {}) =>
+    JSON.stringify({ loaded: true, signed: true, allowUnsigned: false, revision: "r1", sha256: "a".repeat(64), ...o });
+  const verdict = (bodies: string[]) => spawnSync("jq", ["-rse", podsRunSignedBundle], { input: bodies.join("\n"), encoding: "utf8" });
+  test("every pod on the same signed bundle, unsigned refused: one line saying so", () => {
+    const r = verdict([health(), health()]);
+    expect([r.status, r.stdout]).toEqual([
+      0,
+      `2 pod(s) run signed bundle revision r1 (archive sha256 ${"a".repeat(12)}), unsigned refused\n`,
+    ]);
+  });
+  test.each([
+    ["no answer", [], "no pod answered"],
+    ["an unsigned bundle", [health(), health({ signed: false })], "1 of 2 pod(s) run no signed bundle, or allow unsigned ones"],
+    ["unsigned allowed", [health({ allowUnsigned: true })], "1 of 1 pod(s) run no signed bundle, or allow unsigned ones"],
+    ["no bundle in force", [health({ loaded: false })], "1 of 1 pod(s) run no signed bundle, or allow unsigned ones"],
+    ["two bundles", [health(), health({ sha256: "b".repeat(64) })], `the pods run different bundles: ${"a".repeat(12)}, ${"b".repeat(12)}`],
+  ])("%s fails, saying what", (_name, bodies, message) => {
+    const r = verdict(bodies);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(message);
+  });
+  test("the filter goes inside single quotes in the command", () => expect(podsRunSignedBundle).not.toContain("'"));
 });
 
 describe("running a checklist", () => {

@@ -6,11 +6,23 @@ import { scimSchedule } from "../../../constructs/gateway/scim-sync";
 import * as local from "./local";
 import type { Check } from "./model";
 
+/**
+ * jq over the /healthz/policy answers of every serving pod (slurped): one line when each runs a
+ * signed bundle with unsigned ones refused, all the same archive; else an error saying which.
+ */
+export const podsRunSignedBundle =
+  `def ok: .loaded and .signed and .allowUnsigned == false; ` +
+  `if length == 0 then error("no pod answered") ` +
+  `elif any(.[]; ok | not) then error("\\(map(select(ok | not)) | length) of \\(length) pod(s) run no signed bundle, or allow unsigned ones") ` +
+  `elif (map(.sha256) | unique | length) > 1 then error("the pods run different bundles: \\(map(.sha256[0:12]) | unique | join(", "))") ` +
+  `else "\\(length) pod(s) run signed bundle revision \\(.[0].revision) (archive sha256 \\(.[0].sha256[0:12])), unsigned refused" end`;
+
 /** Every check of the runbook for one environment, in section order. */
 export function checklist(config: EnvironmentConfig): Check[] {
   const ns = config.namespaces;
   const compliance = config.mesh.services.find((s) => s.name === "compliance");
-  const complianceUrl = `http://compliance.${compliance?.namespace ?? ns.app}.svc.cluster.local:${compliance?.ports[0] ?? 8080}`;
+  const compliancePort = compliance?.ports[0] ?? 8080;
+  const complianceUrl = `http://compliance.${compliance?.namespace ?? ns.app}.svc.cluster.local:${compliancePort}`;
   const ctx = config.cluster.context;
   const kubectl = `kubectl --context ${ctx}`;
   // The backup stack's CronJobs (constructs/backup: <cluster>-base-backup, <cluster>-restore-drill).
@@ -97,7 +109,12 @@ export function checklist(config: EnvironmentConfig): Check[] {
       id: "policy.runtime-signed",
       section: "policy",
       title: "The running service loaded a signed bundle and refuses unsigned ones",
-      cluster: `${kubectl} -n ${ns.app} get rollout compliance -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="ALLOW_UNSIGNED_POLICY")].value}' | grep -qx false`,
+      // The Rollout's spec refuses unsigned bundles, and every serving pod says it runs a signed one
+      // (GET /healthz/policy from inside the pod, tools/verify/pod-http.sh), the same one.
+      cluster:
+        `${kubectl} -n ${ns.app} get rollout compliance -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="ALLOW_UNSIGNED_POLICY")].value}' | grep -qx false && ` +
+        `{ out=$(KUBE_CONTEXT=${ctx} bash tools/verify/pod-http.sh --namespace ${ns.app} --service compliance --port ${compliancePort} --path /healthz/policy); ` +
+        `rc=$?; printf '%s\\n' "$out"; [ "$rc" = 0 ]; } && printf '%s\\n' "$out" | cut -f3 | jq -rse '${podsRunSignedBundle}'`,
     },
 
     // Rollouts

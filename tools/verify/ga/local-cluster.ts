@@ -5,12 +5,15 @@
 // every Kubernetes object of every stack of the `local` environment, as the provider sends it.
 // What the commands then get is the same kubectl, context and scripts a real cluster gets.
 //
-// The project's own Jobs (the SCIM sync; the analysis Job's SLO gate) are the host kubelet's: it
-// runs them from their synthesized spec inside the service image built from app/Dockerfile
-// (harness/service-image.ts), and routes the addresses they name to what this run started: the
-// compliance Service to the image's service on Postgres, the identity provider's SCIM endpoint to
-// a SCIM server with one user. Secrets a real deploy creates out of band (the SCIM tokens) are
-// created here. Every other pod is kwok's: Running and Ready, serving nothing (docs/cluster.md).
+// The project's own pods are the host kubelet's: the compliance Rollout's replicas, the SCIM sync
+// and the analysis Job's SLO gate. It runs them from their synthesized spec inside the service
+// image built from app/Dockerfile (harness/service-image.ts), each replica at its own address and
+// Ready when its readiness probe says so, and routes the addresses the Jobs name to what this run
+// started: the compliance Service (for the SCIM push) to the image's service beside the cluster,
+// the identity provider's SCIM endpoint to a SCIM server with one user. The replicas and that
+// service share one Postgres, as a deploy's replicas do. Secrets a real deploy creates out of band
+// (the database URL, the audit signing key, the SCIM tokens) are created here. Every other pod is
+// kwok's: Running and Ready, serving nothing (docs/cluster.md).
 import { join } from "node:path";
 import { environments, validateEnvironment } from "../../../config/load";
 import { synthAll } from "../../../harness/synth";
@@ -22,7 +25,7 @@ import { missingBinary, startControlPlane, toolsDir, type PodLabel } from "../..
 import { HostKubelet } from "../../cluster/host-kubelet";
 import { missingRolloutsController, startRolloutsController } from "../../cluster/rollouts-controller";
 import { stackObjects } from "../../cluster/stack-objects";
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { serviceUrl } from "../../../constructs/mesh/identity";
 import type { EnvironmentConfig } from "../../../config/schema";
@@ -37,8 +40,8 @@ import type { CheckContext } from "./model";
 /** The environment the local control plane runs (config/local.ts): its context is the kubeconfig's. */
 export const localClusterEnv = "local";
 
-/** The pods the host kubelet runs (the analysis Job's SLO gate, the SCIM sync); kwok plays every other pod. */
-export const hostProcessPods: PodLabel = { name: "app.kubernetes.io/name", values: ["slo-gate", "scim-sync"] };
+/** The pods the host kubelet runs (the compliance Rollout's, the analysis Job's SLO gate, the SCIM sync); kwok plays every other pod. */
+export const hostProcessPods: PodLabel = { name: "app.kubernetes.io/name", values: ["compliance", "slo-gate", "scim-sync"] };
 
 /** Why the local control plane cannot run here, or undefined. */
 export function missingForLocalCluster(): string | undefined {
@@ -86,7 +89,11 @@ export async function localClusterSetup(ctx: CheckContext): Promise<{ env: Recor
     label: hostProcessPods,
     workDir: join(ctx.scratch, "pods"),
     images: {
-      [base.images.complianceService.repository]: { cmd: image.runtime.cmd, spawn: (command, o) => spawnInImage(image, command, o) },
+      [base.images.complianceService.repository]: {
+        cmd: image.runtime.cmd,
+        env: image.runtime.env,
+        spawn: (command, o) => spawnInImage(image, command, o),
+      },
     },
     addresses: { [serviceUrl(compliance)]: service.url, [new URL(base.gateway.scim.endpoint).origin]: new URL(scim.endpoint).origin },
   });
@@ -102,8 +109,16 @@ export async function localClusterSetup(ctx: CheckContext): Promise<{ env: Recor
     const problems = appliedProblems(objects, await sendObjects(cluster, objects));
     if (problems.length) throw new Error(`${id}: ${problems.slice(0, 3).join("; ")}`);
     sent += objects.length;
-    // After the platform stack (the namespaces): the Secret the gateway stack's SCIM CronJob reads.
-    if (id === "platform") await cluster.kubectl(["apply", "-f", "-"], JSON.stringify(scimSecret(base, scimToken, syncToken)));
+    // After the platform stack (the namespaces): the Secrets the gateway stack's SCIM CronJob and the app stack's pods read.
+    if (id === "platform")
+      await cluster.kubectl(
+        ["apply", "-f", "-"],
+        JSON.stringify({
+          apiVersion: "v1",
+          kind: "List",
+          items: outOfBandSecrets(base, { scimToken, syncToken, databaseUrl: postgres.url }),
+        }),
+      );
   }
   process.stderr.write(
     `verify:ga local control plane: ${sent} objects of ${stackIds.length} stacks applied in ${((performance.now() - started) / 1000).toFixed(1)} s (${cluster.state.dir})\n`,
@@ -113,16 +128,31 @@ export async function localClusterSetup(ctx: CheckContext): Promise<{ env: Recor
       KUBECONFIG: cluster.kubeconfig,
       PATH: `${join(toolsDir, "bin")}:${process.env.PATH ?? "/usr/bin:/bin"}`,
       PROMETHEUS_URL: rig.prometheusUrl,
+      // tools/verify/pod-http.sh: the host kubelet's pods have no exec, and this host reaches their addresses.
+      POD_TRANSPORT: "direct",
     },
   };
 }
 
-/** The Secret a deploy creates beside the gateway stack (docs/identity.md): the IdP's SCIM token and the service's push token. */
-function scimSecret(config: EnvironmentConfig, token: string, syncToken: string) {
-  return {
+/**
+ * The Secrets a deploy creates beside the stacks (docs/identity.md, docs/rollouts.md): the IdP's
+ * SCIM token and the service's push token; the service's database URL; a fresh audit signing key
+ * with no retired keys.
+ */
+function outOfBandSecrets(config: EnvironmentConfig, values: { scimToken: string; syncToken: string; databaseUrl: string }) {
+  const secret = (namespace: string, name: string, stringData: Record<string, string>) => ({
     apiVersion: "v1",
     kind: "Secret",
-    metadata: { name: config.gateway.scim.secretName, namespace: config.namespaces.gateway },
-    stringData: { token, "sync-token": syncToken },
-  };
+    metadata: { name, namespace },
+    stringData,
+  });
+  const { databaseUrlSecret, signingKeySecret } = config.rollout;
+  const signingKey = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+  return [
+    secret(config.namespaces.gateway, config.gateway.scim.secretName, { token: values.scimToken, "sync-token": values.syncToken }),
+    // The compliance pods read the push token from the app namespace's copy (same name).
+    secret(config.namespaces.app, config.gateway.scim.secretName, { "sync-token": values.syncToken }),
+    secret(config.namespaces.app, databaseUrlSecret.name, { [databaseUrlSecret.key]: values.databaseUrl }),
+    secret(config.namespaces.app, signingKeySecret.name, { [signingKeySecret.key]: signingKey, [signingKeySecret.retiredKey]: "" }),
+  ];
 }
