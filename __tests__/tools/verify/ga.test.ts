@@ -94,6 +94,47 @@ describe("policy.runtime-signed: the verdict over what the pods answer (real jq)
 describe("running a checklist", () => {
   const check = (id: string, extra: Partial<Check>): Check => ({ id, section: "policy", title: `check ${id}`, ...extra });
 
+  test("a check that starts early runs beside the ones after it and is reported in its place", async () => {
+    // "slow" finishes only once "later" has started: run in turn, it would time out.
+    let laterStarted!: () => void;
+    const started = new Promise<void>((r) => (laterStarted = r));
+    const order: string[] = [];
+    const slow = (startsEarly: boolean) =>
+      check("slow", {
+        startsEarly,
+        local: async () => (await started, order.push("slow done"), { status: "PASS", detail: "waited for later" }),
+      });
+    const later = check("later", { local: async () => (laterStarted(), order.push("later done"), { status: "PASS", detail: "ran" }) });
+    const report = await runChecklist([check("first", { local: async () => ({ status: "PASS", detail: "-" }) }), slow(true), later], {
+      env: "staging",
+      cluster: false,
+      timeoutMs: 2000,
+    });
+    expect(report.results.map((r) => [r.id, r.status])).toEqual([
+      ["first", "PASS"],
+      ["slow", "PASS"],
+      ["later", "PASS"],
+    ]);
+    expect(order).toEqual(["later done", "slow done"]);
+    expect(report.results.find((r) => r.id === "slow")!.detail).toBe("waited for later");
+  });
+
+  test("without startsEarly checks run in turn: one that waits for a later one times out", async () => {
+    let laterStarted!: () => void;
+    const started = new Promise<void>((r) => (laterStarted = r));
+    const report = await runChecklist(
+      [
+        check("slow", { local: async () => (await started, { status: "PASS", detail: "-" }) }),
+        check("later", { local: async () => (laterStarted(), { status: "PASS", detail: "ran" }) }),
+      ],
+      { env: "staging", cluster: false, timeoutMs: 300 },
+    );
+    expect(report.results.map((r) => [r.id, r.status])).toEqual([
+      ["slow", "FAIL"],
+      ["later", "PASS"],
+    ]);
+  });
+
   test("PASS, FAIL (returned, thrown, timed out) and NEEDS CLUSTER; only FAIL fails the verdict", async () => {
     let made = 0;
     const shared = (ctx: Parameters<NonNullable<Check["local"]>>[0]) => ctx.once("rig", async () => ++made);

@@ -143,6 +143,8 @@ export function checklist(config: EnvironmentConfig): Check[] {
         "Under the real Argo Rollouts controller: a healthy release is promoted with zero downtime; an SLO breach or no decision aborts it (before promotion) or rolls it back (after)",
       local: (c) => local.rolloutsUnderController(c),
       localTimeoutMs: 420_000,
+      // Its own control plane and controller, mostly waiting on SLO windows: beside the rest.
+      startsEarly: true,
     },
     {
       id: "rollouts.live",

@@ -30,6 +30,12 @@ export interface Check {
   local?: (ctx: CheckContext) => Promise<Outcome>;
   /** Limit of the local check, ms, when it needs longer than the run's default (240 s). */
   localTimeoutMs?: number;
+  /**
+   * The local check runs in processes of its own and shares nothing with the others (its own
+   * control plane, say): the run starts it first, beside the rest, and reports it in its place.
+   * For a long check that mostly waits (the real controller's rollouts, timed by their SLO windows).
+   */
+  startsEarly?: boolean;
   /** The exact command that checks it on a cluster; with --cluster it runs, exit 0 = PASS. */
   cluster?: string;
   /**

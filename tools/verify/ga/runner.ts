@@ -59,22 +59,38 @@ export async function runChecklist(checks: Check[], options: RunOptions): Promis
     onClose: (fn) => closers.push(fn),
   };
   const results: Result[] = [];
-  const record = (r: Result) => {
-    results.push(r);
-    options.onResult?.(r);
+  // Results are recorded (and reported) in checklist order, also those of checks that start early.
+  let reported: Promise<void> = Promise.resolve();
+  const record = (r: Result | Promise<Result>) => {
+    reported = reported.then(async () => {
+      const result = await r;
+      results.push(result);
+      options.onResult?.(result);
+    });
   };
+  const runLocal = (check: Check & { local: NonNullable<Check["local"]> }) => {
+    const started = Date.now();
+    return withTimeout(
+      check
+        .local(ctx)
+        .catch((err: unknown) => ({ status: "FAIL" as const, detail: `error: ${err instanceof Error ? err.message : String(err)}` })),
+      options.timeoutMs ?? check.localTimeoutMs ?? 240_000,
+    ).then((outcome) => ({ outcome, durationMs: Date.now() - started }));
+  };
+  // Checks that start early run beside the rest from the start; each is reported in its place.
+  const early = new Map(checks.filter((c) => c.startsEarly && c.local).map((c) => [c, runLocal(c as Parameters<typeof runLocal>[0])]));
   try {
     for (const check of checks) {
       const base = { id: check.id, section: check.section, title: check.title };
+      const started = early.get(check);
+      if (started && !check.cluster) {
+        // Not waited for here: the checks after it run meanwhile.
+        record(started.then(({ outcome, durationMs }) => ({ ...base, ...outcome, durationMs })));
+        continue;
+      }
       if (check.local) {
-        const started = Date.now();
-        const outcome = await withTimeout(
-          check
-            .local(ctx)
-            .catch((err: unknown) => ({ status: "FAIL" as const, detail: `error: ${err instanceof Error ? err.message : String(err)}` })),
-          options.timeoutMs ?? check.localTimeoutMs ?? 240_000,
-        );
-        record({ ...base, ...outcome, durationMs: Date.now() - started });
+        const { outcome, durationMs } = await (started ?? runLocal(check as Parameters<typeof runLocal>[0]));
+        record({ ...base, ...outcome, durationMs });
       }
       if (check.cluster) {
         const id = check.local ? `${check.id}.cluster` : check.id;
@@ -120,7 +136,10 @@ export async function runChecklist(checks: Check[], options: RunOptions): Promis
         });
       }
     }
+    await reported;
   } finally {
+    // An early check still running (the loop ended with an error) ends before what it uses is closed.
+    await Promise.allSettled(early.values());
     for (const close of closers.reverse()) {
       try {
         await close();
