@@ -1,10 +1,10 @@
-import { execFile } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import { createServer as createTcpServer, type Server as TcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort } from "../../../lib/net";
+import { runStubbed, type StubbedRun } from "../../support/stubbed-script";
 
 const script = resolve(__dirname, "..", "..", "..", "tools", "verify", "mtls-probe.sh");
 
@@ -32,13 +32,6 @@ case "$sub" in
 esac
 `;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  calls: string[];
-}
-
 let dir: string;
 let strictPort: number; // resets every connection, as a STRICT sidecar does to plaintext
 let rbacPort: number; // answers 403 RBAC: access denied, as an AuthorizationPolicy denial
@@ -65,20 +58,9 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function probe(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  writeFileSync(join(dir, "calls"), "");
+function probe(args: string[], env: Record<string, string> = {}): Promise<StubbedRun> {
   writeFileSync(join(dir, "logs"), "");
-  return new Promise((done) => {
-    execFile(
-      "bash",
-      [script, ...args],
-      { env: { PATH: `${dir}:${process.env.PATH}`, STUB_DIR: dir, ...env }, timeout: 20000 },
-      (error, stdout, stderr) => {
-        const calls = readFileSync(join(dir, "calls"), "utf8").split("\n").filter(Boolean);
-        done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr, calls });
-      },
-    );
-  });
+  return runStubbed(script, args, dir, env);
 }
 
 const url = (port: number) => `http://127.0.0.1:${port}/healthz`;

@@ -3,11 +3,11 @@
 // the in-pod `node -e` snippet right here, against a real server); the direct transport (the
 // local control plane's) calls real servers at the pods' own loopback addresses. verify:ga
 // --local-cluster runs it for real against the compliance Rollout's pods.
-import { execFile } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { runStubbed, type StubbedRun } from "../../support/stubbed-script";
 
 const script = resolve(__dirname, "..", "..", "..", "tools", "verify", "pod-http.sh");
 
@@ -31,13 +31,6 @@ done
 echo "stub kubectl: unexpected call: $*" >&2
 exit 3
 `;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  calls: string[];
-}
 
 let dir: string;
 const servers: Server[] = [];
@@ -73,20 +66,9 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function run(args: string[], pods: unknown[], env: Record<string, string> = {}): Promise<Run> {
-  writeFileSync(join(dir, "calls"), "");
+function run(args: string[], pods: unknown[], env: Record<string, string> = {}): Promise<StubbedRun> {
   writeFileSync(join(dir, "pods.json"), JSON.stringify({ items: pods }));
-  return new Promise((done) => {
-    execFile(
-      "bash",
-      [script, ...args],
-      { env: { PATH: `${dir}:${process.env.PATH}`, STUB_DIR: dir, ...env }, timeout: 20000 },
-      (error, stdout, stderr) => {
-        const calls = readFileSync(join(dir, "calls"), "utf8").split("\n").filter(Boolean);
-        done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr, calls });
-      },
-    );
-  });
+  return runStubbed(script, args, dir, env);
 }
 
 const args = ["--namespace", "maestro", "--service", "compliance", "--path", "/healthz/policy", "--port", String(port)];
