@@ -493,6 +493,7 @@ export class HostKubelet {
     const startTime = now();
     const ip = this.podIP(pod);
     for (const step of init) {
+      if (wake.signal.aborted || this.stopping) return;
       const run = await this.exec(pod, step, dir);
       if (run.exitCode !== 0) {
         await this.finish(pod, [], `init container ${step.container.name} exited ${run.exitCode}`);
@@ -543,6 +544,8 @@ export class HostKubelet {
       });
     };
     await report();
+    // Deleted (or the kubelet stopped) while it was being set up: nothing is started.
+    if (wake.signal.aborted || this.stopping) return;
     const policy = pod.spec.restartPolicy ?? "Always";
     const finished = await Promise.all(
       prepared.map((step) => this.supervise(pod, step, dir, policy, states.get(step.container.name)!, report, wake.signal)),
