@@ -181,6 +181,9 @@ describe("running a checklist", () => {
       ["no", "FAIL"],
     ]);
     expect(report.results[1].detail).toBe("exit 3: no kube context");
+    // What differs on the local control plane is said only there.
+    const real = await runChecklist([check("pods", { cluster: "true", onLocalCluster: "kwok's pods" })], { env: "staging", cluster: true });
+    expect(real.results[0].detail).toBe("exit 0");
   });
 
   test("on a cluster the run sets up: commands get its environment, a check needing what it lacks stays NEEDS CLUSTER saying what", async () => {
@@ -188,7 +191,7 @@ describe("running a checklist", () => {
     const report = await runChecklist(
       [
         check("env", { cluster: 'test "$KUBECONFIG" = /tmp/kc && echo "context ok"' }),
-        check("again", { cluster: "true" }),
+        check("again", { cluster: "true", onLocalCluster: "its pod ran on the host kubelet" }),
         check("sidecar", { cluster: "exit 9", needs: "a data plane" }),
       ],
       {
@@ -204,7 +207,7 @@ describe("running a checklist", () => {
     expect(report.cluster).toBe("local");
     expect(report.results.map((r) => [r.id, r.status, r.detail])).toEqual([
       ["env", "PASS", "context ok"],
-      ["again", "PASS", "exit 0"],
+      ["again", "PASS", "exit 0 [local control plane: its pod ran on the host kubelet]"],
       ["sidecar", "NEEDS CLUSTER", "needs a data plane, which the local control plane does not have"],
     ]);
     expect(formatText(report)).toMatch(/Verdict: PASS on the local control plane: 2 passed, 1 need a data plane or a cloud account/);

@@ -25,6 +25,7 @@ export function checklist(config: EnvironmentConfig): Check[] {
   const complianceUrl = `http://compliance.${compliance?.namespace ?? ns.app}.svc.cluster.local:${compliancePort}`;
   const ctx = config.cluster.context;
   const kubectl = `kubectl --context ${ctx}`;
+  const inside = "inside the service image built from app/Dockerfile";
   // The backup stack's CronJobs (constructs/backup: <cluster>-base-backup, <cluster>-restore-drill).
   const cronSchedule = (ns: string, name: string, schedule: string) =>
     `${kubectl} -n ${ns} get cronjob ${name} -o jsonpath='{.spec.schedule}' | grep -qxF '${schedule}'`;
@@ -111,6 +112,7 @@ export function checklist(config: EnvironmentConfig): Check[] {
       title: "The running service loaded a signed bundle and refuses unsigned ones",
       // The Rollout's spec refuses unsigned bundles, and every serving pod says it runs a signed one
       // (GET /healthz/policy from inside the pod, tools/verify/pod-http.sh), the same one.
+      onLocalCluster: `the Rollout's pods ran on the host kubelet ${inside}, each asked at its own address`,
       cluster:
         `${kubectl} -n ${ns.app} get rollout compliance -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="ALLOW_UNSIGNED_POLICY")].value}' | grep -qx false && ` +
         `{ out=$(KUBE_CONTEXT=${ctx} bash tools/verify/pod-http.sh --namespace ${ns.app} --service compliance --port ${compliancePort} --path /healthz/policy); ` +
@@ -150,6 +152,7 @@ export function checklist(config: EnvironmentConfig): Check[] {
       id: "rollouts.live",
       section: "rollouts",
       title: "The live rollout is healthy and its SLOs hold now",
+      onLocalCluster: `the Rollout's pods ran on the host kubelet ${inside}; the SLOs are read from the rig's simulated traffic`,
       cluster:
         `${kubectl} -n ${ns.app} wait rollout/compliance --for=jsonpath='{.status.phase}'=Healthy --timeout 120s && ` +
         `node tools/ci/slo_gate.js --prometheus "\${PROMETHEUS_URL:-${config.prometheusUrl}}" --service compliance --namespace ${ns.app} ` +
@@ -198,6 +201,7 @@ export function checklist(config: EnvironmentConfig): Check[] {
       id: "dr.standby",
       section: "dr",
       title: "Postgres and its standby are ready",
+      onLocalCluster: "kwok's pods: scheduled, their claims bound, Ready, running nothing",
       cluster: `${kubectl} -n ${ns.data} rollout status statefulset/postgres --timeout 60s${config.backup.standbyReplica ? ` && ${kubectl} -n ${ns.data} rollout status statefulset/postgres-standby --timeout 60s` : ""}`,
     },
 
@@ -234,6 +238,7 @@ export function checklist(config: EnvironmentConfig): Check[] {
       id: "identity.scim-sync",
       section: "identity",
       title: `SCIM sync runs every ${config.gateway.scim.intervalMinutes} min and its last run succeeded`,
+      onLocalCluster: `the Job's pod ran on the host kubelet ${inside}, against a SCIM server with one user`,
       cluster:
         `${cronSchedule(ns.gateway, "scim-sync", scimSchedule(config.gateway.scim.intervalMinutes))} && ` +
         `job=$(${kubectl} -n ${ns.gateway} create job --from=cronjob/scim-sync ga-verify-scim-$(date +%s) -o name) && ` +

@@ -43,6 +43,11 @@ export interface Check {
    * a data plane (sidecars, live traffic) or a cloud account. Such a check stays NEEDS CLUSTER there.
    */
   needs?: string;
+  /**
+   * How the command's subject exists on the local control plane, when that differs from a cluster
+   * (pods the host kubelet ran, or kwok's that run nothing): added to the detail there.
+   */
+  onLocalCluster?: string;
 }
 
 export interface CheckContext {

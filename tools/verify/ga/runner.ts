@@ -123,14 +123,15 @@ export async function runChecklist(checks: Check[], options: RunOptions): Promis
           }
         }
         const run = await exec("bash", ["-o", "pipefail", "-c", check.cluster], { env, timeoutMs: options.timeoutMs ?? 240_000 });
+        const how = options.clusterSetup && check.onLocalCluster ? ` [local control plane: ${check.onLocalCluster}]` : "";
         record({
           ...base,
           id,
           status: run.code === 0 ? "PASS" : "FAIL",
           detail:
-            run.code === 0
+            (run.code === 0
               ? (run.stdout.trim().split("\n").pop() ?? "").slice(0, 300) || "exit 0"
-              : `exit ${String(run.code)}: ${tail(run)}`,
+              : `exit ${String(run.code)}: ${tail(run)}`) + how,
           command: check.cluster,
           durationMs: Date.now() - started,
         });
