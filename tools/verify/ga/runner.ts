@@ -82,14 +82,14 @@ export async function runChecklist(checks: Check[], options: RunOptions): Promis
   try {
     for (const check of checks) {
       const base = { id: check.id, section: check.section, title: check.title };
-      const started = early.get(check);
-      if (started && !check.cluster) {
+      const startedEarly = early.get(check);
+      if (startedEarly && !check.cluster) {
         // Not waited for here: the checks after it run meanwhile.
-        record(started.then(({ outcome, durationMs }) => ({ ...base, ...outcome, durationMs })));
+        record(startedEarly.then(({ outcome, durationMs }) => ({ ...base, ...outcome, durationMs })));
         continue;
       }
       if (check.local) {
-        const { outcome, durationMs } = await (started ?? runLocal(check as Parameters<typeof runLocal>[0]));
+        const { outcome, durationMs } = await (startedEarly ?? runLocal(check as Parameters<typeof runLocal>[0]));
         record({ ...base, ...outcome, durationMs });
       }
       if (check.cluster) {
