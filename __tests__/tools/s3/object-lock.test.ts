@@ -2,12 +2,14 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { CreateBucketCommand, GetBucketVersioningCommand, GetObjectLockConfigurationCommand, type S3Client } from "@aws-sdk/client-s3";
 import { describeWithService } from "../../support/services";
-import { findBinary } from "../../../harness/binaries";
+import { findBinary, pathFirst, unshimmed } from "../../../harness/binaries";
 import { s3Client, s3TestEnv, type RunningS3 } from "../../../harness/s3";
 import { objectLockServers, stopObjectLockServer } from "../../../harness/versitygw";
 
 const script = join(__dirname, "..", "..", "..", "tools", "s3", "enable_object_lock.sh");
-const awsCli = findBinary("aws");
+// The AWS CLI itself, not a pyenv shim in front of it (harness/binaries.ts unshimmed).
+const found = findBinary("aws");
+const awsCli = found && unshimmed(found);
 // The AWS CLI takes seconds to start on a loaded two-core machine; each run makes up to 7 calls.
 const slow = 180_000;
 
@@ -22,7 +24,7 @@ for (const server of objectLockServers)
       let client: S3Client;
       const run = (...args: string[]) =>
         spawnSync("bash", [script, ...args, "--endpoint-url", s3.endpoint], {
-          env: { ...process.env, ...s3TestEnv, AWS_MAX_ATTEMPTS: "1" },
+          env: { ...process.env, ...s3TestEnv, AWS_MAX_ATTEMPTS: "1", PATH: pathFirst(awsCli!) },
           encoding: "utf8",
         });
       const lockOf = async (bucket: string) =>

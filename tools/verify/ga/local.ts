@@ -14,6 +14,7 @@ import { freePort, waitFor } from "../../../lib/net";
 import * as pg from "../../../harness/postgres";
 import { prometheusBinary, startMetricsTarget, startPrometheus } from "../../../harness/prometheus";
 import { motoBinary, s3Client, s3TestEnv, startS3, stopS3 } from "../../../harness/s3";
+import { findBinary, pathFirst, unshimmed } from "../../../harness/binaries";
 import type { CheckContext, Outcome } from "./model";
 import { exec, npmRun, repoRoot, tail } from "./run";
 
@@ -238,6 +239,8 @@ export async function rolloutsUnderController(ctx: CheckContext): Promise<Outcom
 export async function objectLockDenial(): Promise<Outcome> {
   if (!hasFile("tools/s3/enable_object_lock.sh")) return notImplemented("tools/s3/enable_object_lock.sh");
   if (!motoBinary) return fail("moto_server is not installed (tools/install/tools.sh)");
+  const aws = findBinary("aws");
+  if (!aws) return fail("the AWS CLI (aws) is not installed");
   const s3 = await startS3();
   const client = s3Client(s3.endpoint);
   try {
@@ -247,7 +250,7 @@ export async function objectLockDenial(): Promise<Outcome> {
       "bash",
       [join(repoRoot, "tools/s3/enable_object_lock.sh"), bucket, "--days", "1", "--endpoint-url", s3.endpoint],
       {
-        env: { ...s3TestEnv, AWS_MAX_ATTEMPTS: "1" },
+        env: { ...s3TestEnv, AWS_MAX_ATTEMPTS: "1", PATH: pathFirst(unshimmed(aws)) },
         timeoutMs: 60000,
       },
     );
