@@ -115,7 +115,7 @@ export function checklist(config: EnvironmentConfig): Check[] {
       onLocalCluster: `the Rollout's pods ran on the host kubelet ${inside}, each asked at its own address`,
       cluster:
         `${kubectl} -n ${ns.app} get rollout compliance -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="ALLOW_UNSIGNED_POLICY")].value}' | grep -qx false && ` +
-        `{ out=$(KUBE_CONTEXT=${ctx} bash tools/verify/pod-http.sh --namespace ${ns.app} --service compliance --port ${compliancePort} --path /healthz/policy); ` +
+        `{ out=$(KUBE_CONTEXT=${ctx} bash tools/verify/pod-http.sh --namespace ${ns.app} --service compliance --container compliance --port ${compliancePort} --path /healthz/policy); ` +
         `rc=$?; printf '%s\\n' "$out"; [ "$rc" = 0 ]; } && printf '%s\\n' "$out" | cut -f3 | jq -rse '${podsRunSignedBundle}'`,
     },
 
