@@ -53,7 +53,11 @@ export async function runStage(
           const take = (chunk: Buffer) => (i === 0 ? options.write(chunk.toString("utf8")) : held.push(chunk));
           child.stdout?.on("data", take);
           child.stderr?.on("data", take);
+          let ended = false;
           const end = (code: number) => {
+            // A process that cannot start gets 'error' and then maybe 'close': one report.
+            if (ended) return;
+            ended = true;
             const seconds = (performance.now() - started) / 1000;
             const output = Buffer.concat(held).toString("utf8");
             options.write(
@@ -62,7 +66,7 @@ export async function runStage(
             );
             resolve({ step, code, seconds });
           };
-          child.on("error", (err) => (held.push(Buffer.from(`${err.message}\n`)), end(127)));
+          child.on("error", (err) => (take(Buffer.from(`${err.message}\n`)), end(127)));
           child.on("close", (code, signal) => end(code ?? (signal ? 128 : 1)));
         }),
     ),

@@ -40,6 +40,20 @@ test("a failed step fails its stage after the others end, names itself, and the 
   expect(out).not.toContain("touch ran");
 });
 
+test("a step that cannot start is one failure, with the reason, whichever its place in the stage", async () => {
+  let out = "";
+  const missing = (step: Step) => spawn(step.script, [], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  const code = await runStages([[{ script: "maestro-no-such-program-1" }, { script: "maestro-no-such-program-2" }]], {
+    write: (t) => (out += t),
+    run: missing,
+  });
+  expect(code).toBe(1);
+  for (const name of ["maestro-no-such-program-1", "maestro-no-such-program-2"]) {
+    expect(out.match(new RegExp(`== ${name}: FAILED \\(exit 127\\)`, "g"))).toHaveLength(1);
+    expect(out).toContain(`spawn ${name} ENOENT`);
+  }
+});
+
 test("npm test's stages: the static checks first, then jest (without the real-controller suite) beside the GA checklist", () => {
   expect(stages.map((s) => s.map((step) => [step.script, ...(step.args ?? [])].join(" ")))).toEqual([
     ["typecheck", "lint", "lint:rego", "test:rego"],
