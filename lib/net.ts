@@ -1,5 +1,11 @@
-// Loopback ports and polling, shared by the test harnesses and the local control plane (tools/cluster).
-import { createServer } from "node:net";
+// Loopback ports and polling, shared by the test harnesses and the local control plane (tools/cluster),
+// and what counts as a loopback host (the service's settings and CLIs allow plain http only there).
+import { createServer, isIPv4 } from "node:net";
+
+/** A URL hostname on this machine: localhost, [::1], or any of 127.0.0.0/8 (the host kubelet gives pods 127.R.x.y). */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "[::1]" || (isIPv4(hostname) && hostname.startsWith("127."));
+}
 
 /** A free TCP port on 127.0.0.1 (bound, then released, so a child process can take it). */
 export function freePort(): Promise<number> {

@@ -1,5 +1,6 @@
 import { readInteger, SettingsError } from "../env";
 import { roles, type Role } from "../../contracts/roles";
+import { isLoopbackHost } from "../../lib/net";
 
 /** Where a principal's roles come from. */
 export type RoleSource = "token" | "directory" | "both";
@@ -75,10 +76,6 @@ function discoveryRetry(env: NodeJS.ProcessEnv): { discoveryRetryMinMs: number; 
   return { discoveryRetryMinMs, discoveryRetryMaxMs };
 }
 
-function isLoopback(host: string): boolean {
-  return host === "127.0.0.1" || host === "localhost" || host === "[::1]";
-}
-
 /** `viewers=viewer,auditors=auditor`: group names may hold anything but ',' and '='. */
 export function parseGroupRoles(raw: string): Record<string, Role> {
   const mapping: Record<string, Role> = {};
@@ -111,7 +108,7 @@ export function readIdentitySettings(env: NodeJS.ProcessEnv, environment: "devel
       throw new SettingsError("OIDC_ISSUER", `must be an https:// URL (got '${issuer}')`);
     }
     // Plain http only for a loopback issuer outside production (tests, local IdPs).
-    const httpAllowed = url.protocol === "http:" && isLoopback(url.hostname) && environment !== "production";
+    const httpAllowed = url.protocol === "http:" && isLoopbackHost(url.hostname) && environment !== "production";
     if (url.protocol !== "https:" && !httpAllowed)
       throw new SettingsError(
         "OIDC_ISSUER",

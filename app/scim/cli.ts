@@ -6,6 +6,7 @@ import { parseGroupRoles, defaultGroupRoles } from "../auth/settings";
 import { SettingsError } from "../env";
 import { ScimClient } from "./client";
 import { parseCli, runCli, UsageError } from "../../lib/cli";
+import { isLoopbackHost } from "../../lib/net";
 
 const usage = `usage: npm run -s scim:sync -- (--push URL | --dry-run) [--page-size N]
 
@@ -22,10 +23,6 @@ environment:
     .join(",")})
 `;
 
-function isLoopback(url: URL): boolean {
-  return url.hostname === "127.0.0.1" || url.hostname === "localhost" || url.hostname === "[::1]";
-}
-
 function httpUrl(name: string, raw: string | undefined, allowClusterHttp: boolean): string {
   if (!raw) throw new UsageError(`${name} is required`);
   let url: URL;
@@ -36,7 +33,8 @@ function httpUrl(name: string, raw: string | undefined, allowClusterHttp: boolea
   }
   // https, or http to loopback; the push target may also be an in-cluster service (the mesh adds mTLS).
   const ok =
-    url.protocol === "https:" || (url.protocol === "http:" && (isLoopback(url) || (allowClusterHttp && /\.svc(\.|:|$)/.test(url.host))));
+    url.protocol === "https:" ||
+    (url.protocol === "http:" && (isLoopbackHost(url.hostname) || (allowClusterHttp && /\.svc(\.|:|$)/.test(url.host))));
   if (!ok)
     throw new UsageError(`${name} must be an https:// URL${allowClusterHttp ? " or an in-cluster http://*.svc URL" : ""} (got '${raw}')`);
   return raw;
