@@ -11,8 +11,9 @@
 // harness/dockerfile.ts (its files, ENV, WORKDIR and USER, read-only root, volumes bound at their
 // mountPaths). Any other container runs with the host's programs (`node` is this Node), and a path
 // under a volume's mountPath in its command, args or workingDir is rewritten to that volume's
-// folder on the host. Addresses the pod names (Service DNS, external hosts) are routed to where
-// they are on this host (`addresses`).
+// folder on the host. A Service URL the pod names (`http://<svc>.<ns>.svc:<port>`) goes to a ready
+// pod of that Service this kubelet runs; other addresses (external hosts, Services it does not
+// run) are routed to where they are on this host (`addresses`).
 //
 // The pod's network: each pod gets its own loopback address (127.R.x.y, R random per kubelet) as
 // its podIP, and an environment value of exactly 0.0.0.0 (the image's or the pod's: "listen on
@@ -115,7 +116,7 @@ export interface Pod {
     volumes?: Volume[];
     terminationGracePeriodSeconds?: number;
   };
-  status?: { phase?: string; podIP?: string; hostIP?: string };
+  status?: { phase?: string; podIP?: string; hostIP?: string; conditions?: Array<{ type: string; status: string }> };
 }
 
 /** A pod configuration the kubelet cannot start (the real one reports CreateContainerConfigError). */
@@ -803,7 +804,11 @@ export class HostKubelet {
         throw new PodConfigError(`${where}: volumeMount ${m.mountPath} names volume "${m.name}", which the pod does not have`);
       return { mountPath: m.mountPath, hostDir: m.subPath ? join(volumeDir, m.subPath) : volumeDir };
     });
-    const route = (text: string) => routeAddresses(text, this.options.addresses);
+    // Service URLs this kubelet's own pods serve go to a ready one of them (cluster DNS and the
+    // Service, as kube-proxy would route them); the rest as `addresses` says.
+    const named = [...Object.values(env), ...(container.command ?? []), ...(container.args ?? [])];
+    const addresses = { ...this.options.addresses, ...(await this.serviceAddresses(named)) };
+    const route = (text: string) => routeAddresses(text, addresses);
     for (const [k, v] of Object.entries(env)) env[k] = route(v);
     const image = this.options.images?.[imageRepository(container.image)];
     // "Every address of the pod" is its one address here (the image's ENV too, unless the pod sets the name).
@@ -828,6 +833,47 @@ export class HostKubelet {
     if (container.workingDir && cwd === container.workingDir)
       throw new PodConfigError(`${where}: workingDir ${cwd} is inside the image, which the host kubelet does not have`);
     return { container, argv: [program, ...words.slice(1)], env, cwd, readiness };
+  }
+
+  /**
+   * For each `http://<service>.<namespace>.svc[.cluster.local][:port]` in these strings whose
+   * Service selects a ready pod this kubelet runs: that URL's origin → the pod's address and the
+   * Service port's targetPort. A Service with no such pod is left to `addresses`.
+   */
+  private async serviceAddresses(texts: string[]): Promise<Record<string, string>> {
+    const found: Record<string, string> = {};
+    for (const text of texts)
+      for (const m of text.matchAll(/\bhttp:\/\/([a-z0-9-]+)\.([a-z0-9-]+)\.svc(?:\.cluster\.local)?(?::(\d+))?/g)) {
+        if (m[0] in found) continue;
+        const target = await this.readyEndpoint(m[2], m[1], Number(m[3] ?? 80));
+        if (target) found[m[0]] = target;
+      }
+    return found;
+  }
+
+  private async readyEndpoint(namespace: string, name: string, port: number): Promise<string | undefined> {
+    const service = await this.api.find<{
+      spec: { selector?: Record<string, string>; ports?: Array<{ port: number; targetPort?: number | string }> };
+    }>(`/api/v1/namespaces/${namespace}/services/${name}`);
+    const servicePort = service?.spec.ports?.find((p) => p.port === port);
+    if (!service?.spec.selector || !servicePort) return undefined;
+    const selector = Object.entries(service.spec.selector)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(",");
+    const pods = await this.api.get<{ items: Pod[] }>(`/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(selector)}`);
+    const pod = pods.items.find(
+      (p) =>
+        !p.metadata.deletionTimestamp &&
+        this.addresses.has(p.metadata.uid) &&
+        (p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false),
+    );
+    if (!pod) return undefined;
+    const target = servicePort.targetPort ?? servicePort.port;
+    const containerPort =
+      typeof target === "number" || /^\d+$/.test(target)
+        ? Number(target)
+        : pod.spec.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === target)?.containerPort;
+    return containerPort === undefined ? undefined : `http://${this.addresses.get(pod.metadata.uid)}:${containerPort}`;
   }
 
   private exec(pod: Pod, step: PreparedContainer, dir: string) {

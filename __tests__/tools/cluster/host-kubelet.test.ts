@@ -361,6 +361,46 @@ describeWithService("host kubelet: labelled pods run on the host, against the re
     );
   });
 
+  test("a pod naming a Service of these pods reaches a ready one, at its address and the Service's targetPort", async () => {
+    await create({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "web", namespace: "hk" },
+      spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: "http" }] },
+    });
+    const fetcher =
+      "fetch(process.env.WEB + '/').then(async (r) => console.log(await r.text()), (e) => (console.log(e.message), process.exit(1)))";
+    await create({
+      apiVersion: "batch/v1",
+      kind: "Job",
+      metadata: { name: "client", namespace: "hk" },
+      spec: {
+        backoffLimit: 0,
+        template: {
+          metadata: { labels: { [label.name]: label.values[0] } },
+          spec: {
+            restartPolicy: "Never",
+            containers: [
+              {
+                name: "main",
+                image: "example.test/web:1",
+                command: ["node", "-e", fetcher],
+                env: [{ name: "WEB", value: "http://web.hk.svc" }],
+              },
+            ],
+          },
+        },
+      },
+    });
+    await waitFor("Job client Complete", async () => (await jobCondition("client")) === "Complete", 30_000, 200);
+    const [clientPod] = (await podsOf("client")).items;
+    const [run] = kubelet.runsOf("hk", clientPod.metadata.name);
+    const pods = await served();
+    const answer = JSON.parse(run.output.trim()) as { pod: string; ip: string };
+    expect(pods.map((p) => p.metadata.name)).toContain(answer.pod);
+    expect(run.env.WEB).toBe(`http://${answer.ip}:8080`);
+  });
+
   test("a failing readiness probe takes the pod out of Ready; an exited container is restarted (restartCount, lastState)", async () => {
     const [pod] = await served();
     const ip = pod.status.podIP!;

@@ -238,7 +238,7 @@ export function checklist(config: EnvironmentConfig): Check[] {
       id: "identity.scim-sync",
       section: "identity",
       title: `SCIM sync runs every ${config.gateway.scim.intervalMinutes} min and its last run succeeded`,
-      onLocalCluster: `the Job's pod ran on the host kubelet ${inside}, against a SCIM server with one user`,
+      onLocalCluster: `the Job's pod ran on the host kubelet ${inside}, from a SCIM server with one user to a replica of the Rollout`,
       cluster:
         `${cronSchedule(ns.gateway, "scim-sync", scimSchedule(config.gateway.scim.intervalMinutes))} && ` +
         `job=$(${kubectl} -n ${ns.gateway} create job --from=cronjob/scim-sync ga-verify-scim-$(date +%s) -o name) && ` +

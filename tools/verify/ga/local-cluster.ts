@@ -8,12 +8,12 @@
 // The project's own pods are the host kubelet's: the compliance Rollout's replicas, the SCIM sync
 // and the analysis Job's SLO gate. It runs them from their synthesized spec inside the service
 // image built from app/Dockerfile (harness/service-image.ts), each replica at its own address and
-// Ready when its readiness probe says so, and routes the addresses the Jobs name to what this run
-// started: the compliance Service (for the SCIM push) to the image's service beside the cluster,
-// the identity provider's SCIM endpoint to a SCIM server with one user. The replicas and that
-// service share one Postgres, as a deploy's replicas do. Secrets a real deploy creates out of band
-// (the database URL, the audit signing key, the SCIM tokens) are created here. Every other pod is
-// kwok's: Running and Ready, serving nothing (docs/cluster.md).
+// Ready when its readiness probe says so, both on one Postgres, as a deploy's replicas are. The
+// SCIM Job's push to the compliance Service reaches a ready replica (the kubelet routes Service
+// URLs of its own pods); the identity provider's SCIM endpoint is routed to a SCIM server with one
+// user. Secrets a real deploy creates out of band (the database URL, the audit signing key, the
+// SCIM tokens) are created here. Every other pod is kwok's: Running and Ready, serving nothing
+// (docs/cluster.md).
 import { join } from "node:path";
 import { environments, validateEnvironment } from "../../../config/load";
 import { synthAll } from "../../../harness/synth";
@@ -27,12 +27,11 @@ import { missingRolloutsController, startRolloutsController } from "../../cluste
 import { stackObjects } from "../../cluster/stack-objects";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { serviceUrl } from "../../../constructs/mesh/identity";
 import type { EnvironmentConfig } from "../../../config/schema";
 import { bwrapPath, setprivPath, spawnInImage } from "../../../harness/dockerfile";
 import { postgresMissing, startPostgres } from "../../../harness/postgres";
 import { startScimServer } from "../../../harness/scim-server";
-import { buildServiceImage, startServiceContainer } from "../../../harness/service-image";
+import { buildServiceImage } from "../../../harness/service-image";
 import { freePort } from "../../../lib/net";
 import { sloRig } from "./local";
 import type { CheckContext } from "./model";
@@ -68,7 +67,7 @@ export async function localClusterSetup(ctx: CheckContext): Promise<{ env: Recor
     () => undefined,
   );
   const [rig, image, cluster] = await Promise.all([sloRig(ctx), buildServiceImage(join(ctx.scratch, "image")), starting]);
-  // What the SCIM Job talks to: the identity provider's SCIM API, and the service it pushes to.
+  // What the SCIM Job talks to: the identity provider's SCIM API (and, through the Service, a replica).
   const scimToken = randomBytes(24).toString("hex");
   const syncToken = randomBytes(24).toString("hex");
   const scim = await startScimServer(await freePort(), scimToken);
@@ -79,12 +78,8 @@ export async function localClusterSetup(ctx: CheckContext): Promise<{ env: Recor
   ]);
   const postgres = await startPostgres();
   ctx.onClose(() => postgres.stop());
-  const service = await startServiceContainer(image, { databaseUrl: postgres.url, dataDir: join(ctx.scratch, "service-data"), syncToken });
-  ctx.onClose(() => service.stop());
   await applyCrds(cluster);
   await startRolloutsController(cluster);
-  const compliance = base.mesh.services.find((s) => s.name === "compliance");
-  if (!compliance) throw new Error("config local: mesh.services has no 'compliance' service");
   const kubelet = HostKubelet.start(cluster, {
     label: hostProcessPods,
     workDir: join(ctx.scratch, "pods"),
@@ -95,7 +90,7 @@ export async function localClusterSetup(ctx: CheckContext): Promise<{ env: Recor
         spawn: (command, o) => spawnInImage(image, command, o),
       },
     },
-    addresses: { [serviceUrl(compliance)]: service.url, [new URL(base.gateway.scim.endpoint).origin]: new URL(scim.endpoint).origin },
+    addresses: { [new URL(base.gateway.scim.endpoint).origin]: new URL(scim.endpoint).origin },
   });
   ctx.onClose(() => kubelet.stop());
   // The `local` environment as synthesized, with the one address that differs here: the Prometheus started above.
