@@ -7,7 +7,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { request } from "node:https";
 import { join, resolve } from "node:path";
 import { parseDocument, stringify } from "yaml";
-import { freePort, waitFor } from "../../lib/net";
+import { freePort, WaitAbandoned, waitFor } from "../../lib/net";
 import { clientIdentities, ensurePki, kubeconfigFor, type Pki } from "./pki";
 import { MaestroError } from "../../lib/errors";
 
@@ -29,7 +29,7 @@ export function missingBinary(): string | undefined {
   return missing ? `${missing} (tools/install/tools.sh cluster)` : undefined;
 }
 
-interface Ports {
+export interface Ports {
   etcdClient: number;
   etcdPeer: number;
   apiserver: number;
@@ -37,6 +37,10 @@ interface Ports {
   scheduler: number;
   kwok: number;
 }
+
+const portComponents = ["etcdClient", "etcdPeer", "apiserver", "controllerManager", "scheduler", "kwok"] as const satisfies ReadonlyArray<
+  keyof Ports
+>;
 
 /** What is written to <dir>/state.json: enough for `cluster:down` and for another process to attach. */
 export interface ClusterState {
@@ -60,6 +64,8 @@ export interface StartOptions {
    * @default none (kwok plays every pod)
    */
   hostProcessLabel?: PodLabel;
+  /** Where each component's port comes from (default `freePort`); a test hands one a taken port. */
+  pickPort?: (component: keyof Ports) => Promise<number>;
 }
 
 /** Pods by one label: `name in (values)`. */
@@ -73,10 +79,20 @@ export const podLabelSelector = (label: PodLabel) => `${label.name} in (${label.
 
 /** A running control plane. */
 export class ControlPlane {
+  /** How each component this process started has exited (`exit code 1`, `signal SIGKILL`), by name. */
+  readonly exits = new Map<string, string>();
+
   constructor(
     readonly state: ClusterState,
     private readonly pki: Pki,
   ) {}
+
+  /** For a readiness wait: true while the component runs; a WaitAbandoned, with how it exited, once it has not. */
+  serving(name: string): true {
+    const how = this.exits.get(name);
+    if (how) throw new WaitAbandoned(`${name} exited (${how})`);
+    return true;
+  }
 
   get kubeconfig(): string {
     return this.state.kubeconfig;
@@ -115,7 +131,8 @@ export class ControlPlane {
    * <dir>/logs/<name>.log; its pid joins the state, so `stop()` and `cluster:down` stop it too.
    */
   startComponent(name: string, args: string[]): number {
-    startProcess(this.state.dir, name, args, this.state.pids);
+    this.exits.delete(name);
+    startProcess(this.state.dir, name, args, this.state.pids, this.exits);
     writeFileSync(join(this.state.dir, "state.json"), JSON.stringify(this.state, null, 2) + "\n");
     return this.state.pids[name];
   }
@@ -234,7 +251,7 @@ async function stopPids(pids: Record<string, number>): Promise<void> {
   for (const [, pid] of order) if (alive(pid)) process.kill(pid, "SIGKILL");
 }
 
-function startProcess(dir: string, name: string, args: string[], pids: Record<string, number>): void {
+function startProcess(dir: string, name: string, args: string[], pids: Record<string, number>, exited: Map<string, string>): void {
   const log = openSync(join(dir, "logs", `${name}.log`), "a");
   const child = spawn(join(toolsDir, "bin", name), args, { detached: true, stdio: ["ignore", log, log] });
   closeSync(log);
@@ -242,6 +259,7 @@ function startProcess(dir: string, name: string, args: string[], pids: Record<st
   if (child.pid === undefined) throw new Error(`cluster: could not start ${name}`);
   pids[name] = child.pid;
   child.on("exit", (code, signal) => {
+    exited.set(name, signal === null ? `exit code ${code}` : `signal ${signal}`);
     if (code !== 0 && signal === null && !stopping.has(child.pid ?? -1))
       process.emitWarning(`cluster: ${name} exited with ${code} (see ${join(dir, "logs", `${name}.log`)})`);
   });
@@ -352,21 +370,41 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
   const missing = missingBinary();
   if (missing) throw new Error(`cluster: missing ${missing}`);
   const dir = resolve(options.dir ?? defaultClusterDir);
-  const timeoutMs = options.timeoutMs ?? 60_000;
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(dir, options, deadline);
+    } catch (err) {
+      // A port taken between its pick and the component's bind (another process on the machine won
+      // the race): start again on new ports, from an empty store. Any other failure is final.
+      const clash = err instanceof PortClash ? err : undefined;
+      if (!clash || attempt >= 3) throw err instanceof PortClash ? err.cause : err;
+      process.emitWarning(`cluster: ${clash.component} could not bind its port (another process took it); starting again on new ports`);
+    }
+  }
+}
+
+/** A start that failed because a component found its port taken: the only failure worth a retry. */
+class PortClash extends Error {
+  constructor(
+    readonly component: string,
+    readonly cause: Error,
+  ) {
+    super(cause.message);
+  }
+}
+
+async function startOnce(dir: string, options: StartOptions, deadline: number): Promise<ControlPlane> {
   const left = () => Math.max(1000, deadline - Date.now());
   for (const sub of ["logs", "volumes"]) mkdirSync(join(dir, sub), { recursive: true });
+  rmSync(join(dir, "etcd"), { recursive: true, force: true });
+  for (const name of controlPlaneBinaries) rmSync(join(dir, "logs", `${name}.log`), { force: true });
   mkdirSync(join(dir, "etcd"), { recursive: true, mode: 0o700 });
   const pki = ensurePki(join(dir, "pki"));
 
-  const ports: Ports = {
-    etcdClient: await freePort(),
-    etcdPeer: await freePort(),
-    apiserver: await freePort(),
-    controllerManager: await freePort(),
-    scheduler: await freePort(),
-    kwok: await freePort(),
-  };
+  const pick = options.pickPort ?? (() => freePort());
+  const ports = {} as Ports;
+  for (const component of portComponents) ports[component] = await pick(component);
   const server = `https://127.0.0.1:${ports.apiserver}`;
   const kubeconfigs: Record<keyof typeof clientIdentities, string> = {
     admin: join(dir, "kubeconfig"),
@@ -382,6 +420,9 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
   const cluster = new ControlPlane(state, pki);
   const saveState = () => writeFileSync(join(dir, "state.json"), JSON.stringify(state, null, 2) + "\n");
 
+  // A component that exits while it is awaited ends the wait at once, with its reason.
+  const exited = cluster.exits;
+  const serving = (name: string) => cluster.serving(name);
   try {
     const etcdUrl = `http://127.0.0.1:${ports.etcdClient}`;
     startProcess(
@@ -401,11 +442,13 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
         "--unsafe-no-fsync",
       ],
       state.pids,
+      exited,
     );
     saveState();
     await waitFor(
       "etcd /health",
-      async () => (await fetch(`${etcdUrl}/health`).then((r) => r.json() as Promise<{ health?: string }>)).health === "true",
+      async () =>
+        serving("etcd") && (await fetch(`${etcdUrl}/health`).then((r) => r.json() as Promise<{ health?: string }>)).health === "true",
       left(),
     );
     startProcess(
@@ -432,9 +475,15 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
         "--v=0",
       ],
       state.pids,
+      exited,
     );
     saveState();
-    await waitFor("kube-apiserver /readyz", async () => (await cluster.get("/readyz")).status === 200, left(), 200);
+    await waitFor(
+      "kube-apiserver /readyz",
+      async () => serving("kube-apiserver") && (await cluster.get("/readyz")).status === 200,
+      left(),
+      200,
+    );
 
     startProcess(
       dir,
@@ -456,6 +505,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
         "--profiling=false",
       ],
       state.pids,
+      exited,
     );
     startProcess(
       dir,
@@ -471,6 +521,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
         "--profiling=false",
       ],
       state.pids,
+      exited,
     );
     startProcess(
       dir,
@@ -486,16 +537,23 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
         "--node-lease-duration-seconds=40",
       ],
       state.pids,
+      exited,
     );
     saveState();
 
     for (const [path, object] of Object.entries(harnessObjects(dir))) await cluster.applyObject(path, object);
     await Promise.all([
-      waitFor("kube-controller-manager /healthz", () => healthz(ports.controllerManager), left(), 200),
-      waitFor("kube-scheduler /healthz", () => healthz(ports.scheduler), left(), 200),
+      waitFor(
+        "kube-controller-manager /healthz",
+        async () => serving("kube-controller-manager") && healthz(ports.controllerManager),
+        left(),
+        200,
+      ),
+      waitFor("kube-scheduler /healthz", async () => serving("kube-scheduler") && healthz(ports.scheduler), left(), 200),
       waitFor(
         `node ${fakeNodeName} Ready (kwok)`,
         async () => {
+          serving("kwok");
           const res = await cluster.get(`/api/v1/nodes/${fakeNodeName}`);
           const node = JSON.parse(res.body) as { status?: { conditions?: Array<{ type: string; status: string }> } };
           return node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
@@ -516,7 +574,9 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
       .map((name) => `--- ${name} ---\n${logTail(dir, name)}`)
       .join("\n");
     await cluster.stop();
-    throw new Error(`cluster: start failed: ${(err as Error).message}\n${logs}`);
+    const failure = new Error(`cluster: start failed: ${(err as Error).message}\n${logs}`);
+    const clashed = [...exited.keys()].find((name) => /address already in use/.test(logTail(dir, name)));
+    throw clashed ? new PortClash(clashed, failure) : failure;
   }
   return cluster;
 }

@@ -42,7 +42,12 @@ export async function startRolloutsController(cluster: ControlPlane, timeoutMs =
   ]);
   const stop = () => cluster.stopComponent(rolloutsControllerName);
   try {
-    await waitFor("rollouts-controller /healthz", async () => (await fetch(`http://127.0.0.1:${healthzPort}/healthz`)).ok, timeoutMs, 200);
+    await waitFor(
+      "rollouts-controller /healthz",
+      async () => cluster.serving(rolloutsControllerName) && (await fetch(`http://127.0.0.1:${healthzPort}/healthz`)).ok,
+      timeoutMs,
+      200,
+    );
   } catch (err) {
     await stop();
     throw new Error(`${(err as Error).message} (log: ${join(cluster.state.dir, "logs", `${rolloutsControllerName}.log`)})`);

@@ -3,6 +3,7 @@
 // Terraform provider sends it, read back; RBAC asked with `kubectl auth can-i`. docs/cluster.md.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { parseAllDocuments } from "yaml";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +22,7 @@ import {
 import { appliedProblems, applyCrds, crdDir, sendObjects } from "../../../tools/cluster/apply";
 import { stackObjects, unknownKubernetesTypes } from "../../../tools/cluster/stack-objects";
 import { describeWithService } from "../../support/services";
+import { freePort } from "../../../lib/net";
 import { synthAll } from "../../../harness/synth";
 import { dutyMatrixDrift } from "../../../tools/cluster/duty-matrix";
 
@@ -45,16 +47,38 @@ describeWithService("local control plane: every stack applied for real", missing
   let synth: Record<StackId, TerraformJson>;
   let startSeconds = 0;
   const config = loadEnvironment("staging");
+  // The API server's first port is one another process holds (the race a loaded machine can lose
+  // between a port's pick and its bind): the start must notice at once and go again on new ports.
+  const squatter = createServer();
+  let squatted = 0;
+  let warnings: jest.SpyInstance;
 
   beforeAll(async () => {
     synth = (await synthAll("staging")) as Record<StackId, TerraformJson>;
+    await new Promise<void>((r) => squatter.listen(0, "127.0.0.1", r));
+    squatted = (squatter.address() as AddressInfo).port;
+    let clashes = 1;
+    warnings = jest.spyOn(process, "emitWarning");
     const started = performance.now();
-    cluster = await startControlPlane({ dir: mkdtempSync(join(tmpdir(), "maestro-cluster-")), timeoutMs: 120_000 });
+    cluster = await startControlPlane({
+      dir: mkdtempSync(join(tmpdir(), "maestro-cluster-")),
+      timeoutMs: 120_000,
+      pickPort: async (component) => (component === "apiserver" && clashes-- > 0 ? squatted : freePort()),
+    });
     startSeconds = (performance.now() - started) / 1000;
   }, 180_000);
 
   afterAll(async () => {
+    warnings?.mockRestore();
+    squatter.close();
     await cluster?.stop(true);
+  });
+
+  test("an API server port taken by another process: the start notices at once and goes again on new ports", () => {
+    expect(warnings).toHaveBeenCalledWith(expect.stringMatching(/kube-apiserver could not bind its port .*starting again on new ports/));
+    expect(cluster.state.ports.apiserver).not.toBe(squatted);
+    // Fail-fast: the failed attempt ends when the API server exits, not at the readiness deadline.
+    expect(startSeconds).toBeLessThan(60);
   });
 
   const getJson = async <T>(args: string[]): Promise<T> => JSON.parse(await cluster.kubectl([...args, "-o", "json"])) as T;
