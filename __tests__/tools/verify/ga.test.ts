@@ -172,15 +172,22 @@ describe("running a checklist", () => {
   });
 
   test("--cluster runs the commands: exit 0 is PASS, anything else FAIL with the output", async () => {
-    const report = await runChecklist([check("ok", { cluster: "true" }), check("no", { cluster: "echo 'no kube context' >&2; exit 3" })], {
-      env: "staging",
-      cluster: true,
-    });
+    const report = await runChecklist(
+      [
+        check("ok", { cluster: "true" }),
+        check("no", { cluster: "echo 'no kube context' >&2; exit 3" }),
+        // The reason (stderr) is kept after what the command printed on stdout before it.
+        check("why", { cluster: "printf 'pod-a\\tok\\npod-b\\tok\\npod-c\\tok\\n\\n'; echo 'pod-b restarted' >&2; exit 1" }),
+      ],
+      { env: "staging", cluster: true },
+    );
     expect(report.results.map((r) => [r.id, r.status])).toEqual([
       ["ok", "PASS"],
       ["no", "FAIL"],
+      ["why", "FAIL"],
     ]);
     expect(report.results[1].detail).toBe("exit 3: no kube context");
+    expect(report.results[2].detail).toBe("exit 1: pod-b\tok | pod-c\tok | pod-b restarted");
     // What differs on the local control plane is said only there.
     const real = await runChecklist([check("pods", { cluster: "true", onLocalCluster: "kwok's pods" })], { env: "staging", cluster: true });
     expect(real.results[0].detail).toBe("exit 0");
@@ -261,7 +268,13 @@ describe("verify:ga usage", () => {
 
   test("--only selects by section or id and refuses unknown names", () => {
     const all = checklist(loadEnvironment("staging"));
-    expect(selectChecks(all, ["dr"]).map((c) => c.id)).toEqual(["dr.pitr-drill", "dr.drill-live", "dr.standby", "dr.schedules"]);
+    expect(selectChecks(all, ["dr"]).map((c) => c.id)).toEqual([
+      "dr.pitr-drill",
+      "dr.drill-live",
+      "dr.standby",
+      "dr.db-restart",
+      "dr.schedules",
+    ]);
     expect(selectChecks(all, ["policy.gate"]).map((c) => c.id)).toEqual(["policy.gate.staging", "policy.gate.production"]);
     expect(() => selectChecks(all, ["nope"])).toThrow(/--only: no check or section 'nope'/);
   });

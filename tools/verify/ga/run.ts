@@ -51,7 +51,11 @@ export function npmRun(script: string, args: string[], options: { env?: NodeJS.P
   return exec("npm", ["run", "-s", script, "--", ...args], options);
 }
 
-/** The last lines of a command's output, for a FAIL detail. */
+/**
+ * The last lines of a command's output, for a FAIL detail: stdout's, then stderr's, where a failing
+ * command says why (so the reason is never pushed out by the lines it printed before it). Blank lines skipped.
+ */
 export function tail(run: Run, lines = 3): string {
-  return `${run.stderr}\n${run.stdout}`.trim().split("\n").slice(-lines).join(" | ") || `exit ${String(run.code)}`;
+  const out = `${run.stdout}\n${run.stderr}`.split("\n").filter((line) => line.trim() !== "");
+  return out.slice(-lines).join(" | ") || `exit ${String(run.code)}`;
 }
