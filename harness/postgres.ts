@@ -44,6 +44,11 @@ export interface RunningPostgres {
    */
   restartFast(): Promise<void>;
   /**
+   * restartFast as one shell command, for a process other than this one (tools/db/restart-drill.sh's
+   * DB_RESTART_COMMAND under verify:ga --local-cluster): the same pg_ctl stop and start, as the server user.
+   */
+  readonly restartCommand: string;
+  /**
    * kill -9 of the postmaster; its backends notice and exit (stragglers after 10 s are killed too),
    * then the server is started again and recovers from its WAL. Resolves when it accepts connections.
    */
@@ -72,6 +77,9 @@ function alive(pid: number): boolean {
     return false;
   }
 }
+
+/** A word for bash: as it is when it is plain, else in single quotes. */
+const shellWord = (word: string) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`);
 
 const quote = (v: string | number) => (typeof v === "number" ? String(v) : `'${v.replace(/'/g, "''")}'`);
 
@@ -102,8 +110,13 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   );
   const logFile = join(dir, "postgres.log");
   const pgCtl = (args: string[]) => run(join(postgresBinDir, "pg_ctl"), ["-D", dataDir, ...args], asServer);
+  const fastStop = ["-m", "fast", "-w", "-t", "30", "stop"];
+  const start = ["-l", logFile, "-w", "-t", "30", "start"];
+  const asServerInShell = serverUser ? ["setpriv", `--reuid=${serverUser.uid}`, `--regid=${serverUser.gid}`, "--clear-groups"] : [];
+  const inShell = (args: string[]) =>
+    [...asServerInShell, "env", "LC_ALL=C", join(postgresBinDir, "pg_ctl"), "-D", dataDir, ...args].map(shellWord).join(" ");
   if (serverUser) chownSync(dir, serverUser.uid, serverUser.gid);
-  await pgCtl(["-l", logFile, "-w", "-t", "30", "start"]);
+  await pgCtl(start);
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const { Client } = await import("pg");
   return {
@@ -121,9 +134,10 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       }
     },
     async restartFast() {
-      await pgCtl(["-m", "fast", "-w", "-t", "30", "stop"]);
-      await pgCtl(["-l", logFile, "-w", "-t", "30", "start"]);
+      await pgCtl(fastStop);
+      await pgCtl(start);
     },
+    restartCommand: `${inShell(fastStop)} && ${inShell(start)}`,
     async crashAndRestart({ downMs = 0 } = {}) {
       const postmaster = Number(readFileSync(join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
       const backends = childPids(postmaster);

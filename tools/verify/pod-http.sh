@@ -73,16 +73,11 @@ kube=(kubectl)
 [ -z "${KUBE_CONTEXT:-}" ] || kube+=(--context "$KUBE_CONTEXT")
 kube+=(-n "$namespace")
 
-selector=$("${kube[@]}" get service "$service" -o json | jq -r '.spec.selector // {} | to_entries | map("\(.key)=\(.value)") | join(",")')
-[ -n "$selector" ] || {
-  echo "pod-http: service $namespace/$service has no selector" >&2
-  exit 1
-}
+# shellcheck source=tools/verify/service-pods.sh
+source "$(dirname "$0")/service-pods.sh"
+selector=$(service_selector "$service")
 # Ready and not terminating: the pods the Service's endpoints hold.
-pods=$("${kube[@]}" get pods -l "$selector" -o json | jq -r '.items[]
-  | select(.metadata.deletionTimestamp == null)
-  | select(any(.status.conditions[]?; .type == "Ready" and .status == "True"))
-  | "\(.metadata.name) \(.status.podIP // "")"')
+pods=$(selected_pods "$selector" | awk '$2 == "true" { print $1, $4 }')
 [ -n "$pods" ] || {
   echo "pod-http: no ready pod behind service $namespace/$service ($selector)" >&2
   exit 1

@@ -206,6 +206,17 @@ export function checklist(config: EnvironmentConfig): Check[] {
     },
 
     {
+      id: "dr.db-restart",
+      section: "dr",
+      title: "The service's replicas ride out a database restart: the same pods Ready again, none restarted, each ready on the database",
+      // A drill (the database is away for seconds): tools/db/restart-drill.sh, docs/dr.md.
+      onLocalCluster: `the Rollout's pods ran on the host kubelet ${inside}; the database restarted is the Postgres they use (pg_ctl -m fast stop, then start)`,
+      cluster:
+        `KUBE_CONTEXT=${ctx} bash tools/db/restart-drill.sh --namespace ${ns.app} --service compliance --container compliance ` +
+        `--port ${compliancePort} --db-namespace ${ns.data} --db-pod postgres-0`,
+    },
+
+    {
       id: "dr.schedules",
       section: "dr",
       title: `Base backups run on ${config.backup.baseBackupSchedule}; the restore drill CronJob is suspended (run on demand)`,

@@ -21,7 +21,7 @@ import { prometheusBinary } from "../../../harness/prometheus";
 import type { TerraformJson } from "../../../policy-engine/input";
 import { stackIds } from "../../../stacks";
 import { appliedProblems, applyCrds, crdDir, sendObjects } from "../../cluster/apply";
-import { missingBinary, startControlPlane, toolsDir, type PodLabel } from "../../cluster/control-plane";
+import { missingBinary, podLabelSelector, startControlPlane, toolsDir, type PodLabel } from "../../cluster/control-plane";
 import { HostKubelet } from "../../cluster/host-kubelet";
 import { missingRolloutsController, startRolloutsController } from "../../cluster/rollouts-controller";
 import { stackObjects } from "../../cluster/stack-objects";
@@ -35,6 +35,9 @@ import { buildServiceImage } from "../../../harness/service-image";
 import { freePort } from "../../../lib/net";
 import { sloRig } from "./local";
 import type { CheckContext } from "./model";
+
+/** How long the set-up waits for the Rollouts' pods (image start, migrations, readiness probes). */
+const rolloutTimeoutS = 180;
 
 /** The environment the local control plane runs (config/local.ts): its context is the kubeconfig's. */
 export const localClusterEnv = "local";
@@ -115,6 +118,16 @@ export async function localClusterSetup(ctx: CheckContext): Promise<{ env: Recor
         }),
       );
   }
+  // As after a finished deploy, before any check looks at the service: its Rollouts Healthy (their
+  // pods Ready on the host kubelet). Every check then holds alone (--only), whatever ran before it.
+  await cluster
+    .kubectl(["wait", "rollout", "--all", "--all-namespaces", "--for=jsonpath={.status.phase}=Healthy", `--timeout=${rolloutTimeoutS}s`])
+    .catch(async (err: Error) => {
+      const pods = await cluster
+        .kubectl(["get", "pods", "--all-namespaces", "-l", podLabelSelector(hostProcessPods), "-o", "wide"])
+        .catch(() => "");
+      throw new Error(`the Rollouts were not Healthy within ${rolloutTimeoutS} s: ${err.message.trim()}\n${pods}`);
+    });
   process.stderr.write(
     `verify:ga local control plane: ${sent} objects of ${stackIds.length} stacks applied in ${((performance.now() - started) / 1000).toFixed(1)} s (${cluster.state.dir})\n`,
   );
@@ -125,6 +138,8 @@ export async function localClusterSetup(ctx: CheckContext): Promise<{ env: Recor
       PROMETHEUS_URL: rig.prometheusUrl,
       // tools/verify/pod-http.sh: the host kubelet's pods have no exec, and this host reaches their addresses.
       POD_TRANSPORT: "direct",
+      // tools/db/restart-drill.sh: the database is this host's Postgres, not the kwok pod that stands for it.
+      DB_RESTART_COMMAND: postgres.restartCommand,
     },
   };
 }
