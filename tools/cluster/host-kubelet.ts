@@ -15,8 +15,8 @@
 // pod of that Service this kubelet runs; other addresses (external hosts, Services it does not
 // run) are routed to where they are on this host (`addresses`).
 //
-// The pod's network: each pod gets its own loopback address (127.R.x.y, R random per kubelet) as
-// its podIP, and an environment value of exactly 0.0.0.0 (the image's or the pod's: "listen on
+// The pod's network: each pod gets its own loopback address (127.R.x.y, R random per kubelet and
+// claimed, so two kubelets on one host, a suite's and verify:ga's, never share it) as its podIP, and an environment value of exactly 0.0.0.0 (the image's or the pod's: "listen on
 // every address of the pod") becomes that address, so two replicas listening on the same port do
 // not collide. Readiness probes (httpGet, tcpSocket) run against it and set the pod's Ready
 // condition; restartPolicy Always and OnFailure restart an exited container (backoff 1 s doubling
@@ -25,7 +25,7 @@
 // pulls, no liveness probes, no exec probes or hooks, no resource limits.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomInt } from "node:crypto";
-import { connect } from "node:net";
+import { connect, createServer, type Server } from "node:net";
 import { chmodSync, createWriteStream, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { podLabelSelector, type ControlPlane, type PodLabel } from "./control-plane";
@@ -322,6 +322,28 @@ async function probeOnce(probe: ResolvedProbe): Promise<boolean> {
   });
 }
 
+/** The port a kubelet holds on 127.R.0.1 while it uses 127.R.0.0/16 (below lib/net's freePort range). */
+export const netClaimPort = 19999;
+
+/**
+ * Claims a /16 of the loopback network for one kubelet's pods: the first R (from `pick`) whose
+ * 127.R.0.1:netClaimPort it can listen on. Another process holding that socket uses the /16; the
+ * kernel frees it when the holder ends, so a crash leaves nothing behind. Pod addresses start at 127.R.0.3.
+ */
+export async function claimLoopbackNet(pick: () => number = () => 1 + randomInt(254)): Promise<{ net: number; release: () => void }> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const net = pick();
+    const server: Server = createServer();
+    server.unref();
+    const held = await new Promise<boolean>((resolve) => {
+      server.once("error", () => resolve(false));
+      server.listen(netClaimPort, `127.${net}.0.1`, () => resolve(true));
+    });
+    if (held) return { net, release: () => server.close() };
+  }
+  throw new Error("host kubelet: every 127.R.0.0/16 tried is held by another kubelet");
+}
+
 export class HostKubelet {
   private readonly api: KubeApi;
   private readonly started = new Set<string>();
@@ -331,8 +353,9 @@ export class HostKubelet {
   /** Wakes a pod's waits (backoff, probe period) when it is deleted or the kubelet stops. */
   private readonly wake = new Map<string, AbortController>();
   private readonly addresses = new Map<string, string>();
-  /** 127.<net>.x.y: one /16 of the loopback network per kubelet. */
-  private readonly net = 1 + randomInt(254);
+  /** 127.<net>.x.y: one /16 of the loopback network per kubelet, claimed at start (claimLoopbackNet). */
+  private net = 0;
+  private releaseNet?: () => void;
   private nextAddress = 2;
   private stopping = false;
   private stopWatch?: () => void;
@@ -359,10 +382,18 @@ export class HostKubelet {
       );
     const kubelet = new HostKubelet(cluster, options);
     const selector = encodeURIComponent(wanted);
-    kubelet.stopWatch = kubelet.api.watch<Pod>(
-      `/api/v1/pods?labelSelector=${selector}`,
-      (event) => kubelet.track(kubelet.handle(event.type, event.object)),
-      (err) => kubelet.problems.push(`watch: ${err.message}`),
+    // No pod is handled before the kubelet has its network.
+    kubelet.track(
+      claimLoopbackNet().then(({ net, release }) => {
+        kubelet.net = net;
+        kubelet.releaseNet = release;
+        if (kubelet.stopping) return;
+        kubelet.stopWatch = kubelet.api.watch<Pod>(
+          `/api/v1/pods?labelSelector=${selector}`,
+          (event) => kubelet.track(kubelet.handle(event.type, event.object)),
+          (err) => kubelet.problems.push(`watch: ${err.message}`),
+        );
+      }),
     );
     return kubelet;
   }
@@ -382,6 +413,7 @@ export class HostKubelet {
     while (this.anyRunning([...this.processes.values()].flat()) && Date.now() < deadline) await sleep(50);
     for (const list of this.processes.values()) for (const p of list) if (p.exitCode === null) p.kill("SIGKILL");
     await Promise.allSettled([...this.pending]);
+    this.releaseNet?.();
   }
 
   private anyRunning(children: ChildProcess[]): boolean {

@@ -10,6 +10,7 @@ import { parseAllDocuments } from "yaml";
 import { kwokStageConfig, missingBinary, startControlPlane, type ControlPlane } from "../../../tools/cluster/control-plane";
 import { spawn } from "node:child_process";
 import {
+  claimLoopbackNet,
   expandVars,
   hostPath,
   HostKubelet,
@@ -86,6 +87,30 @@ describe("host kubelet: image references and addresses", () => {
       "http://127.0.0.1:2/x http://127.0.0.1:1/y http://b.ns.svc:80",
     );
     expect(routeAddresses("unchanged", undefined)).toBe("unchanged");
+  });
+});
+
+describe("host kubelet: each kubelet's loopback /16 is its own", () => {
+  test("a /16 another holder has claimed is skipped; released, it can be claimed again", async () => {
+    const picks = [7, 7, 9];
+    const first = await claimLoopbackNet(() => picks.shift()!);
+    expect(first.net).toBe(7);
+    // A second kubelet (in this process or another: the claim is a socket) that draws 7 again moves on.
+    const second = await claimLoopbackNet(() => picks.shift()!);
+    expect(second.net).toBe(9);
+    expect(picks).toEqual([]);
+    first.release();
+    second.release();
+    await new Promise((r) => setTimeout(r, 50));
+    const again = await claimLoopbackNet(() => 7);
+    expect(again.net).toBe(7);
+    again.release();
+  });
+
+  test("a claim fails with a reason when every /16 drawn is held", async () => {
+    const held = await claimLoopbackNet(() => 11);
+    await expect(claimLoopbackNet(() => 11)).rejects.toThrow(/every 127\.R\.0\.0\/16 tried is held by another kubelet/);
+    held.release();
   });
 });
 
