@@ -19,10 +19,11 @@
 // claimed, so two kubelets on one host, a suite's and verify:ga's, never share it) as its podIP, and an environment value of exactly 0.0.0.0 (the image's or the pod's: "listen on
 // every address of the pod") becomes that address, so two replicas listening on the same port do
 // not collide. Readiness probes (httpGet, tcpSocket) run against it and set the pod's Ready
-// condition; restartPolicy Always and OnFailure restart an exited container (backoff 1 s doubling
-// to 10 s; the kubelet's is 10 s to 5 min); a deleted pod gets its preStop sleep, SIGTERM, SIGKILL
-// after its grace period, and is then removed, as the kubelet does. What it is not: no image
-// pulls, no liveness probes, no exec probes or hooks, no resource limits.
+// condition; liveness probes kill a container that fails them (preStop sleep, SIGTERM, SIGKILL after
+// the grace period); restartPolicy Always and OnFailure restart an exited container (backoff 1 s
+// doubling to 10 s; the kubelet's is 10 s to 5 min); a deleted pod gets its preStop sleep, SIGTERM,
+// SIGKILL after its grace period, and is then removed, as the kubelet does. What it is not: no
+// image pulls, no startup probes, no exec probes or hooks, no resource limits.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomInt } from "node:crypto";
 import { connect, createServer, type Server } from "node:net";
@@ -58,6 +59,7 @@ interface Container {
   volumeMounts?: Array<{ name: string; mountPath: string; subPath?: string; readOnly?: boolean }>;
   ports?: Array<{ name?: string; containerPort: number }>;
   readinessProbe?: Probe;
+  livenessProbe?: Probe;
   lifecycle?: { preStop?: { sleep?: { seconds: number }; exec?: unknown; httpGet?: unknown } };
 }
 
@@ -72,6 +74,8 @@ interface Probe {
   timeoutSeconds?: number;
   successThreshold?: number;
   failureThreshold?: number;
+  /** Liveness only: the grace period of a kill for a failed probe (else the pod's). */
+  terminationGracePeriodSeconds?: number;
 }
 
 interface Volume {
@@ -138,6 +142,8 @@ export interface ContainerRun {
   exitCode?: number;
   /** stdout and stderr, interleaved as written (also in <workDir>/<pod>/<container>.log). */
   output: string;
+  /** Set when the kubelet killed it because its liveness probe failed (then restarted, as restartPolicy says). */
+  killedForLiveness?: boolean;
 }
 
 export interface HostKubeletOptions {
@@ -203,6 +209,8 @@ interface PreparedContainer {
   volumes?: Record<string, string>;
   /** The readiness probe, resolved: what to connect to, and how often. */
   readiness?: ResolvedProbe;
+  /** The liveness probe, resolved. */
+  liveness?: ResolvedProbe;
 }
 
 interface ResolvedProbe {
@@ -215,6 +223,8 @@ interface ResolvedProbe {
   timeoutMs: number;
   successThreshold: number;
   failureThreshold: number;
+  /** Liveness: the probe's own kill grace period, when it sets one. */
+  terminationGraceMs?: number;
 }
 
 /** What the kubelet reports of one container while its pod lives. */
@@ -274,8 +284,13 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   });
 
 /** A probe with the kubelet's defaults, its port resolved against the container's ports (a name or a number). */
-export function resolveProbe(container: Pick<Container, "name" | "ports">, probe: Probe, podIP: string): ResolvedProbe {
-  const where = `container ${container.name}: readinessProbe`;
+export function resolveProbe(
+  container: Pick<Container, "name" | "ports">,
+  probe: Probe,
+  podIP: string,
+  kind: "readinessProbe" | "livenessProbe" = "readinessProbe",
+): ResolvedProbe {
+  const where = `container ${container.name}: ${kind}`;
   const port = (p: number | string) => {
     if (typeof p === "number" || /^\d+$/.test(p)) return Number(p);
     const named = container.ports?.find((q) => q.name === p);
@@ -288,6 +303,7 @@ export function resolveProbe(container: Pick<Container, "name" | "ports">, probe
     timeoutMs: 1000 * (probe.timeoutSeconds ?? 1),
     successThreshold: probe.successThreshold ?? 1,
     failureThreshold: probe.failureThreshold ?? 3,
+    ...(probe.terminationGracePeriodSeconds !== undefined ? { terminationGraceMs: 1000 * probe.terminationGracePeriodSeconds } : {}),
   };
   if (probe.httpGet) {
     const h = probe.httpGet;
@@ -527,7 +543,7 @@ export class HostKubelet {
     const ip = this.podIP(pod);
     for (const step of init) {
       if (wake.signal.aborted || this.stopping) return;
-      const run = await this.exec(pod, step, dir);
+      const run = await this.exec(pod, step, dir).done;
       if (run.exitCode !== 0) {
         await this.finish(pod, [], `init container ${step.container.name} exited ${run.exitCode}`);
         return;
@@ -603,10 +619,11 @@ export class HostKubelet {
         state.state = { running: { startedAt: now() } };
         await report();
       }
-      const done = this.exec(pod, step, dir);
+      const { done, child, run: current } = this.exec(pod, step, dir);
       const probing = step.readiness ? this.probe(step.readiness, state, report, done) : Promise.resolve();
+      const living = step.liveness ? this.liveness(pod, step, step.liveness, child, current, done) : Promise.resolve();
       const run = await done;
-      await probing;
+      await Promise.all([probing, living]);
       state.ready = false;
       const terminated = {
         exitCode: run.exitCode,
@@ -654,6 +671,44 @@ export class HostKubelet {
           state.ready = false;
           await report();
         }
+      }
+      await Promise.race([sleep(probe.periodMs), ended]);
+    }
+  }
+
+  /**
+   * The liveness probe of one run of a container: after failureThreshold failures in a row the
+   * container is killed as the kubelet kills it (its preStop sleep, SIGTERM, SIGKILL once the
+   * grace period is over), and supervise() restarts it as restartPolicy says.
+   */
+  private async liveness(
+    pod: Pod,
+    step: PreparedContainer,
+    probe: ResolvedProbe,
+    child: ChildProcess,
+    run: ContainerRun,
+    done: Promise<ContainerRun>,
+  ): Promise<void> {
+    let exited = false;
+    void done.then(() => (exited = true));
+    const ended = done.then(() => undefined);
+    let failures = 0;
+    await Promise.race([sleep(probe.initialDelayMs), ended]);
+    while (!exited && !this.stopping) {
+      const ok = await probeOnce(probe);
+      if (exited || this.stopping) return;
+      failures = ok ? 0 : failures + 1;
+      if (failures >= probe.failureThreshold) {
+        run.killedForLiveness = true;
+        run.output += `host kubelet: liveness probe failed ${failures} time(s) (${probe.url ?? `tcp ${probe.tcp!.host}:${probe.tcp!.port}`}): killing the container\n`;
+        const graceMs = probe.terminationGraceMs ?? 1000 * (pod.spec.terminationGracePeriodSeconds ?? 30);
+        const deadline = Date.now() + graceMs;
+        const preStop = step.container.lifecycle?.preStop?.sleep?.seconds ?? 0;
+        if (preStop) await Promise.race([sleep(Math.min(preStop * 1000, graceMs)), ended]);
+        if (!exited) child.kill("SIGTERM");
+        while (!exited && Date.now() < deadline && !this.stopping) await sleep(50);
+        if (!exited) child.kill("SIGKILL");
+        return;
       }
       await Promise.race([sleep(probe.periodMs), ended]);
     }
@@ -847,11 +902,12 @@ export class HostKubelet {
     const ip = this.podIP(pod);
     for (const [k, v] of Object.entries({ ...image?.env, ...env })) if (v === wildcardAddress) env[k] = ip;
     const readiness = container.readinessProbe ? resolveProbe(container, container.readinessProbe, ip) : undefined;
+    const liveness = container.livenessProbe ? resolveProbe(container, container.livenessProbe, ip, "livenessProbe") : undefined;
     if (image) {
       // Inside the project's image: its paths are real, the volumes are bound where they are mounted.
       const words = [...(container.command ?? image.cmd), ...(container.args ?? [])].map((w) => route(expandVars(w, env)));
       const volumeDirs = Object.fromEntries(mounts.map((m) => [m.mountPath, m.hostDir]));
-      return { container, argv: words, env, cwd: container.workingDir, image, volumes: volumeDirs, readiness };
+      return { container, argv: words, env, cwd: container.workingDir, image, volumes: volumeDirs, readiness, liveness };
     }
     const command = container.command ?? this.options.entrypoints?.[container.image];
     if (!command || command.length === 0)
@@ -864,7 +920,7 @@ export class HostKubelet {
     const cwd = container.workingDir ? hostPath(container.workingDir, mounts) : dir;
     if (container.workingDir && cwd === container.workingDir)
       throw new PodConfigError(`${where}: workingDir ${cwd} is inside the image, which the host kubelet does not have`);
-    return { container, argv: [program, ...words.slice(1)], env, cwd, readiness };
+    return { container, argv: [program, ...words.slice(1)], env, cwd, readiness, liveness };
   }
 
   /**
@@ -936,7 +992,7 @@ export class HostKubelet {
     };
     child.stdout?.on("data", collect);
     child.stderr?.on("data", collect);
-    return new Promise<ContainerRun>((resolve) => {
+    const done = new Promise<ContainerRun>((resolve) => {
       const done = (code: number) => {
         if (run.exitCode !== undefined) return;
         run.exitCode = code;
@@ -951,5 +1007,6 @@ export class HostKubelet {
       // A signal ends a container with 128 + its number, as a container runtime reports it.
       child.on("close", (code, signal) => done(code ?? 128 + (signal === "SIGKILL" ? 9 : 15)));
     });
+    return { done, child, run };
   }
 }

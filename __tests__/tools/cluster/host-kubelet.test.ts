@@ -304,12 +304,16 @@ describeWithService("host kubelet: labelled pods run on the host, against the re
   });
 
   // Two replicas of one server, both on port 8080 of "every address": each pod's own address.
-  // /ready answers 503 until /unready is undone; /exit ends the process with 1; SIGTERM is logged.
+  // /ready answers 503 after /unready, /alive 500 after /hang; /exit ends the process with 1;
+  // SIGTERM is logged.
   const server = [
     "const http = require('node:http');",
     "let ready = true;",
+    "let alive = true;",
     "const s = http.createServer((req, res) => {",
     "  if (req.url === '/ready') { res.statusCode = ready ? 200 : 503; return res.end(); }",
+    "  if (req.url === '/alive') { res.statusCode = alive ? 200 : 500; return res.end(); }",
+    "  if (req.url === '/hang') { alive = false; return res.end('ok'); }",
     "  if (req.url === '/unready') { ready = false; return res.end('ok'); }",
     "  if (req.url === '/exit') { res.end('bye'); return setTimeout(() => process.exit(1), 10); }",
     "  res.end(JSON.stringify({ pod: process.env.POD_NAME, ip: process.env.POD_IP }));",
@@ -358,6 +362,7 @@ describeWithService("host kubelet: labelled pods run on the host, against the re
                 ],
                 ports: [{ name: "http", containerPort: 8080 }],
                 readinessProbe: { httpGet: { path: "/ready", port: "http" }, periodSeconds: 1, failureThreshold: 1 },
+                livenessProbe: { httpGet: { path: "/alive", port: "http" }, periodSeconds: 1, failureThreshold: 2 },
                 lifecycle: { preStop: { sleep: { seconds: 1 } } },
                 volumeMounts: [{ name: "srv", mountPath: "/srv" }],
               },
@@ -448,6 +453,32 @@ describeWithService("host kubelet: labelled pods run on the host, against the re
     expect(p.status.podIP).toBe(ip);
     expect(kubelet.runsOf("hk", pod.metadata.name).map((r) => r.exitCode)).toEqual([1, undefined]);
     expect(await (await fetch(`http://${ip}:8080/`)).json()).toEqual({ pod: pod.metadata.name, ip });
+  });
+
+  test("a failing liveness probe kills the container (preStop sleep, then SIGTERM) and it is restarted: restartCount up, Ready again", async () => {
+    const [pod] = await served();
+    const ip = pod.status.podIP!;
+    const restarts = pod.status.containerStatuses?.[0].restartCount ?? 0;
+    const named = async () => (await served()).find((p) => p.metadata.name === pod.metadata.name)!;
+    const hungAt = Date.now();
+    await fetch(`http://${ip}:8080/hang`);
+    await waitFor(
+      "killed, restarted and Ready",
+      async () => {
+        const p = await named();
+        return p.status.containerStatuses?.[0].restartCount === restarts + 1 && isReady(p);
+      },
+      20_000,
+      100,
+    );
+    const runs = kubelet.runsOf("hk", pod.metadata.name);
+    const killed = runs[runs.length - 2];
+    expect(killed.killedForLiveness).toBe(true);
+    expect(killed.output).toMatch(/liveness probe failed 2 time\(s\) \(http:\/\/127\.[\d.]+:8080\/alive\): killing the container/);
+    // Two failed probes a second apart, then the preStop sleep (1 s), then SIGTERM.
+    expect(Number(/SIGTERM at (\d+)/.exec(killed.output)![1]) - hungAt).toBeGreaterThanOrEqual(1900);
+    expect((await named()).status.podIP).toBe(ip);
+    expect((await fetch(`http://${ip}:8080/alive`)).status).toBe(200);
   });
 
   test("a deleted pod gets its preStop sleep, then SIGTERM, and is removed; the Deployment replaces it", async () => {

@@ -220,6 +220,27 @@ describe("running a checklist", () => {
     expect(formatText(report)).toMatch(/Verdict: PASS on the local control plane: 2 passed, 1 need a data plane or a cloud account/);
   });
 
+  test("only a real cluster and the whole checklist say 'tag': the local control plane and --only never do", () => {
+    const passed = (cluster: GaReport["cluster"], only?: string[]): GaReport => ({
+      env: "staging",
+      cluster,
+      verdict: "PASS",
+      counts: { PASS: 3, FAIL: 0, "NEEDS CLUSTER": 0 },
+      results: [],
+      ...(only ? { only } : {}),
+    });
+    expect(formatText(passed(true))).toMatch(/Verdict: PASS: all 3 checks passed\. Tag the release and promote\./);
+    expect(formatText(passed("local"))).toMatch(
+      /Verdict: PASS on the local control plane: all 3 checks passed \(run `npm run verify:ga -- --cluster`/,
+    );
+    expect(formatText(passed("local", ["dr", "identity.scim-sync"]))).toMatch(
+      /Verdict: PASS: all 3 selected checks passed on the local control plane \(--only dr,identity\.scim-sync: run the whole checklist before tagging\)\./,
+    );
+    expect(formatText(passed(true, ["dr"]))).toMatch(/all 3 selected checks passed \(--only dr: run the whole checklist before tagging\)/);
+    for (const text of [passed("local"), passed("local", ["dr"]), passed(true, ["dr"])].map(formatText))
+      expect(text).not.toMatch(/Tag the release/);
+  });
+
   test("a cluster set-up that fails FAILs every cluster check with its reason (and never runs the commands)", async () => {
     const report = await runChecklist([check("a", { cluster: "true" }), check("b", { cluster: "true" })], {
       env: "local",

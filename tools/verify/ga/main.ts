@@ -83,7 +83,7 @@ async function main(argv: string[]): Promise<number> {
       );
     return 0;
   }
-  const report = await runChecklist(checks, {
+  const run = await runChecklist(checks, {
     env: o.env,
     cluster: o.cluster,
     clusterSetup: o.localCluster ? localClusterSetup : undefined,
@@ -92,6 +92,7 @@ async function main(argv: string[]): Promise<number> {
         `verify:ga ${r.status.padEnd(13)} ${r.id}${r.durationMs >= 1000 ? ` (${(r.durationMs / 1000).toFixed(1)} s)` : ""}\n`,
       ),
   });
+  const report = o.only ? { ...run, only: o.only } : run;
   process.stdout.write(o.format === "json" ? formatJson(report) : formatText(report));
   if (o.junit) writeFileSync(o.junit, formatJunit(report));
   return report.verdict === "FAIL" ? 1 : 0;

@@ -80,4 +80,6 @@ export interface GaReport {
   verdict: "PASS" | "FAIL";
   counts: Record<Status, number>;
   results: Result[];
+  /** The checks or sections chosen with --only: a part of the checklist, which never says "tag". */
+  only?: string[];
 }

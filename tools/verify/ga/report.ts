@@ -28,7 +28,11 @@ export function formatText(report: GaReport): string {
         ? `Verdict: PASS on the local control plane: ${PASS} passed, ${pending} need a data plane or a cloud account (run \`npm run verify:ga -- --cluster\` against the staging context before promoting).`
         : pending
           ? `Verdict: PASS locally: ${PASS} passed, ${pending} need a cluster (run \`npm run verify:ga -- --cluster\` against the ${report.env} context before promoting).`
-          : `Verdict: PASS: all ${PASS} checks passed. Tag the release and promote.`,
+          : report.only
+            ? `Verdict: PASS: all ${PASS} selected checks passed${report.cluster === "local" ? " on the local control plane" : ""} (--only ${report.only.join(",")}: run the whole checklist before tagging).`
+            : report.cluster === "local"
+              ? `Verdict: PASS on the local control plane: all ${PASS} checks passed (run \`npm run verify:ga -- --cluster\` against the staging context before promoting).`
+              : `Verdict: PASS: all ${PASS} checks passed. Tag the release and promote.`,
   );
   return lines.join("\n") + "\n";
 }
