@@ -16,9 +16,9 @@
 // run) are routed to where they are on this host (`addresses`).
 //
 // The pod's network: each pod gets its own loopback address (127.R.x.y, R random per kubelet and
-// claimed, so two kubelets on one host, a suite's and verify:ga's, never share it) as its podIP, and an environment value of exactly 0.0.0.0 (the image's or the pod's: "listen on
-// every address of the pod") becomes that address, so two replicas listening on the same port do
-// not collide. Readiness probes (httpGet, tcpSocket) run against it and set the pod's Ready
+// claimed, so two kubelets on one host, a suite's and verify:ga's, never share it) as its podIP,
+// and an environment value of exactly 0.0.0.0 (the image's or the pod's: "listen on every address
+// of the pod") becomes that address, so two replicas listening on the same port do not collide. Readiness probes (httpGet, tcpSocket) run against it and set the pod's Ready
 // condition; liveness probes kill a container that fails them (preStop sleep, SIGTERM, SIGKILL after
 // the grace period); restartPolicy Always and OnFailure restart an exited container (backoff 1 s
 // doubling to 10 s; the kubelet's is 10 s to 5 min); a deleted pod gets its preStop sleep, SIGTERM,
