@@ -44,10 +44,11 @@ export interface RunningPostgres {
    */
   restartFast(): Promise<void>;
   /**
-   * restartFast as one shell command, for a process other than this one (tools/db/restart-drill.sh's
-   * DB_RESTART_COMMAND under verify:ga --local-cluster): the same pg_ctl stop and start, as the server user.
+   * restartFast's two halves as shell commands, for a process other than this one
+   * (tools/db/restart-drill.sh's DB_STOP_COMMAND and DB_START_COMMAND under verify:ga
+   * --local-cluster): the same pg_ctl stop and start, as the server user.
    */
-  readonly restartCommand: string;
+  readonly shellCommands: { stop: string; start: string };
   /**
    * kill -9 of the postmaster; its backends notice and exit (stragglers after 10 s are killed too),
    * then the server is started again and recovers from its WAL. Resolves when it accepts connections.
@@ -137,7 +138,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       await pgCtl(fastStop);
       await pgCtl(start);
     },
-    restartCommand: `${inShell(fastStop)} && ${inShell(start)}`,
+    shellCommands: { stop: inShell(fastStop), start: inShell(start) },
     async crashAndRestart({ downMs = 0 } = {}) {
       const postmaster = Number(readFileSync(join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
       const backends = childPids(postmaster);

@@ -9,11 +9,13 @@ usage() {
   cat <<'USAGE'
 Usage: restart-drill.sh --namespace NS --service SVC --db-namespace NS --db-pod POD
                         [--port PORT] [--container NAME] [--timeout SECONDS] [--settle SECONDS]
+                        [--down SECONDS]
 
   1. Lists the pods behind the Service SVC (all must be Ready), with their restart counts.
   2. Restarts the database: deletes the pod DBNS/POD (its StatefulSet makes it again, on the same
-     volume) and waits until the new one is Ready. DB_RESTART_COMMAND, when set, is run with
-     bash -c instead: the local control plane's, whose database is a Postgres on this host.
+     volume) and waits until the new one is Ready. With DB_STOP_COMMAND and DB_START_COMMAND set,
+     it runs those (bash -c) instead, DOWN seconds apart: the local control plane's, whose
+     database is a Postgres on this host. Meanwhile it notes which pods went NotReady.
   3. Waits until every pod of step 1 is Ready again, then SETTLE seconds more, and lists them again.
   4. Asks each one GET /readyz (tools/verify/pod-http.sh): 2xx only with its database reachable.
 
@@ -25,9 +27,13 @@ Usage: restart-drill.sh --namespace NS --service SVC --db-namespace NS --db-pod 
   --container NAME    the container pod-http.sh execs in (default: the pod's default container)
   --timeout SECONDS   for the database, then for the pods, to be Ready again (default: 120)
   --settle SECONDS    how long the pods must stay up after that (default: 5)
+  --down SECONDS      how long the database stays away between DB_STOP_COMMAND and
+                      DB_START_COMMAND (default: DB_DOWN_SECONDS, else 0); longer than the
+                      readiness probe's failures, it shows readiness following the database
   -h, --help          this text
 
-Prints a line per pod (its name, restarts before -> after, and Ready), then the verdict. The cluster comes from
+Prints a line per pod (its name, restarts before -> after, Ready, and whether it went NotReady
+while the database was away), then the verdict. The cluster comes from
 KUBECONFIG, and the context from KUBE_CONTEXT when it is set (POD_TRANSPORT: see pod-http.sh).
 A drill: the database is away for seconds. Run it on staging, not on a serving production.
 Exit: 0 the same pods, all Ready, none restarted, each ready on the database; 1 otherwise
@@ -48,14 +54,14 @@ positive() {
   if ! [[ "$2" =~ ^[0-9]+$ ]] || [ "$2" -lt "$3" ]; then die_usage "$1 must be a whole number ≥ $3 (got '$2')"; fi
 }
 
-namespace="" service="" db_namespace="" db_pod="" port="8080" container="" timeout="120" settle="5"
+namespace="" service="" db_namespace="" db_pod="" port="8080" container="" timeout="120" settle="5" down="${DB_DOWN_SECONDS:-0}"
 while [ $# -gt 0 ]; do
   case "$1" in
     -h | --help)
       usage
       exit 0
       ;;
-    --namespace | --service | --db-namespace | --db-pod | --port | --container | --timeout | --settle)
+    --namespace | --service | --db-namespace | --db-pod | --port | --container | --timeout | --settle | --down)
       [ $# -ge 2 ] || die_usage "$1 needs a value"
       case "$1" in
         --namespace) namespace="$2" ;;
@@ -66,6 +72,7 @@ while [ $# -gt 0 ]; do
         --container) container="$2" ;;
         --timeout) timeout="$2" ;;
         --settle) settle="$2" ;;
+        --down) down="$2" ;;
       esac
       shift 2
       ;;
@@ -77,6 +84,14 @@ for required in namespace service db_namespace db_pod; do
 done
 positive --timeout "$timeout" 1
 positive --settle "$settle" 0
+positive --down "$down" 0
+stop_command="${DB_STOP_COMMAND:-}" start_command="${DB_START_COMMAND:-}"
+if { [ -n "$stop_command" ] && [ -z "$start_command" ]; } || { [ -z "$stop_command" ] && [ -n "$start_command" ]; }; then
+  die_usage "DB_STOP_COMMAND and DB_START_COMMAND go together (only one is set)"
+fi
+if [ -z "$stop_command" ] && [ "$down" -gt 0 ]; then
+  die_usage "--down needs DB_STOP_COMMAND and DB_START_COMMAND (a deleted database pod is made again at once)"
+fi
 
 kube=(kubectl)
 [ -z "${KUBE_CONTEXT:-}" ] || kube+=(--context "$KUBE_CONTEXT")
@@ -92,22 +107,36 @@ if unready=$(awk '$2 != "true" { print $1 }' <<<"$before") && [ -n "$unready" ];
   fail "not every pod is Ready before the drill: $(tr '\n' ' ' <<<"$unready")"
 fi
 
-# 2. The restart (timed in ms: a local one takes well under a second).
+# Which pods have been seen NotReady since the database went away (readiness following it).
+seen_unready=""
+note_unready() {
+  local now
+  now=$(selected_pods "$selector") || return 0
+  seen_unready+=$(awk '$2 != "true" { print $1 }' <<<"$now")$'\n'
+}
+
+# 2. The restart (timed in ms: a local one without --down takes well under a second).
 started=$SECONDS
 started_us=${EPOCHREALTIME/[.,]/}
-if [ -n "${DB_RESTART_COMMAND:-}" ]; then
-  bash -c "$DB_RESTART_COMMAND" >&2 || fail "DB_RESTART_COMMAND failed (exit $?)"
+if [ -n "$stop_command" ]; then
+  bash -c "$stop_command" >&2 || fail "DB_STOP_COMMAND failed (exit $?)"
+  until [ $((SECONDS - started)) -ge "$down" ]; do
+    note_unready
+    sleep 1
+  done
+  bash -c "$start_command" >&2 || fail "DB_START_COMMAND failed (exit $?)"
 else
   old_uid=$("${db[@]}" get pod "$db_pod" -o jsonpath='{.metadata.uid}') || fail "no database pod $db_namespace/$db_pod"
   "${db[@]}" delete pod "$db_pod" --wait=true --timeout="${timeout}s" >&2
   until uid=$("${db[@]}" get pod "$db_pod" -o jsonpath='{.metadata.uid}' 2>/dev/null) && [ -n "$uid" ] && [ "$uid" != "$old_uid" ] &&
     "${db[@]}" wait pod "$db_pod" --for=condition=Ready --timeout=5s >/dev/null 2>&1; do
     [ $((SECONDS - started)) -lt "$timeout" ] || fail "database pod $db_namespace/$db_pod not Ready again within ${timeout}s"
+    note_unready
     sleep 1
   done
 fi
 restart_ms=$(((${EPOCHREALTIME/[.,]/} - started_us) / 1000))
-echo "restart-drill: database restarted in ${restart_ms} ms" >&2
+echo "restart-drill: database back after ${restart_ms} ms" >&2
 
 # 3. The same pods Ready again, and still up after SETTLE seconds. A pod that is gone will not come
 # back (its replacement has another name): no use waiting for it.
@@ -115,6 +144,7 @@ names=$(awk '{ print $1 }' <<<"$before")
 missing() { join -v1 <(sort <<<"$names") <(awk -v want="$2" 'want == "" || $2 == want { print $1 }' <<<"$1" | sort); }
 waited=$SECONDS
 until now=$(selected_pods "$selector") && [ -z "$(missing "$now" true)" ]; do
+  seen_unready+=$(awk '$2 != "true" { print $1 }' <<<"$now")$'\n'
   [ -z "$(missing "$now" "")" ] || break
   [ $((SECONDS - waited)) -lt "$timeout" ] || break
   sleep 1
@@ -123,6 +153,7 @@ sleep "$settle"
 after=$(selected_pods "$selector")
 
 problems=()
+unready_count=0
 while read -r name _ restarts _; do
   line=$(awk -v n="$name" '$1 == n' <<<"$after")
   if [ -z "$line" ]; then
@@ -131,7 +162,8 @@ while read -r name _ restarts _; do
     continue
   fi
   read -r _ ready now_restarts _ <<<"$line"
-  printf '%s\trestarts %s -> %s\tReady %s\n' "$name" "$restarts" "$now_restarts" "$ready"
+  if grep -qxF "$name" <<<"$seen_unready"; then went="yes" && unready_count=$((unready_count + 1)); else went="no"; fi
+  printf '%s\trestarts %s -> %s\tReady %s\tNotReady while the database was away: %s\n' "$name" "$restarts" "$now_restarts" "$ready" "$went"
   [ "$now_restarts" = "$restarts" ] || problems+=("$name restarted $((now_restarts - restarts)) time(s)")
   [ "$ready" = true ] || problems+=("$name is not Ready")
 done <<<"$before"
@@ -144,4 +176,4 @@ fi
 ask=(bash "$(dirname "$0")/../verify/pod-http.sh" --namespace "$namespace" --service "$service" --port "$port" --path /readyz)
 [ -z "$container" ] || ask+=(--container "$container")
 answers=$("${ask[@]}") || fail "a pod is not ready on the database: $(tr '\n' ' ' <<<"$answers")"
-echo "$(wc -l <<<"$names") pod(s) rode out a database restart of ${restart_ms} ms: none restarted or replaced, all Ready, /readyz 2xx"
+echo "$(wc -l <<<"$names") pod(s) rode out a database restart (back after ${restart_ms} ms): none restarted or replaced, all Ready, /readyz 2xx; ${unready_count} went NotReady while it was away"

@@ -1,6 +1,7 @@
 // tools/db/restart-drill.sh: its verdict on how a service's pods came through a database restart.
 // kubectl here is a stand-in (a model of the API: it serves the pod list it is given, and the
-// restart, DB_RESTART_COMMAND or the database pod's deletion, swaps that list for the one after);
+// restart, DB_STOP_COMMAND/DB_START_COMMAND or the database pod's deletion, swaps that list for
+// the ones during and after);
 // the pods' /readyz are real servers at their own loopback addresses (pod-http.sh's direct
 // transport). verify:ga --local-cluster runs the drill for real: the compliance Rollout's pods on
 // the host kubelet, and the Postgres they use restarted (dr.db-restart).
@@ -75,14 +76,25 @@ beforeEach(() => {
 });
 
 const args = ["--namespace", "maestro", "--service", "compliance", "--db-namespace", "data", "--db-pod", "postgres-0"];
-/** Pods before and after; the restart is DB_RESTART_COMMAND (marks `restarted`, swaps the list) unless viaPodDeletion. */
-function drill(before: string, after: string, o: { extra?: string[]; restartCommand?: string; viaPodDeletion?: boolean } = {}) {
+/**
+ * Pods before, while the database is away (default: as before) and after. The restart is
+ * DB_STOP_COMMAND (marks `restarted`, puts the `during` list in place) then DB_START_COMMAND (the
+ * `after` list), unless viaPodDeletion.
+ */
+function drill(
+  before: string,
+  after: string,
+  o: { during?: string; extra?: string[]; stopCommand?: string; env?: Record<string, string>; viaPodDeletion?: boolean } = {},
+) {
   writeFileSync(join(dir, "pods.json"), before);
+  writeFileSync(join(dir, "pods-during.json"), o.during ?? before);
   writeFileSync(join(dir, "pods-after.json"), after);
-  const restart = o.restartCommand ?? `touch "${dir}/restarted" && cp "${dir}/pods-after.json" "${dir}/pods.json"`;
+  const stop = o.stopCommand ?? `touch "${dir}/restarted" && cp "${dir}/pods-during.json" "${dir}/pods.json"`;
+  const start = `cp "${dir}/pods-after.json" "${dir}/pods.json"`;
   return runStubbed(script, [...args, "--port", String(port), "--settle", "0", ...(o.extra ?? [])], dir, {
     POD_TRANSPORT: "direct",
-    ...(o.viaPodDeletion ? {} : { DB_RESTART_COMMAND: restart }),
+    ...(o.viaPodDeletion ? {} : { DB_STOP_COMMAND: stop, DB_START_COMMAND: start }),
+    ...o.env,
   });
 }
 
@@ -91,11 +103,23 @@ describe("restart-drill.sh (stand-in kubectl, real /readyz servers)", () => {
     const run = await drill(list(a(), b()), list(a(), b()));
     expect(run.code).toBe(0);
     expect(run.stdout.trim().split("\n")).toEqual([
-      "web-a\trestarts 0 -> 0\tReady true",
-      "web-b\trestarts 0 -> 0\tReady true",
-      expect.stringMatching(/^2 pod\(s\) rode out a database restart of \d+ ms: none restarted or replaced, all Ready, \/readyz 2xx$/),
+      "web-a\trestarts 0 -> 0\tReady true\tNotReady while the database was away: no",
+      "web-b\trestarts 0 -> 0\tReady true\tNotReady while the database was away: no",
+      expect.stringMatching(
+        /^2 pod\(s\) rode out a database restart \(back after \d+ ms\): none restarted or replaced, all Ready, \/readyz 2xx; 0 went NotReady while it was away$/,
+      ),
     ]);
     expect(existsSync(join(dir, "restarted"))).toBe(true);
+  });
+
+  test("--down holds the database away (DB_DOWN_SECONDS by default); the pods seen NotReady meanwhile are said", async () => {
+    const started = Date.now();
+    const run = await drill(list(a(), b()), list(a(), b()), { during: list(a(), b({ ready: false })), env: { DB_DOWN_SECONDS: "2" } });
+    expect(run.code).toBe(0);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+    expect(run.stdout).toContain("web-a\trestarts 0 -> 0\tReady true\tNotReady while the database was away: no");
+    expect(run.stdout).toContain("web-b\trestarts 0 -> 0\tReady true\tNotReady while the database was away: yes");
+    expect(run.stdout).toMatch(/back after (\d{4,}) ms\).*; 1 went NotReady while it was away/);
   });
 
   test("a pod whose container exited on the lost connection (restart count up): exit 1, named", async () => {
@@ -132,10 +156,10 @@ describe("restart-drill.sh (stand-in kubectl, real /readyz servers)", () => {
     expect(existsSync(join(dir, "restarted"))).toBe(false);
   });
 
-  test("a DB_RESTART_COMMAND that fails: exit 1, said", async () => {
-    const run = await drill(list(a(), b()), list(a(), b()), { restartCommand: "exit 7" });
+  test("a DB_STOP_COMMAND that fails: exit 1, said", async () => {
+    const run = await drill(list(a(), b()), list(a(), b()), { stopCommand: "exit 7" });
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain("DB_RESTART_COMMAND failed (exit 7)");
+    expect(run.stderr).toContain("DB_STOP_COMMAND failed (exit 7)");
   });
 
   test("on a cluster: the database pod is deleted and awaited Ready under a new uid", async () => {
@@ -152,8 +176,20 @@ describe("restart-drill.sh (stand-in kubectl, real /readyz servers)", () => {
     [[...args, "--settle", "-1"], "--settle must be a whole number ≥ 0 (got '-1')"],
     [[...args, "--port"], "--port needs a value"],
     [[...args, "--restart"], "unknown argument '--restart'"],
+    [[...args, "--down", "5", "--stop-only"], "unknown argument '--stop-only'"],
   ])("bad usage %j: exit 2, named, nothing called", async (argv, message) => {
-    const run = await runStubbed(script, argv, dir, { DB_RESTART_COMMAND: `touch "${dir}/restarted"` });
+    const run = await runStubbed(script, argv, dir, { DB_STOP_COMMAND: `touch "${dir}/restarted"`, DB_START_COMMAND: "true" });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
+    expect(run.calls).toEqual([]);
+  });
+
+  test.each([
+    [{ DB_STOP_COMMAND: "true" }, "DB_STOP_COMMAND and DB_START_COMMAND go together (only one is set)"],
+    [{ DB_DOWN_SECONDS: "30" }, "--down needs DB_STOP_COMMAND and DB_START_COMMAND (a deleted database pod is made again at once)"],
+    [{ DB_DOWN_SECONDS: "soon", DB_STOP_COMMAND: "true", DB_START_COMMAND: "true" }, "--down must be a whole number ≥ 0 (got 'soon')"],
+  ])("bad environment %j: exit 2, named, nothing called", async (env, message) => {
+    const run = await runStubbed(script, args, dir, env);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(message);
     expect(run.calls).toEqual([]);

@@ -36,6 +36,9 @@ import { freePort } from "../../../lib/net";
 import { sloRig } from "./local";
 import type { CheckContext } from "./model";
 
+/** How long the restart drill (dr.db-restart) keeps the database away here. */
+const drillDownSeconds = 35;
+
 /** How long the set-up waits for the Rollouts' pods (image start, migrations, readiness probes). */
 const rolloutTimeoutS = 180;
 
@@ -138,8 +141,12 @@ export async function localClusterSetup(ctx: CheckContext): Promise<{ env: Recor
       PROMETHEUS_URL: rig.prometheusUrl,
       // tools/verify/pod-http.sh: the host kubelet's pods have no exec, and this host reaches their addresses.
       POD_TRANSPORT: "direct",
-      // tools/db/restart-drill.sh: the database is this host's Postgres, not the kwok pod that stands for it.
-      DB_RESTART_COMMAND: postgres.restartCommand,
+      // tools/db/restart-drill.sh: the database is this host's Postgres, not the kwok pod that stands
+      // for it; away longer than the pods' readiness probe takes to fail (3 × 5 s) and their
+      // liveness probe would (3 × 10 s), so readiness is seen following it and liveness not.
+      DB_STOP_COMMAND: postgres.shellCommands.stop,
+      DB_START_COMMAND: postgres.shellCommands.start,
+      DB_DOWN_SECONDS: String(drillDownSeconds),
     },
   };
 }
