@@ -251,7 +251,19 @@ async function stopPids(pids: Record<string, number>): Promise<void> {
   for (const [, pid] of order) if (alive(pid)) process.kill(pid, "SIGKILL");
 }
 
-function startProcess(dir: string, name: string, args: string[], pids: Record<string, number>, exited: Map<string, string>): void {
+/**
+ * Spawns one component (detached, logging to <dir>/logs/<name>.log) and records how it exits in
+ * `exited`. An unexpected non-zero exit is a warning, except while `quiet()` holds: during a start,
+ * whose own error (or port-clash warning) already says which component exited and why.
+ */
+function startProcess(
+  dir: string,
+  name: string,
+  args: string[],
+  pids: Record<string, number>,
+  exited: Map<string, string>,
+  quiet: () => boolean = () => false,
+): void {
   const log = openSync(join(dir, "logs", `${name}.log`), "a");
   const child = spawn(join(toolsDir, "bin", name), args, { detached: true, stdio: ["ignore", log, log] });
   closeSync(log);
@@ -260,7 +272,7 @@ function startProcess(dir: string, name: string, args: string[], pids: Record<st
   pids[name] = child.pid;
   child.on("exit", (code, signal) => {
     exited.set(name, signal === null ? `exit code ${code}` : `signal ${signal}`);
-    if (code !== 0 && signal === null && !stopping.has(child.pid ?? -1))
+    if (code !== 0 && signal === null && !stopping.has(child.pid ?? -1) && !quiet())
       process.emitWarning(`cluster: ${name} exited with ${code} (see ${join(dir, "logs", `${name}.log`)})`);
   });
 }
@@ -422,6 +434,8 @@ async function startOnce(dir: string, options: StartOptions, deadline: number): 
 
   // A component that exits while it is awaited ends the wait at once, with its reason.
   const exited = cluster.exits;
+  let started = false;
+  const starting = () => !started;
   const serving = (name: string) => cluster.serving(name);
   try {
     const etcdUrl = `http://127.0.0.1:${ports.etcdClient}`;
@@ -443,6 +457,7 @@ async function startOnce(dir: string, options: StartOptions, deadline: number): 
       ],
       state.pids,
       exited,
+      starting,
     );
     saveState();
     await waitFor(
@@ -476,6 +491,7 @@ async function startOnce(dir: string, options: StartOptions, deadline: number): 
       ],
       state.pids,
       exited,
+      starting,
     );
     saveState();
     await waitFor(
@@ -506,6 +522,7 @@ async function startOnce(dir: string, options: StartOptions, deadline: number): 
       ],
       state.pids,
       exited,
+      starting,
     );
     startProcess(
       dir,
@@ -522,6 +539,7 @@ async function startOnce(dir: string, options: StartOptions, deadline: number): 
       ],
       state.pids,
       exited,
+      starting,
     );
     startProcess(
       dir,
@@ -538,6 +556,7 @@ async function startOnce(dir: string, options: StartOptions, deadline: number): 
       ],
       state.pids,
       exited,
+      starting,
     );
     saveState();
 
@@ -578,6 +597,7 @@ async function startOnce(dir: string, options: StartOptions, deadline: number): 
     const clashed = [...exited.keys()].find((name) => /address already in use/.test(logTail(dir, name)));
     throw clashed ? new PortClash(clashed, failure) : failure;
   }
+  started = true;
   return cluster;
 }
 
