@@ -643,6 +643,19 @@ export class HostKubelet {
     }
   }
 
+  /** Runs a probe on its schedule while one run of a container lives (after its initial delay, every period); `onResult` returning true ends it. */
+  private async onSchedule(probe: ResolvedProbe, done: Promise<ContainerRun>, onResult: (ok: boolean) => Promise<boolean>): Promise<void> {
+    let exited = false;
+    void done.then(() => (exited = true));
+    const ended = done.then(() => undefined);
+    await Promise.race([sleep(probe.initialDelayMs), ended]);
+    while (!exited && !this.stopping) {
+      const ok = await probeOnce(probe);
+      if (exited || this.stopping || (await onResult(ok))) return;
+      await Promise.race([sleep(probe.periodMs), ended]);
+    }
+  }
+
   /** The readiness probe of one run of a container, until it exits: sets `state.ready` on each threshold crossed. */
   private async probe(
     probe: ResolvedProbe,
@@ -650,30 +663,17 @@ export class HostKubelet {
     report: () => Promise<void>,
     done: Promise<ContainerRun>,
   ): Promise<void> {
-    let exited = false;
-    void done.then(() => (exited = true));
-    const ended = done.then(() => undefined);
     let successes = 0;
     let failures = 0;
-    await Promise.race([sleep(probe.initialDelayMs), ended]);
-    while (!exited && !this.stopping) {
-      const ok = await probeOnce(probe);
-      if (exited) return;
-      if (ok) {
-        failures = 0;
-        if (++successes >= probe.successThreshold && !state.ready) {
-          state.ready = true;
-          await report();
-        }
-      } else {
-        successes = 0;
-        if (++failures >= probe.failureThreshold && state.ready) {
-          state.ready = false;
-          await report();
-        }
+    await this.onSchedule(probe, done, async (ok) => {
+      successes = ok ? successes + 1 : 0;
+      failures = ok ? 0 : failures + 1;
+      if (state.ready !== ok && (ok ? successes >= probe.successThreshold : failures >= probe.failureThreshold)) {
+        state.ready = ok;
+        await report();
       }
-      await Promise.race([sleep(probe.periodMs), ended]);
-    }
+      return false;
+    });
   }
 
   /**
@@ -689,29 +689,21 @@ export class HostKubelet {
     run: ContainerRun,
     done: Promise<ContainerRun>,
   ): Promise<void> {
-    let exited = false;
-    void done.then(() => (exited = true));
-    const ended = done.then(() => undefined);
     let failures = 0;
-    await Promise.race([sleep(probe.initialDelayMs), ended]);
-    while (!exited && !this.stopping) {
-      const ok = await probeOnce(probe);
-      if (exited || this.stopping) return;
+    await this.onSchedule(probe, done, async (ok) => {
       failures = ok ? 0 : failures + 1;
-      if (failures >= probe.failureThreshold) {
-        run.killedForLiveness = true;
-        run.output += `host kubelet: liveness probe failed ${failures} time(s) (${probe.url ?? `tcp ${probe.tcp!.host}:${probe.tcp!.port}`}): killing the container\n`;
-        const graceMs = probe.terminationGraceMs ?? 1000 * (pod.spec.terminationGracePeriodSeconds ?? 30);
-        const deadline = Date.now() + graceMs;
-        const preStop = step.container.lifecycle?.preStop?.sleep?.seconds ?? 0;
-        if (preStop) await Promise.race([sleep(Math.min(preStop * 1000, graceMs)), ended]);
-        if (!exited) child.kill("SIGTERM");
-        while (!exited && Date.now() < deadline && !this.stopping) await sleep(50);
-        if (!exited) child.kill("SIGKILL");
-        return;
-      }
-      await Promise.race([sleep(probe.periodMs), ended]);
-    }
+      if (failures < probe.failureThreshold) return false;
+      run.killedForLiveness = true;
+      run.output += `host kubelet: liveness probe failed ${failures} time(s) (${probe.url ?? `tcp ${probe.tcp!.host}:${probe.tcp!.port}`}): killing the container\n`;
+      const graceMs = probe.terminationGraceMs ?? 1000 * (pod.spec.terminationGracePeriodSeconds ?? 30);
+      const deadline = Date.now() + graceMs;
+      const preStop = step.container.lifecycle?.preStop?.sleep?.seconds ?? 0;
+      if (preStop) await Promise.race([sleep(Math.min(preStop * 1000, graceMs)), done]);
+      if (run.exitCode === undefined) child.kill("SIGTERM");
+      await Promise.race([sleep(Math.max(0, deadline - Date.now())), done]);
+      if (run.exitCode === undefined) child.kill("SIGKILL");
+      return true;
+    });
   }
 
   private async finish(pod: Pod, finished: ContainerRun[], initFailure?: string, states?: Map<string, ContainerState>): Promise<void> {
