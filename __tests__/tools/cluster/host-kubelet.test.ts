@@ -159,7 +159,8 @@ describeWithService("host kubelet: labelled pods run on the host, against the re
     "process.exit(Number(process.argv[2]));",
   ].join("\n");
 
-  const job = (name: string, exitCode: string, labels: Record<string, string>, env: unknown[] = []) => ({
+  /** A Job run once (backoffLimit 0, restartPolicy Never); its pod is the host kubelet's unless `labels` say otherwise. */
+  const hostJob = (name: string, containers: unknown[], volumes: unknown[] = [], labels = { [label.name]: label.values[0] }) => ({
     apiVersion: "batch/v1",
     kind: "Job",
     metadata: { name, namespace: "hk" },
@@ -167,29 +168,33 @@ describeWithService("host kubelet: labelled pods run on the host, against the re
       backoffLimit: 0,
       template: {
         metadata: { labels },
-        spec: {
-          restartPolicy: "Never",
-          containers: [
-            {
-              name: "main",
-              image: "ghcr.io/maestro/compliance-service:test",
-              command: ["node", "/opt/script/run.js"],
-              args: [exitCode, "$(GREETING)-$(POD_NAME)"],
-              env: [
-                { name: "GREETING", valueFrom: { configMapKeyRef: { name: "settings", key: "greeting" } } },
-                { name: "TOKEN", valueFrom: { secretKeyRef: { name: "token", key: "value" } } },
-                { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
-                { name: "URL", value: "http://$(POD_NAME):1" },
-                ...env,
-              ],
-              volumeMounts: [{ name: "script", mountPath: "/opt/script", readOnly: true }],
-            },
-          ],
-          volumes: [{ name: "script", configMap: { name: "script", defaultMode: 0o444 } }],
-        },
+        spec: { restartPolicy: "Never", containers, ...(volumes.length ? { volumes } : {}) },
       },
     },
   });
+
+  const job = (name: string, exitCode: string, labels: Record<string, string>, env: unknown[] = []) =>
+    hostJob(
+      name,
+      [
+        {
+          name: "main",
+          image: "ghcr.io/maestro/compliance-service:test",
+          command: ["node", "/opt/script/run.js"],
+          args: [exitCode, "$(GREETING)-$(POD_NAME)"],
+          env: [
+            { name: "GREETING", valueFrom: { configMapKeyRef: { name: "settings", key: "greeting" } } },
+            { name: "TOKEN", valueFrom: { secretKeyRef: { name: "token", key: "value" } } },
+            { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+            { name: "URL", value: "http://$(POD_NAME):1" },
+            ...env,
+          ],
+          volumeMounts: [{ name: "script", mountPath: "/opt/script", readOnly: true }],
+        },
+      ],
+      [{ name: "script", configMap: { name: "script", defaultMode: 0o444 } }],
+      labels,
+    );
 
   interface PodList {
     items: Array<{
@@ -243,36 +248,27 @@ describeWithService("host kubelet: labelled pods run on the host, against the re
   });
 
   test("a container of a registered image runs through it: its CMD, volumes at their mountPaths, addresses routed", async () => {
-    await create({
-      apiVersion: "batch/v1",
-      kind: "Job",
-      metadata: { name: "image", namespace: "hk" },
-      spec: {
-        backoffLimit: 0,
-        template: {
-          metadata: { labels: { [label.name]: label.values[0] } },
-          spec: {
-            restartPolicy: "Never",
-            containers: [
-              {
-                name: "main",
-                image: "example.test/toolbox:1.2.3",
-                args: ["--push", "http://api.hk.svc:80/sync"],
-                env: [{ name: "UPSTREAM", value: "http://api.hk.svc:80" }],
-                volumeMounts: [
-                  { name: "script", mountPath: "/opt/script" },
-                  { name: "tmp", mountPath: "/tmp" },
-                ],
-              },
-            ],
-            volumes: [
-              { name: "script", configMap: { name: "script" } },
-              { name: "tmp", emptyDir: {} },
+    await create(
+      hostJob(
+        "image",
+        [
+          {
+            name: "main",
+            image: "example.test/toolbox:1.2.3",
+            args: ["--push", "http://api.hk.svc:80/sync"],
+            env: [{ name: "UPSTREAM", value: "http://api.hk.svc:80" }],
+            volumeMounts: [
+              { name: "script", mountPath: "/opt/script" },
+              { name: "tmp", mountPath: "/tmp" },
             ],
           },
-        },
-      },
-    });
+        ],
+        [
+          { name: "script", configMap: { name: "script" } },
+          { name: "tmp", emptyDir: {} },
+        ],
+      ),
+    );
     await waitFor("Job image Complete", async () => (await jobCondition("image")) === "Complete", 30_000, 200);
     const [pod] = (await podsOf("image")).items;
     const [run] = kubelet.runsOf("hk", pod.metadata.name);
@@ -400,28 +396,11 @@ describeWithService("host kubelet: labelled pods run on the host, against the re
     });
     const fetcher =
       "fetch(process.env.WEB + '/').then(async (r) => console.log(await r.text()), (e) => (console.log(e.message), process.exit(1)))";
-    await create({
-      apiVersion: "batch/v1",
-      kind: "Job",
-      metadata: { name: "client", namespace: "hk" },
-      spec: {
-        backoffLimit: 0,
-        template: {
-          metadata: { labels: { [label.name]: label.values[0] } },
-          spec: {
-            restartPolicy: "Never",
-            containers: [
-              {
-                name: "main",
-                image: "example.test/web:1",
-                command: ["node", "-e", fetcher],
-                env: [{ name: "WEB", value: "http://web.hk.svc" }],
-              },
-            ],
-          },
-        },
-      },
-    });
+    await create(
+      hostJob("client", [
+        { name: "main", image: "example.test/web:1", command: ["node", "-e", fetcher], env: [{ name: "WEB", value: "http://web.hk.svc" }] },
+      ]),
+    );
     await waitFor("Job client Complete", async () => (await jobCondition("client")) === "Complete", 30_000, 200);
     const [clientPod] = (await podsOf("client")).items;
     const [run] = kubelet.runsOf("hk", clientPod.metadata.name);
