@@ -116,13 +116,17 @@ note_unready() {
 }
 
 # 2. The restart (timed in ms: a local one without --down takes well under a second).
+# Bash's SECONDS counts whole seconds from a point inside one, so "SECONDS - started >= down" can
+# end up to a second early: the outage is timed on the microsecond clock instead.
+now_us() { echo "${EPOCHREALTIME/[.,]/}"; }
 started=$SECONDS
-started_us=${EPOCHREALTIME/[.,]/}
+started_us=$(now_us)
 if [ -n "$stop_command" ]; then
   bash -c "$stop_command" >&2 || fail "DB_STOP_COMMAND failed (exit $?)"
-  until [ $((SECONDS - started)) -ge "$down" ]; do
+  back_us=$((started_us + down * 1000000))
+  while left_us=$((back_us - $(now_us))) && [ "$left_us" -gt 0 ]; do
     note_unready
-    sleep 1
+    if [ "$left_us" -ge 1000000 ]; then sleep 1; else sleep "0.$(printf '%06d' "$left_us")"; fi
   done
   bash -c "$start_command" >&2 || fail "DB_START_COMMAND failed (exit $?)"
 else
@@ -135,7 +139,7 @@ else
     sleep 1
   done
 fi
-restart_ms=$(((${EPOCHREALTIME/[.,]/} - started_us) / 1000))
+restart_ms=$((($(now_us) - started_us) / 1000))
 echo "restart-drill: database back after ${restart_ms} ms" >&2
 
 # 3. The same pods Ready again, and still up after SETTLE seconds. A pod that is gone will not come
