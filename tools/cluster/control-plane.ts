@@ -432,33 +432,27 @@ async function startOnce(dir: string, options: StartOptions, deadline: number): 
   const cluster = new ControlPlane(state, pki);
   const saveState = () => writeFileSync(join(dir, "state.json"), JSON.stringify(state, null, 2) + "\n");
 
-  // A component that exits while it is awaited ends the wait at once, with its reason.
+  // A component that exits while it is awaited ends the wait at once, with its reason; during the
+  // start that is said by the start's error (or the port-clash warning), not also by a warning.
   const exited = cluster.exits;
   let started = false;
-  const starting = () => !started;
+  const launch = (name: string, args: string[]) => startProcess(dir, name, args, state.pids, exited, () => !started);
   const serving = (name: string) => cluster.serving(name);
   try {
     const etcdUrl = `http://127.0.0.1:${ports.etcdClient}`;
-    startProcess(
-      dir,
-      "etcd",
-      [
-        "--name=maestro-local",
-        `--data-dir=${join(dir, "etcd")}`,
-        `--listen-client-urls=${etcdUrl}`,
-        `--advertise-client-urls=${etcdUrl}`,
-        `--listen-peer-urls=http://127.0.0.1:${ports.etcdPeer}`,
-        `--initial-advertise-peer-urls=http://127.0.0.1:${ports.etcdPeer}`,
-        `--initial-cluster=maestro-local=http://127.0.0.1:${ports.etcdPeer}`,
-        "--listen-metrics-urls=",
-        "--log-level=warn",
-        // A throw-away store: fsync on every write only slows the tests.
-        "--unsafe-no-fsync",
-      ],
-      state.pids,
-      exited,
-      starting,
-    );
+    launch("etcd", [
+      "--name=maestro-local",
+      `--data-dir=${join(dir, "etcd")}`,
+      `--listen-client-urls=${etcdUrl}`,
+      `--advertise-client-urls=${etcdUrl}`,
+      `--listen-peer-urls=http://127.0.0.1:${ports.etcdPeer}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${ports.etcdPeer}`,
+      `--initial-cluster=maestro-local=http://127.0.0.1:${ports.etcdPeer}`,
+      "--listen-metrics-urls=",
+      "--log-level=warn",
+      // A throw-away store: fsync on every write only slows the tests.
+      "--unsafe-no-fsync",
+    ]);
     saveState();
     await waitFor(
       "etcd /health",
@@ -466,33 +460,26 @@ async function startOnce(dir: string, options: StartOptions, deadline: number): 
         serving("etcd") && (await fetch(`${etcdUrl}/health`).then((r) => r.json() as Promise<{ health?: string }>)).health === "true",
       left(),
     );
-    startProcess(
-      dir,
-      "kube-apiserver",
-      [
-        `--etcd-servers=${etcdUrl}`,
-        "--bind-address=127.0.0.1",
-        "--advertise-address=127.0.0.1",
-        `--secure-port=${ports.apiserver}`,
-        `--cert-dir=${join(dir, "pki")}`,
-        `--tls-cert-file=${pki.serverCert}`,
-        `--tls-private-key-file=${pki.serverKey}`,
-        `--client-ca-file=${pki.caCert}`,
-        "--authorization-mode=Node,RBAC",
-        "--anonymous-auth=false",
-        // Loopback only: no Service address is ever contacted, and no endpoints are reconciled.
-        "--service-cluster-ip-range=10.0.0.0/24",
-        "--endpoint-reconciler-type=none",
-        "--service-account-issuer=https://kubernetes.default.svc",
-        `--service-account-key-file=${pki.serviceAccountPub}`,
-        `--service-account-signing-key-file=${pki.serviceAccountKey}`,
-        "--profiling=false",
-        "--v=0",
-      ],
-      state.pids,
-      exited,
-      starting,
-    );
+    launch("kube-apiserver", [
+      `--etcd-servers=${etcdUrl}`,
+      "--bind-address=127.0.0.1",
+      "--advertise-address=127.0.0.1",
+      `--secure-port=${ports.apiserver}`,
+      `--cert-dir=${join(dir, "pki")}`,
+      `--tls-cert-file=${pki.serverCert}`,
+      `--tls-private-key-file=${pki.serverKey}`,
+      `--client-ca-file=${pki.caCert}`,
+      "--authorization-mode=Node,RBAC",
+      "--anonymous-auth=false",
+      // Loopback only: no Service address is ever contacted, and no endpoints are reconciled.
+      "--service-cluster-ip-range=10.0.0.0/24",
+      "--endpoint-reconciler-type=none",
+      "--service-account-issuer=https://kubernetes.default.svc",
+      `--service-account-key-file=${pki.serviceAccountPub}`,
+      `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+      "--profiling=false",
+      "--v=0",
+    ]);
     saveState();
     await waitFor(
       "kube-apiserver /readyz",
@@ -501,63 +488,42 @@ async function startOnce(dir: string, options: StartOptions, deadline: number): 
       200,
     );
 
-    startProcess(
-      dir,
-      "kube-controller-manager",
-      [
-        `--kubeconfig=${kubeconfigs.controllerManager}`,
-        `--authentication-kubeconfig=${kubeconfigs.controllerManager}`,
-        `--authorization-kubeconfig=${kubeconfigs.controllerManager}`,
-        "--bind-address=127.0.0.1",
-        `--secure-port=${ports.controllerManager}`,
-        `--cert-dir=${join(dir, "pki")}`,
-        "--leader-elect=false",
-        "--use-service-account-credentials=true",
-        // Controllers for what this loopback cluster has: the rest cost start-up time (resource
-        // quotas alone discover and watch every resource) and would manage nothing here.
-        `--controllers=${["*", ...unusedControllers.map((c) => `-${c}`)].join(",")}`,
-        `--service-account-private-key-file=${pki.serviceAccountKey}`,
-        `--root-ca-file=${pki.caCert}`,
-        "--profiling=false",
-      ],
-      state.pids,
-      exited,
-      starting,
-    );
-    startProcess(
-      dir,
-      "kube-scheduler",
-      [
-        `--kubeconfig=${kubeconfigs.scheduler}`,
-        `--authentication-kubeconfig=${kubeconfigs.scheduler}`,
-        `--authorization-kubeconfig=${kubeconfigs.scheduler}`,
-        "--bind-address=127.0.0.1",
-        `--secure-port=${ports.scheduler}`,
-        `--cert-dir=${join(dir, "pki")}`,
-        "--leader-elect=false",
-        "--profiling=false",
-      ],
-      state.pids,
-      exited,
-      starting,
-    );
-    startProcess(
-      dir,
-      "kwok",
-      [
-        `--kubeconfig=${kubeconfigs.kwok}`,
-        `--config=${kwokStageConfig(dir, hostProcessLabel)}`,
-        "--manage-all-nodes=false",
-        "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-        `--server-address=127.0.0.1:${ports.kwok}`,
-        "--node-ip=127.0.0.1",
-        // kwok renews the node's Lease (the node monitor's heartbeat): the node stays Ready.
-        "--node-lease-duration-seconds=40",
-      ],
-      state.pids,
-      exited,
-      starting,
-    );
+    launch("kube-controller-manager", [
+      `--kubeconfig=${kubeconfigs.controllerManager}`,
+      `--authentication-kubeconfig=${kubeconfigs.controllerManager}`,
+      `--authorization-kubeconfig=${kubeconfigs.controllerManager}`,
+      "--bind-address=127.0.0.1",
+      `--secure-port=${ports.controllerManager}`,
+      `--cert-dir=${join(dir, "pki")}`,
+      "--leader-elect=false",
+      "--use-service-account-credentials=true",
+      // Controllers for what this loopback cluster has: the rest cost start-up time (resource
+      // quotas alone discover and watch every resource) and would manage nothing here.
+      `--controllers=${["*", ...unusedControllers.map((c) => `-${c}`)].join(",")}`,
+      `--service-account-private-key-file=${pki.serviceAccountKey}`,
+      `--root-ca-file=${pki.caCert}`,
+      "--profiling=false",
+    ]);
+    launch("kube-scheduler", [
+      `--kubeconfig=${kubeconfigs.scheduler}`,
+      `--authentication-kubeconfig=${kubeconfigs.scheduler}`,
+      `--authorization-kubeconfig=${kubeconfigs.scheduler}`,
+      "--bind-address=127.0.0.1",
+      `--secure-port=${ports.scheduler}`,
+      `--cert-dir=${join(dir, "pki")}`,
+      "--leader-elect=false",
+      "--profiling=false",
+    ]);
+    launch("kwok", [
+      `--kubeconfig=${kubeconfigs.kwok}`,
+      `--config=${kwokStageConfig(dir, hostProcessLabel)}`,
+      "--manage-all-nodes=false",
+      "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+      `--server-address=127.0.0.1:${ports.kwok}`,
+      "--node-ip=127.0.0.1",
+      // kwok renews the node's Lease (the node monitor's heartbeat): the node stays Ready.
+      "--node-lease-duration-seconds=40",
+    ]);
     saveState();
 
     for (const [path, object] of Object.entries(harnessObjects(dir))) await cluster.applyObject(path, object);

@@ -436,6 +436,23 @@ export class HostKubelet {
     return children.some((p) => p.exitCode === null && p.signalCode === null);
   }
 
+  /**
+   * As the kubelet stops running containers (a deleted pod's, or one that failed its liveness
+   * probe): the preStop sleep, SIGTERM, then SIGKILL once the grace period is over. Each wait ends
+   * early when every one has exited, or the kubelet stops.
+   */
+  private async stopContainers(children: ChildProcess[], preStopSeconds: number, graceMs: number): Promise<void> {
+    const deadline = Date.now() + graceMs;
+    const whileRunning = async (until: number) => {
+      while (this.anyRunning(children) && Date.now() < until && !this.stopping) await sleep(50);
+    };
+    if (!this.anyRunning(children)) return;
+    await whileRunning(Date.now() + Math.min(preStopSeconds * 1000, graceMs));
+    for (const p of children) if (this.anyRunning([p])) p.kill("SIGTERM");
+    await whileRunning(deadline);
+    for (const p of children) if (this.anyRunning([p])) p.kill("SIGKILL");
+  }
+
   /** The pod's own loopback address, the same for every event of the pod. */
   private podIP(pod: Pod): string {
     let ip = this.addresses.get(pod.metadata.uid);
@@ -478,17 +495,12 @@ export class HostKubelet {
    */
   private async terminate(pod: Pod): Promise<void> {
     const uid = pod.metadata.uid;
-    const graceMs = 1000 * (pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30);
-    const deadline = Date.now() + graceMs;
-    const children = this.processes.get(uid) ?? [];
     this.wake.get(uid)?.abort();
-    if (this.anyRunning(children)) {
-      const preStop = Math.max(0, ...pod.spec.containers.map((c) => c.lifecycle?.preStop?.sleep?.seconds ?? 0));
-      if (preStop) await sleep(Math.min(preStop * 1000, graceMs));
-      for (const p of children) if (p.exitCode === null) p.kill("SIGTERM");
-      while (this.anyRunning(children) && Date.now() < deadline && !this.stopping) await sleep(50);
-      for (const p of children) if (p.exitCode === null) p.kill("SIGKILL");
-    }
+    await this.stopContainers(
+      this.processes.get(uid) ?? [],
+      Math.max(0, ...pod.spec.containers.map((c) => c.lifecycle?.preStop?.sleep?.seconds ?? 0)),
+      1000 * (pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30),
+    );
     if (this.stopping) return;
     try {
       await this.api.send("DELETE", `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`, {
@@ -695,13 +707,11 @@ export class HostKubelet {
       if (failures < probe.failureThreshold) return false;
       run.killedForLiveness = true;
       run.output += `host kubelet: liveness probe failed ${failures} time(s) (${probe.url ?? `tcp ${probe.tcp!.host}:${probe.tcp!.port}`}): killing the container\n`;
-      const graceMs = probe.terminationGraceMs ?? 1000 * (pod.spec.terminationGracePeriodSeconds ?? 30);
-      const deadline = Date.now() + graceMs;
-      const preStop = step.container.lifecycle?.preStop?.sleep?.seconds ?? 0;
-      if (preStop) await Promise.race([sleep(Math.min(preStop * 1000, graceMs)), done]);
-      if (run.exitCode === undefined) child.kill("SIGTERM");
-      await Promise.race([sleep(Math.max(0, deadline - Date.now())), done]);
-      if (run.exitCode === undefined) child.kill("SIGKILL");
+      await this.stopContainers(
+        [child],
+        step.container.lifecycle?.preStop?.sleep?.seconds ?? 0,
+        probe.terminationGraceMs ?? 1000 * (pod.spec.terminationGracePeriodSeconds ?? 30),
+      );
       return true;
     });
   }

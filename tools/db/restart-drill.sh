@@ -100,10 +100,13 @@ kube+=(-n "$namespace")
 # shellcheck source=tools/verify/service-pods.sh
 source "$(dirname "$0")/../verify/service-pods.sh"
 
+# The names of the pods of a selected_pods listing that are not Ready.
+unready_in() { awk '$2 != "true" { print $1 }' <<<"$1"; }
+
 selector=$(service_selector "$service")
 before=$(selected_pods "$selector")
 [ -n "$before" ] || fail "no pod behind service $namespace/$service ($selector)"
-if unready=$(awk '$2 != "true" { print $1 }' <<<"$before") && [ -n "$unready" ]; then
+if unready=$(unready_in "$before") && [ -n "$unready" ]; then
   fail "not every pod is Ready before the drill: $(tr '\n' ' ' <<<"$unready")"
 fi
 
@@ -112,14 +115,13 @@ seen_unready=""
 note_unready() {
   local now
   now=$(selected_pods "$selector") || return 0
-  seen_unready+=$(awk '$2 != "true" { print $1 }' <<<"$now")$'\n'
+  seen_unready+=$(unready_in "$now")$'\n'
 }
 
 # 2. The restart (timed in ms: a local one without --down takes well under a second).
 # Bash's SECONDS counts whole seconds from a point inside one, so "SECONDS - started >= down" can
 # end up to a second early: the outage is timed on the microsecond clock instead.
 now_us() { echo "${EPOCHREALTIME/[.,]/}"; }
-started=$SECONDS
 started_us=$(now_us)
 if [ -n "$stop_command" ]; then
   bash -c "$stop_command" >&2 || fail "DB_STOP_COMMAND failed (exit $?)"
@@ -130,6 +132,7 @@ if [ -n "$stop_command" ]; then
   done
   bash -c "$start_command" >&2 || fail "DB_START_COMMAND failed (exit $?)"
 else
+  started=$SECONDS
   old_uid=$("${db[@]}" get pod "$db_pod" -o jsonpath='{.metadata.uid}') || fail "no database pod $db_namespace/$db_pod"
   "${db[@]}" delete pod "$db_pod" --wait=true --timeout="${timeout}s" >&2
   until uid=$("${db[@]}" get pod "$db_pod" -o jsonpath='{.metadata.uid}' 2>/dev/null) && [ -n "$uid" ] && [ "$uid" != "$old_uid" ] &&
@@ -148,7 +151,7 @@ names=$(awk '{ print $1 }' <<<"$before")
 missing() { join -v1 <(sort <<<"$names") <(awk -v want="$2" 'want == "" || $2 == want { print $1 }' <<<"$1" | sort); }
 waited=$SECONDS
 until now=$(selected_pods "$selector") && [ -z "$(missing "$now" true)" ]; do
-  seen_unready+=$(awk '$2 != "true" { print $1 }' <<<"$now")$'\n'
+  seen_unready+=$(unready_in "$now")$'\n'
   [ -z "$(missing "$now" "")" ] || break
   [ $((SECONDS - waited)) -lt "$timeout" ] || break
   sleep 1
