@@ -488,32 +488,27 @@ async function startOnce(dir: string, options: StartOptions, deadline: number): 
       200,
     );
 
-    launch("kube-controller-manager", [
-      `--kubeconfig=${kubeconfigs.controllerManager}`,
-      `--authentication-kubeconfig=${kubeconfigs.controllerManager}`,
-      `--authorization-kubeconfig=${kubeconfigs.controllerManager}`,
+    // What kube-controller-manager and kube-scheduler share: who they are, and /healthz on loopback TLS.
+    const componentFlags = (kubeconfig: string, port: number) => [
+      `--kubeconfig=${kubeconfig}`,
+      `--authentication-kubeconfig=${kubeconfig}`,
+      `--authorization-kubeconfig=${kubeconfig}`,
       "--bind-address=127.0.0.1",
-      `--secure-port=${ports.controllerManager}`,
+      `--secure-port=${port}`,
       `--cert-dir=${join(dir, "pki")}`,
       "--leader-elect=false",
+      "--profiling=false",
+    ];
+    launch("kube-controller-manager", [
+      ...componentFlags(kubeconfigs.controllerManager, ports.controllerManager),
       "--use-service-account-credentials=true",
       // Controllers for what this loopback cluster has: the rest cost start-up time (resource
       // quotas alone discover and watch every resource) and would manage nothing here.
       `--controllers=${["*", ...unusedControllers.map((c) => `-${c}`)].join(",")}`,
       `--service-account-private-key-file=${pki.serviceAccountKey}`,
       `--root-ca-file=${pki.caCert}`,
-      "--profiling=false",
     ]);
-    launch("kube-scheduler", [
-      `--kubeconfig=${kubeconfigs.scheduler}`,
-      `--authentication-kubeconfig=${kubeconfigs.scheduler}`,
-      `--authorization-kubeconfig=${kubeconfigs.scheduler}`,
-      "--bind-address=127.0.0.1",
-      `--secure-port=${ports.scheduler}`,
-      `--cert-dir=${join(dir, "pki")}`,
-      "--leader-elect=false",
-      "--profiling=false",
-    ]);
+    launch("kube-scheduler", componentFlags(kubeconfigs.scheduler, ports.scheduler));
     launch("kwok", [
       `--kubeconfig=${kubeconfigs.kwok}`,
       `--config=${kwokStageConfig(dir, hostProcessLabel)}`,
